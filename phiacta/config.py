@@ -1,0 +1,176 @@
+"""Settings: every configuration variable, its default and its validation, in one place.
+
+Values come from the environment and from a `.env` file in the working directory.
+`load_settings()` is the only entry point; it turns a bad value into a `ConfigError`
+whose message is one line naming the variable, so start-up can print it and exit.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+Environment = Literal["development", "production"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["json", "console"]
+EmbeddingProviderName = Literal["openai", "local", "auto"]
+
+OPENAI_DEFAULT_MODEL = "text-embedding-3-small"
+OPENAI_MODEL_DIMENSIONS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+LOCAL_EMBEDDING_DIMENSIONS = 384
+
+
+class ConfigError(Exception):
+    """A configuration variable has a value the server cannot run with."""
+
+
+class Settings(BaseSettings):
+    """The server's configuration. Field names are the lower-cased variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        case_sensitive=False,
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    # The guide's required variables.
+    database_url: str | None = None
+    openai_api_key: SecretStr | None = None
+
+    # The guide's optional variables, with its defaults.
+    environment: Environment = "production"
+    log_level: LogLevel = "info"
+    log_format: LogFormat = "json"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    api_key_salt: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(32)))
+    embedding_model: str = OPENAI_DEFAULT_MODEL
+    embedding_dimensions_setting: int | None = Field(
+        default=None, alias="EMBEDDING_DIMENSIONS", gt=0, le=16000
+    )
+    database_pool_size: int = Field(default=20, ge=1, le=1000)
+    database_max_overflow: int = Field(default=10, ge=0, le=1000)
+    database_pool_timeout: float = Field(default=30.0, gt=0)
+    max_bundle_claims: int = Field(default=500, ge=1)
+    max_traversal_depth: int = Field(default=10, ge=1, le=100)
+
+    # Phiacta's own variables.
+    embedding_provider_setting: EmbeddingProviderName = Field(
+        default="auto", alias="EMBEDDING_PROVIDER"
+    )
+    phiacta_data_dir: Path = Path(".phiacta")
+    statement_timeout_ms: int = Field(default=15_000, ge=0)
+
+    @field_validator("log_level", "log_format", "environment", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return []
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError(
+                'must be a JSON array of origins, e.g. ["http://localhost:3000"]'
+            ) from None
+        if not isinstance(parsed, list) or not all(isinstance(o, str) for o in parsed):
+            raise ValueError('must be a JSON array of strings, e.g. ["http://localhost:3000"]')
+        return parsed
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            parts = urlsplit(origin)
+            if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc):
+                raise ValueError(f"{origin!r} is not an origin like https://example.org")
+        return origins
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _normalize_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            return normalize_database_url(value) if value.strip() else None
+        return value
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def embedding_provider(self) -> Literal["openai", "local"]:
+        """The provider in use: `auto` means openai when a key is set, else local."""
+        if self.embedding_provider_setting == "auto":
+            return "openai" if self.openai_api_key else "local"
+        return self.embedding_provider_setting
+
+    @property
+    def embedding_dimensions(self) -> int:
+        """The vector size: as configured, else the provider's own size."""
+        if self.embedding_dimensions_setting is not None:
+            return self.embedding_dimensions_setting
+        if self.embedding_provider == "local":
+            return LOCAL_EMBEDDING_DIMENSIONS
+        return OPENAI_MODEL_DIMENSIONS.get(self.embedding_model, 1536)
+
+    @property
+    def pool_max_size(self) -> int:
+        return self.database_pool_size + self.database_max_overflow
+
+
+def normalize_database_url(url: str) -> str:
+    """Turn a SQLAlchemy-style URL (`postgresql+asyncpg://`, `postgres://`) into libpq's.
+
+    asyncpg spells TLS as `ssl=`; libpq wants `sslmode=`, so that parameter is renamed.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme in ("postgres", "postgresql") or scheme.startswith("postgresql+"):
+        scheme = "postgresql"
+    else:
+        raise ValueError("must be a postgresql:// URL")
+    query = [
+        ("sslmode" if key == "ssl" else key, val)
+        for key, val in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def _variable_name(loc: tuple[int | str, ...]) -> str:
+    field = str(loc[0]) if loc else "?"
+    aliases = {
+        "embedding_dimensions_setting": "EMBEDDING_DIMENSIONS",
+        "embedding_provider_setting": "EMBEDDING_PROVIDER",
+    }
+    return aliases.get(field, field.upper())
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, raising `ConfigError` with one readable line on a bad value."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{_variable_name(first['loc'])}: {message}") from None
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None
