@@ -1,0 +1,5 @@
+import sys
+
+from phiacta.cli import main
+
+sys.exit(main())

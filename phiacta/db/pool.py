@@ -1,0 +1,51 @@
+"""The connection pool: async psycopg 3 connections with pgvector types registered.
+
+One pool per process, created by the app's lifespan and passed to whoever needs it;
+nothing here is global.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from pgvector.psycopg import register_vector_async
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
+
+from phiacta.config import Settings
+
+APPLICATION_NAME = "phiacta"
+
+
+Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
+
+
+async def _configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    # The vector type exists only once the first migration ran; a connection opened
+    # before that (production with pending migrations) simply goes without the adapter.
+    cur = await conn.execute("SELECT 1 FROM pg_type WHERE typname = 'vector'")
+    has_vector = await cur.fetchone() is not None
+    if has_vector:
+        await register_vector_async(conn)
+
+
+def connection_kwargs(settings: Settings) -> dict[str, object]:
+    options = f"-c statement_timeout={settings.statement_timeout_ms}"
+    return {"application_name": APPLICATION_NAME, "options": options, "autocommit": True}
+
+
+def create_pool(settings: Settings, conninfo: str) -> Pool:
+    """A pool sized from DATABASE_POOL_SIZE (kept open) plus DATABASE_MAX_OVERFLOW (burst).
+
+    Connections are in autocommit mode: a unit of work that needs a transaction opens
+    one explicitly with `conn.transaction()`.
+    """
+    return AsyncConnectionPool(
+        conninfo,
+        min_size=settings.database_pool_size,
+        max_size=settings.pool_max_size,
+        timeout=settings.database_pool_timeout,
+        kwargs=connection_kwargs(settings),
+        configure=_configure,
+        open=False,
+        name="phiacta",
+    )

@@ -1,0 +1,37 @@
+"""The per-request GraphQL context: the shared services plus who is asking."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.types import Info as StrawberryInfo
+
+from phiacta.config import Settings
+from phiacta.services import Services
+from phiacta.store import Connection
+
+
+@dataclass
+class Context:
+    services: Services
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    request_id: str
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection in autocommit mode; open `conn.transaction()` to write."""
+        async with self.services.pool.connection() as conn:
+            yield conn
+
+
+Info = StrawberryInfo[Context, None]

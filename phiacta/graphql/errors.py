@@ -1,0 +1,81 @@
+"""The one place that maps failures to GraphQL errors with a code.
+
+Every error in a response carries `extensions.code` and `extensions.request_id`.
+Domain errors (`PhiactaError`) keep their message and add their details; GraphQL
+syntax and validation errors become VALIDATION_FAILED; a lost database becomes
+UNAVAILABLE; anything else is a bug, logged with its traceback and reported as INTERNAL
+(with the message and trace only in development).
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterator
+
+import psycopg
+import structlog
+from graphql import GraphQLError
+from psycopg_pool import PoolTimeout
+from strawberry.extensions import SchemaExtension
+
+from phiacta.errors import ErrorCode, PhiactaError
+
+log = structlog.get_logger(__name__)
+
+
+def classify(error: GraphQLError) -> tuple[ErrorCode, str, dict[str, object]]:
+    """The code, client-facing message and extra extensions for one error."""
+    original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    if isinstance(original, PhiactaError):
+        return original.code, original.message, original.extensions()
+    if original is None or isinstance(original, GraphQLError):
+        return ErrorCode.VALIDATION_FAILED, error.message, {}
+    if isinstance(original, psycopg.errors.QueryCanceled):
+        return ErrorCode.LIMIT_EXCEEDED, "the query took longer than the statement timeout", {}
+    if isinstance(original, (psycopg.OperationalError, PoolTimeout)):
+        return ErrorCode.UNAVAILABLE, "the database is unavailable; try again shortly", {}
+    return ErrorCode.INTERNAL, "internal error", {}
+
+
+def coded_error(error: GraphQLError, *, request_id: str, development: bool) -> GraphQLError:
+    code, message, extra = classify(error)
+    extensions: dict[str, object] = {"code": str(code), "request_id": request_id, **extra}
+    if code is ErrorCode.INTERNAL:
+        original = error.original_error
+        log.error(
+            "graphql_internal_error",
+            request_id=request_id,
+            path=error.path,
+            exc_info=original if isinstance(original, BaseException) else None,
+        )
+        if development and isinstance(original, BaseException):
+            message = f"internal error: {original!r}"
+            extensions["stacktrace"] = traceback.format_exception(original)
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+class CodedErrors(SchemaExtension):
+    """Rewrites every error of an operation's result into its coded form."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if not errors:
+            return
+        context = self.execution_context.context
+        request_id = str(getattr(context, "request_id", ""))
+        settings = getattr(context, "settings", None)
+        development = bool(getattr(settings, "is_development", False))
+        result.errors = [  # type: ignore[union-attr]
+            coded_error(e, request_id=request_id, development=development) for e in errors
+        ]

@@ -1,0 +1,1 @@
+"""Query and mutation fields, one module per area; `graphql.schema` composes them."""

@@ -1,0 +1,93 @@
+"""Shared fixtures: a real PostgreSQL with pgvector, a migrated template, and live servers.
+
+The server is, in order of preference: TEST_DATABASE_URL (an admin URL to a server with
+pgvector), a testcontainers `pgvector/pgvector:pg16` container when PHIACTA_TEST_DOCKER=1,
+or the embedded server in a temporary folder. Each test module gets its own database,
+cloned from a template that alembic migrated once per session.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from phiacta.config import Settings, normalize_database_url
+from phiacta.db import admin, migrate
+from phiacta.db.embedded import EmbeddedPostgres
+from tests.support import LiveServer, make_settings, unique_name
+
+TEST_DIMENSIONS = 384
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield normalize_database_url(given)
+        return
+    if os.environ.get("PHIACTA_TEST_DOCKER") == "1":
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("pgvector/pgvector:pg16", driver=None) as container:
+            yield normalize_database_url(container.get_connection_url())
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
+    server.start()
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_admin_url: str) -> Iterator[str]:
+    name = unique_name("phiacta_template")
+    admin.create_database(pg_admin_url, name)
+    migrate.upgrade(admin.with_database(pg_admin_url, name), TEST_DIMENSIONS)
+    yield name
+    admin.drop_database(pg_admin_url, name)
+
+
+@pytest.fixture(scope="module")
+def database_url(pg_admin_url: str, template_database: str) -> Iterator[str]:
+    """A migrated database of this test module's own."""
+    name = unique_name("phiacta_test")
+    admin.create_database(pg_admin_url, name, template=template_database)
+    yield admin.with_database(pg_admin_url, name)
+    admin.drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def empty_database_url(pg_admin_url: str) -> Iterator[str]:
+    """A database with nothing in it, not even the migrations."""
+    name = unique_name("phiacta_empty")
+    admin.create_database(pg_admin_url, name)
+    yield admin.with_database(pg_admin_url, name)
+    admin.drop_database(pg_admin_url, name)
+
+
+@pytest.fixture(scope="module")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(database_url, tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer.run(settings) as live:
+        yield live
+
+
+@pytest.fixture
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / f"data-{uuid.uuid4().hex[:8]}"

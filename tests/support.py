@@ -1,0 +1,131 @@
+"""Helpers for tests: live servers in a thread, settings, GraphQL calls."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from phiacta.app import create_app
+from phiacta.config import Settings, load_settings
+
+STARTUP_TIMEOUT_SECONDS = 60
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
+    """Settings for a test server: never read from the developer's environment file."""
+    values: dict[str, object] = {
+        "_env_file": None,
+        "database_url": database_url,
+        "environment": "development",
+        "EMBEDDING_PROVIDER": "local",
+        "database_pool_size": 2,
+        "database_max_overflow": 8,
+        "phiacta_data_dir": data_dir,
+        "log_level": "warning",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+class _StartupSignal:
+    """Wraps an ASGI app to tell a waiting thread when its lifespan startup finished."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.done = threading.Event()
+        self.failed: str | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                self.done.set()
+            elif message["type"] == "lifespan.startup.failed":
+                self.failed = str(message.get("message", "startup failed"))
+                self.done.set()
+            await send(message)
+
+        await self.app(scope, receive, watch)
+
+
+@dataclass
+class LiveServer:
+    """A real uvicorn server on 127.0.0.1 in a background thread."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @classmethod
+    @contextmanager
+    def run(cls, settings: Settings) -> Iterator[LiveServer]:
+        app = _StartupSignal(create_app(settings))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True
+        )
+        thread.start()
+        if not app.done.wait(STARTUP_TIMEOUT_SECONDS) or app.failed:
+            server.should_exit = True
+            raise RuntimeError(f"test server did not start: {app.failed or 'timeout'}")
+        live = cls(url=f"http://127.0.0.1:{port}", server=server, thread=thread)
+        try:
+            yield live
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+            sock.close()
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/graphql"
+
+
+def gql(
+    client: httpx.Client,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST a GraphQL operation and return the decoded body (data and errors)."""
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def data_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The `data` of a response that must have no errors."""
+    assert not body.get("errors"), body.get("errors")
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [str(e.get("extensions", {}).get("code")) for e in body.get("errors") or []]

@@ -1,0 +1,152 @@
+"""`phiacta serve` as an operator runs it: as a subprocess, on the embedded server or not."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psutil
+import psycopg
+
+from phiacta.db import admin
+from phiacta.db.embedded import EmbeddedPostgres, binaries_dir
+from tests.support import data_of, gql
+
+STARTUP_TIMEOUT_SECONDS = 90
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "PHIACTA_"))}
+    env.update(
+        {
+            "PHIACTA_DATA_DIR": str(data_dir),
+            "ENVIRONMENT": "development",
+            "EMBEDDING_PROVIDER": "local",
+            "DATABASE_POOL_SIZE": "2",
+            "LOG_LEVEL": "warning",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Poll /ready until it answers 200; fail fast if the process dies."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    with httpx.Client(base_url=url, timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"server exited with {process.returncode}")
+            try:
+                if client.get("/ready").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+    raise AssertionError("server did not become ready")
+
+
+@contextmanager
+def serving(env: dict[str, str], cwd: Path) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "phiacta", "serve", "--port", str(port)], env=env, cwd=cwd
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(url, process)
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+
+
+def postgres_processes(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.info["name"] == "postgres" and str(data_dir) in cmdline:
+            found.append(proc)
+    return found
+
+
+def no_postgres_left(data_dir: Path) -> bool:
+    """True when no server of `data_dir` runs. pg_ctl returns once the postmaster removed
+    its pid file, a moment before the process itself is gone, so exiting ones are awaited."""
+    _, alive = psutil.wait_procs(postgres_processes(data_dir), timeout=10)
+    return not alive
+
+
+def test_serve_starts_the_embedded_server_stops_it_on_ctrl_c_and_keeps_data(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    env = base_env(data_dir)
+    with serving(env, tmp_path) as url, httpx.Client(base_url=url) as client:
+        assert len(data_of(gql(client, "{ edgeTypes { name } }"))["edgeTypes"]) == 15
+        data_of(gql(client, 'mutation { createNamespace(input: {path: "kept"}) { id } }'))
+        assert postgres_processes(data_dir)
+    assert no_postgres_left(data_dir)
+    with serving(env, tmp_path) as url, httpx.Client(base_url=url) as client:
+        paths = [n["path"] for n in data_of(gql(client, "{ namespaces { path } }"))["namespaces"]]
+        assert paths == ["kept"]
+    assert no_postgres_left(data_dir)
+
+
+def test_serve_uses_database_url_and_starts_no_embedded_server(
+    tmp_path: Path, pg_admin_url: str, template_database: str
+) -> None:
+    name = f"cli_{os.getpid()}_{time.monotonic_ns()}"
+    admin.create_database(pg_admin_url, name, template=template_database)
+    try:
+        url = admin.with_database(pg_admin_url, name)
+        data_dir = tmp_path / "data"
+        env = base_env(data_dir, DATABASE_URL=url.replace("postgresql://", "postgresql+asyncpg://"))
+        with serving(env, tmp_path) as base, httpx.Client(base_url=base) as client:
+            data_of(gql(client, 'mutation { createNamespace(input: {path: "elsewhere"}) { id } }'))
+        assert not (data_dir / "postgres").exists()
+        assert no_postgres_left(data_dir)
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT name FROM namespaces").fetchall() == [("elsewhere",)]
+    finally:
+        admin.drop_database(pg_admin_url, name)
+
+
+def test_db_url_prints_a_url_psql_can_use(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = base_env(data_dir)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "phiacta", "db-url"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        url = result.stdout.strip()
+        psql = subprocess.run(
+            [str(binaries_dir() / "psql"), url, "-Atc", "SELECT current_database()"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        assert psql.stdout.strip() == "phiacta"
+    finally:
+        EmbeddedPostgres(data_dir / "postgres").stop()
