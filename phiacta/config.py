@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     )
     phiacta_data_dir: Path = Path(".phiacta")
     statement_timeout_ms: int = Field(default=15_000, ge=0)
+    public_reads: bool = True
 
     @field_validator("log_level", "log_format", "environment", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
+from phiacta.auth.viewer import Viewer
 from phiacta.config import Settings
 from phiacta.services import Services
 from phiacta.store import Connection
@@ -22,6 +23,7 @@ class Context:
     request: Request | WebSocket
     response: Response | WebSocket | None
     request_id: str
+    viewer: Viewer | None = None
 
     @property
     def settings(self) -> Settings:

@@ -33,3 +33,66 @@ class EdgeCategory(Enum):
     LOGICAL = "logical"
     STRUCTURAL = "structural"
     EDITORIAL = "editorial"
+
+
+@strawberry.enum
+class AgentType(Enum):
+    HUMAN = "human"
+    AI = "ai"
+    ORGANIZATION = "organization"
+    PIPELINE = "pipeline"
+    EXTENSION = "extension"
+
+
+@strawberry.enum
+class SourceType(Enum):
+    PAPER = "paper"
+    PREPRINT = "preprint"
+    RECORDING = "recording"
+    PHOTO = "photo"
+    CONVERSATION = "conversation"
+    CODE = "code"
+    DATASET = "dataset"
+    URL = "url"
+    MANUAL_ENTRY = "manual_entry"
+
+
+@strawberry.enum
+class Verdict(Enum):
+    ENDORSE = "endorse"
+    DISPUTE = "dispute"
+    REQUEST_REVISION = "request_revision"
+    RETRACT = "retract"
+
+
+@strawberry.enum
+class BundleStatus(Enum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PROCESSING = "processing"
+
+
+@strawberry.enum
+class ArtifactType(Enum):
+    FIGURE = "figure"
+    TABLE = "table"
+    PHOTO = "photo"
+    AUDIO = "audio"
+    CODE = "code"
+    OTHER = "other"
+
+
+@strawberry.enum
+class PendingReferenceStatus(Enum):
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    EXPIRED = "expired"
+
+
+@strawberry.enum(description="Truth-confidence of a claim, computed from its reviews.")
+class EpistemicStatus(Enum):
+    UNVERIFIED = "unverified"
+    DISPUTED = "disputed"
+    FORMALLY_VERIFIED = "formally_verified"
+    ENDORSED = "endorsed"
+    UNDER_REVIEW = "under_review"

@@ -1,0 +1,30 @@
+"""The audit trail: one log line for every write, naming who did what to which ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from uuid import UUID
+
+import structlog
+
+audit_log = structlog.get_logger("phiacta.audit")
+
+
+def audit_write(
+    *,
+    operation: str,
+    agent_id: UUID | None,
+    request_id: str,
+    ids: Iterable[UUID | str] = (),
+    **details: object,
+) -> None:
+    """Record a committed write. Call it after the transaction commits, never before."""
+    audit_log.info(
+        "audit",
+        audit=True,
+        operation=operation,
+        agent_id=str(agent_id) if agent_id else None,
+        request_id=request_id,
+        ids=[str(i) for i in ids],
+        **details,
+    )
