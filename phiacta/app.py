@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from phiacta.auth.authenticate import Authenticator
+from phiacta.auth.pepper import resolve_pepper
 from phiacta.config import Settings, load_settings
 from phiacta.db import migrate
 from phiacta.db.pool import create_pool
@@ -100,7 +102,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await asyncio.to_thread(migrate.upgrade, url, settings.embedding_dimensions)
         pool = create_pool(settings, url)
         await pool.open(wait=False)
-        app.state.services = Services(settings=settings, pool=pool, head_revision=head)
+        app.state.services = Services(
+            settings=settings,
+            pool=pool,
+            head_revision=head,
+            authenticator=Authenticator(pool, resolve_pepper(settings)),
+        )
         log.info("server_started", environment=settings.environment)
         try:
             yield

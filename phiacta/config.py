@@ -8,7 +8,6 @@ whose message is one line naming the variable, so start-up can print it and exit
 from __future__ import annotations
 
 import json
-import secrets
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -55,7 +54,7 @@ class Settings(BaseSettings):
     log_level: LogLevel = "info"
     log_format: LogFormat = "json"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    api_key_salt: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(32)))
+    api_key_salt: SecretStr | None = None
     embedding_model: str = OPENAI_DEFAULT_MODEL
     embedding_dimensions_setting: int | None = Field(
         default=None, alias="EMBEDDING_DIMENSIONS", gt=0, le=16000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from phiacta.auth.authenticate import Authenticator
 from phiacta.config import Settings
 from phiacta.db.pool import Pool
 
@@ -15,3 +16,4 @@ class Services:
     settings: Settings
     pool: Pool
     head_revision: str
+    authenticator: Authenticator

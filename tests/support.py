@@ -9,17 +9,23 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phiacta.app import create_app
+from phiacta.auth.issue import issue_api_key
 from phiacta.config import Settings, load_settings
+from phiacta.store import agents
 
 STARTUP_TIMEOUT_SECONDS = 60
+# Every test process (threads and CLI subprocesses) must hash keys with the same pepper.
+TEST_API_KEY_SALT = "test-pepper-0123456789abcdef0123456789abcdef"
 
 
 def unique_name(prefix: str) -> str:
@@ -37,6 +43,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "database_max_overflow": 8,
         "phiacta_data_dir": data_dir,
         "log_level": "warning",
+        "api_key_salt": TEST_API_KEY_SALT,
     }
     values.update(overrides)
     return load_settings(**values)
@@ -129,3 +136,45 @@ def data_of(body: dict[str, Any]) -> dict[str, Any]:
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [str(e.get("extensions", {}).get("code")) for e in body.get("errors") or []]
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    raw: str
+    agent_id: uuid.UUID
+    key_id: uuid.UUID
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.raw}"}
+
+
+def create_api_key(
+    database_url: str,
+    scopes: list[str],
+    *,
+    agent_name: str | None = None,
+    agent_type: str = "pipeline",
+    expires_at: datetime | None = None,
+    agent_attrs: dict[str, Any] | None = None,
+) -> ApiKey:
+    """Arrange an agent with a key holding `scopes`, straight through the store."""
+
+    async def arrange() -> ApiKey:
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            agent = await agents.insert_agent(
+                conn,
+                agent_type=agent_type,
+                name=agent_name or unique_name("agent"),
+                attrs=agent_attrs,
+            )
+            issued = await issue_api_key(
+                conn,
+                agent_id=agent.id,
+                scopes=scopes,
+                pepper=TEST_API_KEY_SALT,
+                expires_at=expires_at,
+            )
+        return ApiKey(raw=issued.raw_key, agent_id=agent.id, key_id=issued.row.id)
+
+    return asyncio.run(arrange())

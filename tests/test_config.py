@@ -23,7 +23,7 @@ def test_defaults_follow_the_deployment_guide() -> None:
     assert settings.database_pool_timeout == 30
     assert settings.max_bundle_claims == 500
     assert settings.max_traversal_depth == 10
-    assert settings.api_key_salt.get_secret_value()
+    assert settings.api_key_salt is None
 
 
 def test_embedding_provider_auto_picks_openai_only_with_a_key() -> None:

@@ -28,6 +28,8 @@ class Viewer:
     agent_name: str
     # For extension agents: the manifest they registered (declared claim and edge types).
     manifest: dict[str, Any] = field(default_factory=dict)
+    # Per-key overrides of the rate limits: scope group -> requests per minute.
+    rate_limits: dict[str, int] = field(default_factory=dict)
 
     @property
     def is_admin(self) -> bool:

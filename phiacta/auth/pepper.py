@@ -1,0 +1,42 @@
+"""API_KEY_SALT: the pepper mixed into every key hash.
+
+Set it explicitly in production so every replica verifies the same keys. When unset, a
+random one is generated once and kept in the data directory, so the CLI and the server
+on one machine agree (`phiacta apikey create` then `make run`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import structlog
+
+from phiacta.config import Settings
+
+log = structlog.get_logger(__name__)
+
+PEPPER_FILE = "api_key_salt"
+
+
+def resolve_pepper(settings: Settings) -> str:
+    if settings.api_key_salt is not None:
+        return settings.api_key_salt.get_secret_value()
+    path = settings.phiacta_data_dir / PEPPER_FILE
+    if not path.exists():
+        settings.phiacta_data_dir.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: when two processes race, one creates it and the other reads it.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+    if not settings.is_development:
+        log.warning(
+            "api_key_salt_generated",
+            detail="API_KEY_SALT is unset; replicas must share it to verify the same keys",
+            path=str(path),
+        )
+    return path.read_text().strip()
