@@ -4,11 +4,14 @@ VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 UV_VERSION ?= 0.13.9
+IMAGE ?= phiacta:latest
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format typecheck pytest migrate schema clean fuzz audit bench
+.PHONY: install run test lint format typecheck pytest migrate schema clean fuzz audit bench \
+	backup restore refresh-views docker-build docker-build-dev docker-build-test \
+	docker-build-prod docker-test up up-debug rebuild down scan
 
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -45,6 +48,52 @@ migrate: install
 
 schema: install
 	$(BIN)/phiacta export-schema schema.graphql
+
+# ── Operations (the deployment guide's quick reference) ─────────────────────────
+# Backups use DATABASE_URL, or the embedded server when it is unset.
+backup: install
+	$(BIN)/phiacta backup $(FILE)
+
+restore: install
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=backup.dump"; exit 2; }
+	$(BIN)/phiacta restore $(FILE)
+
+refresh-views: install
+	$(BIN)/phiacta refresh-views
+
+audit: install
+	$(BIN)/pip-audit --skip-editable
+
+docker-build: docker-build-dev docker-build-test docker-build-prod
+
+docker-build-dev:
+	docker build --target development -t phiacta:dev .
+
+docker-build-test:
+	docker build --target test -t phiacta:test .
+
+docker-build-prod:
+	docker build --target production -t $(IMAGE) .
+
+docker-test: docker-build-test
+	docker run --rm phiacta:test
+
+up:
+	docker compose up
+
+up-debug:
+	docker compose --profile debug up
+
+rebuild:
+	docker compose build backend
+
+down:
+	docker compose down
+
+# Scans the production image when trivy is installed; says so and succeeds otherwise.
+scan:
+	@if command -v trivy >/dev/null 2>&1; then trivy image $(IMAGE); \
+	else echo "trivy is not installed: skipping the image scan (https://trivy.dev)"; fi
 
 clean:
 	-@test -x $(BIN)/python && $(BIN)/python -c 'from phiacta.config import load_settings; \

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,13 +21,20 @@ from starlette.routing import Route, WebSocketRoute
 
 from phiacta.auth.authenticate import Authenticator
 from phiacta.auth.pepper import resolve_pepper
+from phiacta.auth.ratelimit import create_rate_limiter
 from phiacta.config import Settings, load_settings
 from phiacta.db import migrate
 from phiacta.db.pool import create_pool
 from phiacta.db.runtime import resolve_database_url
+from phiacta.db.view_refresher import ViewRefresher
+from phiacta.embeddings import create_provider
+from phiacta.events.live import live_updates
 from phiacta.graphql.schema import build_schema
 from phiacta.graphql.view import GraphQLView
 from phiacta.middleware import RequestIdMiddleware
+from phiacta.observability import metrics
+from phiacta.observability.access import AccessLogMiddleware
+from phiacta.observability.logging import configure_logging
 from phiacta.services import Services
 
 log = structlog.get_logger(__name__)
@@ -69,6 +78,16 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse(body | {"status": "ok"})
 
 
+# What browsers let a page read: the request id and the rate-limit state.
+EXPOSED_HEADERS = [
+    "X-Request-ID",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Retry-After",
+]
+
+
 def _cors(settings: Settings) -> Middleware:
     # Development allows every origin; production only CORS_ORIGINS. Credentials are
     # never combined with a wildcard origin.
@@ -78,7 +97,7 @@ def _cors(settings: Settings) -> Middleware:
             allow_origin_regex=".*",
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
-            expose_headers=["X-Request-ID"],
+            expose_headers=EXPOSED_HEADERS,
         )
     return Middleware(
         CORSMiddleware,
@@ -86,13 +105,14 @@ def _cors(settings: Settings) -> Middleware:
         allow_methods=["GET", "POST"],
         allow_headers=["*"],
         allow_credentials="*" not in settings.cors_origins,
-        expose_headers=["X-Request-ID"],
+        expose_headers=EXPOSED_HEADERS,
     )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app. Without `settings`, they are read from the environment."""
     settings = settings or load_settings()
+    configure_logging(settings)
     head = migrate.head_revision()
 
     @asynccontextmanager
@@ -102,26 +122,56 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await asyncio.to_thread(migrate.upgrade, url, settings.embedding_dimensions)
         pool = create_pool(settings, url)
         await pool.open(wait=False)
+        refresher = ViewRefresher(settings.matview_refresh_seconds)
         app.state.services = Services(
             settings=settings,
             pool=pool,
             head_revision=head,
             authenticator=Authenticator(pool, resolve_pepper(settings)),
+            rate_limiter=create_rate_limiter(settings),
+            view_refresher=refresher,
+            # Loads its model on first use, so creating it costs nothing at start-up.
+            embedder=create_provider(settings),
         )
+        background = []
+        if refresher.enabled:
+            background.append(asyncio.create_task(refresher.run(pool)))
+        if metrics.multiprocess_enabled():
+            background.append(asyncio.create_task(metrics.publish_pool_stats(pool)))
+        # Everything allocated so far lives as long as the process: moving it out of the
+        # collector's generations keeps full collections (and their pauses) short.
+        gc.collect()
+        gc.freeze()
         log.info("server_started", environment=settings.environment)
         try:
-            yield
+            async with live_updates(app.state.services, url):
+                yield
         finally:
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await app.state.services.rate_limiter.close()
             await pool.close()
+            if app.state.services.embedder is not None:
+                await app.state.services.embedder.aclose()
+            metrics.mark_process_dead(os.getpid())
 
-    graphql = GraphQLView(build_schema(), graphql_ide="graphiql")
+    graphql = GraphQLView(
+        build_schema(settings), settings, graphql_ide="graphiql", keep_alive=True
+    )
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
+            Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
-        middleware=[Middleware(RequestIdMiddleware), _cors(settings)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(AccessLogMiddleware),
+            _cors(settings),
+        ],
         lifespan=lifespan,
     )

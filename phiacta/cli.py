@@ -1,4 +1,4 @@
-"""The `phiacta` command: serve, migrate, export-schema, db-url."""
+"""The `phiacta` command: serve, migrate, apikey, export-schema, db-url, ..."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # Workers and the reloader are separate processes that read their settings from the
     # environment: hand them the database this process chose (maybe the embedded one).
     os.environ["DATABASE_URL"] = database.url
+    from phiacta.observability.multiprocess import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir()
     try:
         uvicorn.run(
             "phiacta.app:create_app",
@@ -32,6 +35,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             reload=args.reload,
             reload_dirs=[str(Path(__file__).resolve().parent)] if args.reload else None,
             log_level=settings.log_level,
+            # Logging is Phiacta's (structlog, one format for every line); uvicorn's
+            # own config would add a second, unstructured handler.
+            log_config=None,
             access_log=False,
             proxy_headers=True,
             server_header=False,
@@ -91,6 +97,81 @@ def _db_url(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from phiacta.db import backup
+    from phiacta.db.runtime import open_database
+
+    target = Path(args.file or backup.default_backup_name())
+    database = open_database(settings)
+    try:
+        written = backup.backup(database.url, target)
+    except backup.BackupError as exc:
+        print(f"phiacta backup: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        database.stop_embedded()
+    print(written)
+    return 0
+
+
+def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    from phiacta.db import backup
+    from phiacta.db.runtime import open_database
+
+    database = open_database(settings)
+    try:
+        backup.restore(database.url, Path(args.file))
+    except backup.BackupError as exc:
+        print(f"phiacta restore: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        database.stop_embedded()
+    print(f"restored {args.file}", file=sys.stderr)
+    return 0
+
+
+def _refresh_views(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    import psycopg
+
+    from phiacta.db.runtime import open_database
+    from phiacta.store.views import refresh_materialized_views
+
+    async def refresh(url: str) -> None:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await refresh_materialized_views(conn)
+
+    database = open_database(settings)
+    try:
+        asyncio.run(refresh(database.url))
+    finally:
+        database.stop_embedded()
+    return 0
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from phiacta.ingest.commands import run_ingest
+
+    return run_ingest(settings, Path(args.file), args.agent)
+
+
+def _embed(args: argparse.Namespace, settings: Settings) -> int:
+    from phiacta.ingest.commands import run_embed_missing
+
+    if not args.missing:
+        print("phiacta embed: say what to embed (--missing)", file=sys.stderr)
+        return 2
+    return run_embed_missing(settings, args.batch_size)
+
+
+def _apikey(args: argparse.Namespace, settings: Settings) -> int:
+    from phiacta.auth.commands import run_command
+
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "action", "handler")}
+    return run_command(settings, args.action, **options)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phiacta", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +195,49 @@ def build_parser() -> argparse.ArgumentParser:
 
     db_url = commands.add_parser("db-url", help="print the database URL in use")
     db_url.set_defaults(handler=_db_url)
+
+    apikey = commands.add_parser("apikey", help="create, list or revoke API keys")
+    apikey_actions = apikey.add_subparsers(dest="action", required=True)
+    create = apikey_actions.add_parser(
+        "create", help="create a key (and its agent if missing); prints the key once"
+    )
+    create.add_argument("--agent", required=True, help="agent name")
+    create.add_argument("--scopes", required=True, help="e.g. claims:read,bundles:write")
+    create.add_argument(
+        "--agent-type",
+        choices=["human", "ai", "organization", "pipeline", "extension"],
+        help="type of a new agent (default: pipeline)",
+    )
+    create.add_argument("--expires", help="a duration (30d, 12h) or an ISO time")
+    create.add_argument("--name", help="a label for the key (default: the agent name)")
+    listing = apikey_actions.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--agent", help="only this agent's keys")
+    revoke = apikey_actions.add_parser("revoke", help="revoke a key at once")
+    revoke.add_argument("key", help="the key's id or its public prefix")
+    apikey.set_defaults(handler=_apikey)
+
+    backup = commands.add_parser("backup", help="pg_dump -Fc the database to FILE")
+    backup.add_argument("file", nargs="?", help="default: phiacta-YYYYMMDD-HHMMSS.dump")
+    backup.set_defaults(handler=_backup)
+
+    restore = commands.add_parser("restore", help="pg_restore a backup over the database")
+    restore.add_argument("file")
+    restore.set_defaults(handler=_restore)
+
+    refresh = commands.add_parser(
+        "refresh-views", help="refresh the materialized views (CONCURRENTLY)"
+    )
+    refresh.set_defaults(handler=_refresh_views)
+
+    ingest = commands.add_parser("ingest", help="submit a bundle JSON file (SubmitBundleInput)")
+    ingest.add_argument("file")
+    ingest.add_argument("--agent", default="phiacta-ingest", help="the submitting agent's name")
+    ingest.set_defaults(handler=_ingest)
+
+    embed = commands.add_parser("embed", help="make embeddings the write path could not")
+    embed.add_argument("--missing", action="store_true", help="claims stored without one")
+    embed.add_argument("--batch-size", type=int, default=256)
+    embed.set_defaults(handler=_embed)
     return parser
 
 
@@ -124,5 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"phiacta: configuration error: {exc}", file=sys.stderr)
         return 2
+    from phiacta.observability.logging import configure_logging
+
+    # The server logs to stdout (what containers collect); other commands keep stdout
+    # for their output (`psql $(phiacta db-url)`) and log to stderr.
+    configure_logging(settings, sys.stdout if args.command == "serve" else sys.stderr)
     handler: Handler = args.handler
     return handler(args, settings)

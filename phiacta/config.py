@@ -70,8 +70,83 @@ class Settings(BaseSettings):
         default="auto", alias="EMBEDDING_PROVIDER"
     )
     phiacta_data_dir: Path = Path(".phiacta")
+    openai_base_url: str | None = None
+    embedding_timeout: float = Field(default=30.0, gt=0)
+    # Off: claims are stored without embeddings (bulk loads); `phiacta embed --missing`
+    # fills them in later.
+    embed_on_write: bool = True
     statement_timeout_ms: int = Field(default=15_000, ge=0)
     public_reads: bool = True
+    # Shortest gap between two background refreshes of the materialized views; 0 = off.
+    matview_refresh_seconds: float = Field(default=10.0, ge=0)
+
+    # Access and limits (phiacta/auth/ratelimit.py, phiacta/graphql/limits.py).
+    redis_url: str | None = None
+    rate_limit_enabled: bool = True
+    rate_limit_window_seconds: float = Field(default=60.0, gt=0)
+    # Requests per window by scope group, e.g. `search=60,claims:read=600`; the groups
+    # not named keep their defaults (see phiacta.auth.ratelimit.DEFAULT_LIMITS).
+    rate_limits: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    graphql_max_document_bytes: int = Field(default=200_000, ge=100)
+    graphql_max_tokens: int = Field(default=15_000, ge=10)
+    graphql_max_depth: int = Field(default=12, ge=1)
+    graphql_max_aliases: int = Field(default=50, ge=0)
+    graphql_max_cost: int = Field(default=10_000, ge=1)
+    # Unset: on in development, off in production.
+    graphql_introspection: bool | None = None
+    # An Apollo persisted-query manifest; when set, only the operations in it run.
+    graphql_allowlist_file: Path | None = None
+    apq_cache_size: int = Field(default=1000, ge=1)
+
+    @field_validator("rate_limits", mode="before")
+    @classmethod
+    def _parse_rate_limits(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        limits: dict[str, int] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            group, _, number = part.partition("=")
+            if not number.strip().isdigit():
+                raise ValueError("must read group=requests,..., e.g. search=60,claims:read=600")
+            limits[group.strip()] = int(number)
+        return limits
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.graphql_introspection is None:
+            return self.is_development
+        return self.graphql_introspection
+
+    # Live updates: the outbox, subscriptions and webhooks.
+    events_retention_days: float = Field(default=7.0, gt=0)
+    events_prune_interval_seconds: float = Field(default=3600.0, gt=0)
+    subscription_queue_size: int = Field(default=5000, ge=1)
+    subscription_keep_alive_seconds: float = Field(default=15.0, gt=0)
+    webhooks_allow_private: bool = False
+    # Seconds before the 2nd, 3rd, ... attempt; a delivery gives up after the last one.
+    webhook_retry_delays: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [30.0, 120.0, 600.0, 3600.0]
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_poll_interval_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("webhook_retry_delays", mode="before")
+    @classmethod
+    def _parse_delays(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return [float(part) for part in value.split(",") if part.strip()]
+            except ValueError:
+                raise ValueError("must be comma-separated seconds, e.g. 30,120,600,3600") from None
+        return value
+
+    @field_validator("webhook_retry_delays")
+    @classmethod
+    def _check_delays(cls, delays: list[float]) -> list[float]:
+        if any(d < 0 for d in delays):
+            raise ValueError("delays must not be negative")
+        return delays
 
     @field_validator("log_level", "log_format", "environment", mode="before")
     @classmethod

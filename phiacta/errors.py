@@ -22,6 +22,8 @@ class ErrorCode(StrEnum):
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
     UNAVAILABLE = "UNAVAILABLE"
     INTERNAL = "INTERNAL"
+    # Apollo's automatic persisted queries: the hash alone was sent and is unknown.
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     # Codes of single problems inside a bundle or input validation.
     TEMP_ID_UNRESOLVED = "TEMP_ID_UNRESOLVED"
     DUPLICATE_TEMP_ID = "DUPLICATE_TEMP_ID"
@@ -121,3 +123,10 @@ class LimitExceeded(PhiactaError):
 
 class Unavailable(PhiactaError):
     code = ErrorCode.UNAVAILABLE
+
+
+class PersistedQueryNotFound(PhiactaError):
+    """The client sent only a document hash the server does not know; it resends the
+    document with the hash (Apollo clients do this on their own)."""
+
+    code = ErrorCode.PERSISTED_QUERY_NOT_FOUND

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from phiacta.auth.authenticate import Authenticator
+from phiacta.auth.ratelimit import InProcessRateLimiter, RateLimiter
 from phiacta.config import Settings
 from phiacta.db.pool import Pool
+from phiacta.db.view_refresher import ViewRefresher
+from phiacta.embeddings.base import EmbeddingProvider
+from phiacta.events.bus import EventBus
 
 
 @dataclass
@@ -17,3 +21,10 @@ class Services:
     pool: Pool
     head_revision: str
     authenticator: Authenticator
+    # Writers call `view_refresher.poke()` after committing; see db/view_refresher.py.
+    view_refresher: ViewRefresher = field(default_factory=ViewRefresher)
+    # The LISTEN connection's fan-out (events/bus.py); None until the lifespan starts it.
+    bus: EventBus | None = None
+    embedder: EmbeddingProvider | None = None
+    # Counts requests per caller and scope group (auth/ratelimit.py).
+    rate_limiter: RateLimiter = field(default_factory=lambda: InProcessRateLimiter(60.0))

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phiacta.app import create_app
 from phiacta.auth.issue import issue_api_key
+from phiacta.auth.ratelimit import DEFAULT_LIMITS
 from phiacta.config import Settings, load_settings
 from phiacta.store import agents
 
@@ -44,6 +45,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "phiacta_data_dir": data_dir,
         "log_level": "warning",
         "api_key_salt": TEST_API_KEY_SALT,
+        # Tests send bursts; the rate-limit tests set their own limits.
+        "rate_limits": {group: 1_000_000 for group in DEFAULT_LIMITS},
     }
     values.update(overrides)
     return load_settings(**values)
@@ -80,6 +83,8 @@ class LiveServer:
     url: str
     server: uvicorn.Server
     thread: threading.Thread
+    # The Starlette app, for tests that look at its services (e.g. the rate limiter).
+    app: ASGIApp | None = None
 
     @classmethod
     @contextmanager
@@ -98,7 +103,7 @@ class LiveServer:
         if not app.done.wait(STARTUP_TIMEOUT_SECONDS) or app.failed:
             server.should_exit = True
             raise RuntimeError(f"test server did not start: {app.failed or 'timeout'}")
-        live = cls(url=f"http://127.0.0.1:{port}", server=server, thread=thread)
+        live = cls(url=f"http://127.0.0.1:{port}", server=server, thread=thread, app=app.app)
         try:
             yield live
         finally:

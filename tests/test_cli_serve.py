@@ -75,6 +75,23 @@ def serving(env: dict[str, str], cwd: Path) -> Iterator[str]:
         process.wait(timeout=60)
 
 
+PHIACTA = [sys.executable, "-m", "phiacta"]
+
+
+def writer_headers(env: dict[str, str], cwd: Path) -> dict[str, str]:
+    """A claims:write key made by `phiacta apikey create` against the same database."""
+    created = subprocess.run(
+        [*PHIACTA, "apikey", "create", "--agent", "cli-writer", "--scopes", "claims:write"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=STARTUP_TIMEOUT_SECONDS,
+    )
+    return {"Authorization": f"Bearer {created.stdout.strip()}"}
+
+
 def postgres_processes(data_dir: Path) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["name", "cmdline"]):
@@ -98,7 +115,8 @@ def test_serve_starts_the_embedded_server_stops_it_on_ctrl_c_and_keeps_data(
     env = base_env(data_dir)
     with serving(env, tmp_path) as url, httpx.Client(base_url=url) as client:
         assert len(data_of(gql(client, "{ edgeTypes { name } }"))["edgeTypes"]) == 15
-        data_of(gql(client, 'mutation { createNamespace(input: {path: "kept"}) { id } }'))
+        mutation = 'mutation { createNamespace(input: {path: "kept"}) { id } }'
+        data_of(gql(client, mutation, headers=writer_headers(env, tmp_path)))
         assert postgres_processes(data_dir)
     assert no_postgres_left(data_dir)
     with serving(env, tmp_path) as url, httpx.Client(base_url=url) as client:
@@ -117,7 +135,8 @@ def test_serve_uses_database_url_and_starts_no_embedded_server(
         data_dir = tmp_path / "data"
         env = base_env(data_dir, DATABASE_URL=url.replace("postgresql://", "postgresql+asyncpg://"))
         with serving(env, tmp_path) as base, httpx.Client(base_url=base) as client:
-            data_of(gql(client, 'mutation { createNamespace(input: {path: "elsewhere"}) { id } }'))
+            mutation = 'mutation { createNamespace(input: {path: "elsewhere"}) { id } }'
+            data_of(gql(client, mutation, headers=writer_headers(env, tmp_path)))
         assert not (data_dir / "postgres").exists()
         assert no_postgres_left(data_dir)
         with psycopg.connect(url) as conn:

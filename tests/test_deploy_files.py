@@ -437,6 +437,7 @@ def test_configmap_names_only_real_settings(
 ) -> None:
     known = {(f.alias or name).upper() for name, f in Settings.model_fields.items()}
     known.add("WEB_CONCURRENCY")  # read by the Docker CMD and uvicorn, not by Settings
+    known.add("PROMETHEUS_MULTIPROC_DIR")  # read by prometheus_client itself
     data = resources[("ConfigMap", "phiacta-config")]["data"]
     assert set(data) <= known
 

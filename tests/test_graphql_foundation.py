@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import psycopg
+import pytest
 
 from tests.migrations_expectations import SEEDED_EDGE_TYPES
-from tests.support import data_of, error_codes, gql
+from tests.support import LiveServer, create_api_key, data_of, error_codes, gql
+
+
+@pytest.fixture
+def client(server: LiveServer, database_url: str) -> Iterator[httpx.Client]:
+    """A client whose key may write claims (createNamespace needs claims:write)."""
+    key = create_api_key(database_url, ["claims:write"])
+    with httpx.Client(base_url=server.url, timeout=30, headers=key.headers) as http:
+        yield http
 
 
 def test_edge_types_lists_the_fifteen_seeded_types(client: httpx.Client) -> None:

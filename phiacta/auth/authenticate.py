@@ -70,6 +70,11 @@ class Authenticator:
             raise Unauthenticated("the API key is revoked or expired")
         return cached.viewer
 
+    @property
+    def pepper(self) -> str:
+        """API_KEY_SALT as resolved at start-up; new keys are hashed with it."""
+        return self._pepper
+
     def forget(self, key_id: UUID) -> None:
         """Drop a key from this process's cache (after revoking it here)."""
         for digest in [d for d, c in self._cache.items() if c.viewer.key_id == key_id]:

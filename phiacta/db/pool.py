@@ -12,6 +12,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from phiacta.config import Settings
+from phiacta.observability.sql import TimedCursor
 
 APPLICATION_NAME = "phiacta"
 
@@ -26,11 +27,21 @@ async def _configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
     has_vector = await cur.fetchone() is not None
     if has_vector:
         await register_vector_async(conn)
+        # Filtered nearest-neighbour searches (a namespace, no retracted claims) would
+        # otherwise return fewer rows than asked once the filter rejects the HNSW scan's
+        # first ef_search candidates; iterative scans keep going until the LIMIT is met.
+        await conn.execute("SET hnsw.iterative_scan = relaxed_order")
 
 
 def connection_kwargs(settings: Settings) -> dict[str, object]:
     options = f"-c statement_timeout={settings.statement_timeout_ms}"
-    return {"application_name": APPLICATION_NAME, "options": options, "autocommit": True}
+    return {
+        "application_name": APPLICATION_NAME,
+        "options": options,
+        "autocommit": True,
+        # Times every statement for /metrics (and logs it in development at DEBUG).
+        "cursor_factory": TimedCursor,
+    }
 
 
 def create_pool(settings: Settings, conninfo: str) -> Pool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,6 +14,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from phiacta.auth.viewer import Viewer
 from phiacta.config import Settings
+from phiacta.graphql.loaders import Loaders
 from phiacta.services import Services
 from phiacta.store import Connection
 
@@ -28,6 +30,11 @@ class Context:
     @property
     def settings(self) -> Settings:
         return self.services.settings
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        """This request's DataLoaders, made on first use and dropped with the request."""
+        return Loaders(self.connection)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import structlog
@@ -19,6 +20,7 @@ from psycopg_pool import PoolTimeout
 from strawberry.extensions import SchemaExtension
 
 from phiacta.errors import ErrorCode, PhiactaError
+from phiacta.observability import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -66,9 +68,21 @@ def coded_error(error: GraphQLError, *, request_id: str, development: bool) -> G
 class CodedErrors(SchemaExtension):
     """Rewrites every error of an operation's result into its coded form."""
 
+    # Over a WebSocket each result is coded as it is streamed (subscriptions yield many);
+    # the operation's last result is then already coded.
+    _streamed = False
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        self._streamed = True
+        self._code(result)
+        yield
+
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
+        if not self._streamed:
+            self._code(self.execution_context.result)
+
+    def _code(self, result: Any) -> None:
         errors = getattr(result, "errors", None)
         if not errors:
             return
@@ -76,6 +90,7 @@ class CodedErrors(SchemaExtension):
         request_id = str(getattr(context, "request_id", ""))
         settings = getattr(context, "settings", None)
         development = bool(getattr(settings, "is_development", False))
-        result.errors = [  # type: ignore[union-attr]
-            coded_error(e, request_id=request_id, development=development) for e in errors
-        ]
+        coded = [coded_error(e, request_id=request_id, development=development) for e in errors]
+        for error in coded:
+            metrics.graphql_error(str((error.extensions or {}).get("code", ErrorCode.INTERNAL)))
+        result.errors = coded

@@ -68,3 +68,19 @@ class IsAuthenticated(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         require_viewer(info.context)
         return True
+
+
+def guard_reads(query_type: type, exempt: frozenset[str] = frozenset()) -> None:
+    """Give every root query field that declares no permission of its own `CanReadClaims`.
+
+    Run once on the Query type before the schema is built: a read field added later by
+    any module is then covered by PUBLIC_READS without having to remember it.
+    """
+    from strawberry.permission import PermissionExtension
+
+    definition = query_type.__strawberry_definition__  # type: ignore[attr-defined]
+    for field in definition.fields:
+        if field.permission_classes or field.python_name in exempt:
+            continue
+        field.permission_classes = [CanReadClaims]
+        field.extensions.append(PermissionExtension([CanReadClaims()], use_directives=False))

@@ -8,19 +8,67 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from phiacta.config import Settings
 from phiacta.graphql.errors import CodedErrors
+from phiacta.graphql.fields.access import AccessMutations, AccessQueries
+from phiacta.graphql.fields.agents import AgentMutations
+from phiacta.graphql.fields.bundles import BundleMutations
+from phiacta.graphql.fields.claim_writes import ClaimWriteMutations
 from phiacta.graphql.fields.claims import ClaimQueries
+from phiacta.graphql.fields.edge_type_writes import EdgeTypeMutations
 from phiacta.graphql.fields.edge_types import EdgeTypeQueries
+from phiacta.graphql.fields.edges import EdgeMutations
+from phiacta.graphql.fields.lists import ListQueries
 from phiacta.graphql.fields.namespaces import NamespaceMutations, NamespaceQueries
+from phiacta.graphql.fields.reviews import ReviewMutations
+from phiacta.graphql.fields.search import SearchQueries
+from phiacta.graphql.fields.sources import SourceMutations
+from phiacta.graphql.fields.subscriptions import LiveSubscriptions
+from phiacta.graphql.fields.traversal import TraversalQueries
+from phiacta.graphql.fields.views import ViewQueries
+from phiacta.graphql.fields.webhooks import WebhookMutations, WebhookQueries
+from phiacta.graphql.limits import limit_extensions
+from phiacta.graphql.permissions import guard_reads
+from phiacta.observability.access import OperationName
 
 
 @strawberry.type(description="Every way to read the knowledge graph.")
-class Query(ClaimQueries, EdgeTypeQueries, NamespaceQueries):
+class Query(
+    ClaimQueries,
+    EdgeTypeQueries,
+    NamespaceQueries,
+    WebhookQueries,
+    ListQueries,
+    SearchQueries,
+    TraversalQueries,
+    ViewQueries,
+    AccessQueries,
+):
     pass
 
 
+# Reads need claims:read when PUBLIC_READS is false; `viewer` answers any caller.
+guard_reads(Query, exempt=frozenset({"viewer"}))
+
+
 @strawberry.type(description="Every way to change the knowledge graph.")
-class Mutation(NamespaceMutations):
+class Mutation(
+    NamespaceMutations,
+    WebhookMutations,
+    BundleMutations,
+    AccessMutations,
+    ClaimWriteMutations,
+    EdgeMutations,
+    ReviewMutations,
+    AgentMutations,
+    SourceMutations,
+    EdgeTypeMutations,
+):
+    pass
+
+
+@strawberry.type(description="Live updates of committed changes.")
+class Subscription(LiveSubscriptions):
     pass
 
 
@@ -33,15 +81,20 @@ class PhiactaSchema(strawberry.Schema):
         return
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema; with `settings`, it also enforces their document limits."""
+    limits = limit_extensions(settings) if settings is not None else []
     return PhiactaSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             CodedErrors,
+            OperationName,
             # Factories: the caches themselves live at module level and are shared.
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
+            *limits,
         ],
         config=StrawberryConfig(auto_camel_case=True),
     )

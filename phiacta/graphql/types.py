@@ -16,13 +16,22 @@ from phiacta.graphql.enums import (
     ClaimStatus,
     ClaimType,
     EdgeCategory,
+    EpistemicStatus,
     PendingReferenceStatus,
     SourceType,
     Verdict,
 )
-from phiacta.store import namespaces as namespace_store
-from phiacta.store.claims import ClaimRow
+from phiacta.graphql.loaders import EdgeCountKey, EdgePageKey, ReviewPageKey, SimilarKey
+from phiacta.graphql.pagination import (
+    Connection,
+    build_connection,
+    page_size,
+    time_key,
+    time_page,
+)
+from phiacta.store.claims import MAX_SIMILAR, ClaimRow, ConfidenceRow
 from phiacta.store.edge_types import EdgeTypeRow
+from phiacta.store.edges import EdgeDirection
 from phiacta.store.namespaces import NamespaceRow
 from phiacta.store.rows import (
     AgentRow,
@@ -92,10 +101,13 @@ class Namespace:
     async def parent(self, info: Info) -> Namespace | None:
         if self.parent_id is None:
             return None
-        async with info.context.connection() as conn:
-            rows = await namespace_store.namespaces_by_id(conn, [self.parent_id])
-        row = rows.get(self.parent_id)
+        row = await info.context.loaders.namespace.load(self.parent_id)
         return Namespace.from_row(row) if row else None
+
+    @strawberry.field(description="The namespaces directly under this one, by name.")
+    async def children(self, info: Info) -> list[Namespace]:
+        rows = await info.context.loaders.namespace_children.load(self.id)
+        return [Namespace.from_row(row) for row in rows]
 
 
 @strawberry.type(description="One immutable version of an atomic scientific statement.")
@@ -136,10 +148,185 @@ class Claim:
     async def namespace(self, info: Info) -> Namespace | None:
         if self.namespace_id is None:
             return None
-        async with info.context.connection() as conn:
-            rows = await namespace_store.namespaces_by_id(conn, [self.namespace_id])
-        row = rows.get(self.namespace_id)
+        row = await info.context.loaders.namespace.load(self.namespace_id)
         return Namespace.from_row(row) if row else None
+
+    @strawberry.field(description="The agent that wrote this version.")
+    async def created_by(self, info: Info) -> Agent | None:
+        return await load_agent(info, self.created_by_id)
+
+    @strawberry.field(description="The version this one replaced, if any.")
+    async def supersedes(self, info: Info) -> Claim | None:
+        return await load_claim(info, self.supersedes_id)
+
+    @strawberry.field(
+        description="Truth-confidence computed from the reviews on every request, never cached."
+    )
+    async def confidence(self, info: Info) -> Confidence:
+        row = await info.context.loaders.confidence.load(self.id)
+        return Confidence.from_row(row) if row else Confidence.unreviewed()
+
+    @strawberry.field(description="Where the claim was found: source, extractor, confidence.")
+    async def provenance(self, info: Info) -> list[Provenance]:
+        rows = await info.context.loaders.provenance.load(self.id) or []
+        return [Provenance.from_row(row) for row in rows]
+
+    @strawberry.field(description="The reviews of this version, oldest first.")
+    async def reviews(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Review]:
+        args, keyset = time_page(first, after, "review")
+        loaders = info.context.loaders
+        rows = await loaders.review_page.load(ReviewPageKey(self.id, args.first + 1, keyset))
+
+        async def count() -> int:
+            return await loaders.review_count.load(self.id) or 0
+
+        return build_connection(
+            rows,
+            args,
+            kind="review",
+            key=lambda r: time_key(r.created_at, r.id),
+            node=Review.from_row,
+            count=count,
+        )
+
+    @strawberry.field(description="Every version of this claim's lineage, oldest first.")
+    async def versions(self, info: Info) -> list[Claim]:
+        rows = await info.context.loaders.versions.load(self.lineage_id) or []
+        info.context.loaders.prime_claims(rows)
+        return [Claim.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="Edges from this claim, oldest first; `edgeTypes` keeps only those types."
+    )
+    async def outgoing(
+        self,
+        info: Info,
+        edge_types: list[str] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Edge]:
+        return await edge_connection(info, self.id, "outgoing", edge_types, first, after)
+
+    @strawberry.field(
+        description="Edges into this claim, oldest first, each labelled with its type's "
+        "inverse name (`supported_by` for a `supports` edge)."
+    )
+    async def incoming(
+        self,
+        info: Info,
+        edge_types: list[str] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Edge]:
+        return await edge_connection(info, self.id, "incoming", edge_types, first, after)
+
+    @strawberry.field(description="Figures, tables and other artifacts attached to the claim.")
+    async def artifacts(self, info: Info) -> list[Artifact]:
+        rows = await info.context.loaders.artifacts_of_claim.load(self.id) or []
+        return [Artifact.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="The claims of other lineages nearest by embedding (cosine), "
+        f"retracted ones left out; `first` is 0..{MAX_SIMILAR}, default 10."
+    )
+    async def similar(self, info: Info, first: int | None = 10) -> list[SimilarClaim]:
+        size = page_size(first, maximum=MAX_SIMILAR)
+        rows = await info.context.loaders.similar.load(SimilarKey(self.id, size))
+        info.context.loaders.prime_claims([row.claim for row in rows])
+        return [SimilarClaim(claim=Claim.from_row(r.claim), similarity=r.similarity) for r in rows]
+
+
+@strawberry.type(description="How the reviews of a claim add up.")
+class Confidence:
+    review_count: int
+    endorsement_count: int
+    dispute_count: int
+    mean_endorsement_confidence: float | None = strawberry.field(
+        description="Mean confidence of the endorsing reviews; null without endorsements."
+    )
+    epistemic_status: EpistemicStatus = strawberry.field(
+        description="In this order: no reviews: UNVERIFIED; at least one dispute and one "
+        "endorsement: DISPUTED; formal content and an endorsement: FORMALLY_VERIFIED; mean "
+        "endorsement confidence above 0.7 and more endorsements than disputes: ENDORSED; "
+        "otherwise UNDER_REVIEW."
+    )
+
+    @classmethod
+    def from_row(cls, row: ConfidenceRow) -> Confidence:
+        return cls(
+            review_count=row.review_count,
+            endorsement_count=row.endorsement_count,
+            dispute_count=row.dispute_count,
+            mean_endorsement_confidence=row.mean_endorsement_confidence,
+            epistemic_status=EpistemicStatus(row.epistemic_status),
+        )
+
+    @classmethod
+    def unreviewed(cls) -> Confidence:
+        return cls(
+            review_count=0,
+            endorsement_count=0,
+            dispute_count=0,
+            mean_endorsement_confidence=None,
+            epistemic_status=EpistemicStatus.UNVERIFIED,
+        )
+
+
+@strawberry.type(description="A claim near another one by embedding.")
+class SimilarClaim:
+    claim: Claim
+    similarity: float = strawberry.field(description="Cosine similarity, -1..1 (1 = same).")
+
+
+async def load_claim(info: Info, claim_id: UUID | None) -> Claim | None:
+    if claim_id is None:
+        return None
+    row = await info.context.loaders.claim.load(claim_id)
+    return Claim.from_row(row) if row else None
+
+
+async def load_agent(info: Info, agent_id: UUID | None) -> Agent | None:
+    if agent_id is None:
+        return None
+    row = await info.context.loaders.agent.load(agent_id)
+    return Agent.from_row(row) if row else None
+
+
+async def load_source(info: Info, source_id: UUID | None) -> Source | None:
+    if source_id is None:
+        return None
+    row = await info.context.loaders.source.load(source_id)
+    return Source.from_row(row) if row else None
+
+
+async def edge_connection(
+    info: Info,
+    claim_id: UUID,
+    direction: EdgeDirection,
+    edge_types: list[str] | None,
+    first: int | None,
+    after: str | None,
+) -> Connection[Edge]:
+    args, keyset = time_page(first, after, "edge")
+    types = tuple(sorted(set(edge_types))) if edge_types is not None else None
+    loaders = info.context.loaders
+    rows = await loaders.edge_page.load(
+        EdgePageKey(claim_id, direction, types, args.first + 1, keyset)
+    )
+
+    async def count() -> int:
+        return await loaders.edge_count.load(EdgeCountKey(claim_id, direction, types))
+
+    return build_connection(
+        rows,
+        args,
+        kind="edge",
+        key=lambda r: time_key(r.created_at, r.id),
+        node=lambda r: Edge.from_row(r, direction),
+        count=count,
+    )
 
 
 @strawberry.type(description="A person, model, organization, pipeline or extension.")
@@ -189,6 +376,10 @@ class Source:
             created_at=row.created_at,
         )
 
+    @strawberry.field(description="The agent that registered the source.")
+    async def submitted_by(self, info: Info) -> Agent | None:
+        return await load_agent(info, self.submitted_by_id)
+
 
 @strawberry.type(description="A typed, directed relation from one claim to another.")
 class Edge:
@@ -201,9 +392,11 @@ class Edge:
     source_provenance_id: UUID | None
     attrs: JSON
     created_at: datetime
+    # Which end the edge was reached from: it decides the label.
+    read_as: strawberry.Private[EdgeDirection] = "outgoing"
 
     @classmethod
-    def from_row(cls, row: EdgeRow) -> Edge:
+    def from_row(cls, row: EdgeRow, read_as: EdgeDirection = "outgoing") -> Edge:
         return cls(
             id=row.id,
             source_id=row.source_id,
@@ -214,7 +407,39 @@ class Edge:
             source_provenance_id=row.source_provenance,
             attrs=JSON(row.attrs),
             created_at=row.created_at,
+            read_as=read_as,
         )
+
+    @strawberry.field(description="The claim the edge starts from.")
+    async def source(self, info: Info) -> Claim | None:
+        return await load_claim(info, self.source_id)
+
+    @strawberry.field(description="The claim the edge points to.")
+    async def target(self, info: Info) -> Claim | None:
+        return await load_claim(info, self.target_id)
+
+    @strawberry.field(description="The agent that asserted the edge.")
+    async def created_by(self, info: Info) -> Agent | None:
+        return await load_agent(info, self.created_by_id)
+
+    @strawberry.field(description="The source the edge was extracted from, if any.")
+    async def source_provenance(self, info: Info) -> Source | None:
+        return await load_source(info, self.source_provenance_id)
+
+    @strawberry.field(description="The edge type with its inverse name and properties.")
+    async def type(self, info: Info) -> EdgeType | None:
+        row = await info.context.loaders.edge_type.load(self.edge_type)
+        return EdgeType.from_row(row) if row else None
+
+    @strawberry.field(
+        description="The relation as read from the claim it was listed under: the type's "
+        "name on outgoing edges, its inverse name on incoming ones."
+    )
+    async def label(self, info: Info) -> str:
+        if self.read_as == "outgoing":
+            return self.edge_type
+        row = await info.context.loaders.edge_type.load(self.edge_type)
+        return (row.inverse_name if row else None) or self.edge_type
 
 
 @strawberry.type(description="Where a claim was found, by whom, and how confidently.")
@@ -243,6 +468,18 @@ class Provenance:
             created_at=row.created_at,
         )
 
+    @strawberry.field(description="The claim this provenance is about.")
+    async def claim(self, info: Info) -> Claim | None:
+        return await load_claim(info, self.claim_id)
+
+    @strawberry.field(description="The source the claim was found in.")
+    async def source(self, info: Info) -> Source | None:
+        return await load_source(info, self.source_id)
+
+    @strawberry.field(description="The agent (person, model, pipeline) that extracted it.")
+    async def extracted_by(self, info: Info) -> Agent | None:
+        return await load_agent(info, self.extracted_by_id)
+
 
 @strawberry.type(description="One reviewer's verdict on one claim (a second one replaces it).")
 class Review:
@@ -269,6 +506,14 @@ class Review:
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
+
+    @strawberry.field(description="The agent that gave the verdict.")
+    async def reviewer(self, info: Info) -> Agent | None:
+        return await load_agent(info, self.reviewer_id)
+
+    @strawberry.field(description="The claim version reviewed.")
+    async def claim(self, info: Info) -> Claim | None:
+        return await load_claim(info, self.claim_id)
 
 
 @strawberry.type(description="One atomic submission of claims, edges and artifacts.")
@@ -303,6 +548,23 @@ class Bundle:
             submitted_at=row.submitted_at,
         )
 
+    @strawberry.field(description="The agent (usually an extension's key) that submitted it.")
+    async def submitted_by(self, info: Info) -> Agent | None:
+        return await load_agent(info, self.submitted_by_id)
+
+    @strawberry.field(description="The person or agent the extension submitted on behalf of.")
+    async def contributor(self, info: Info) -> Agent | None:
+        return await load_agent(info, self.contributor_id)
+
+    @strawberry.field(description="The one source the bundle carries.")
+    async def source(self, info: Info) -> Source | None:
+        return await load_source(info, self.source_id)
+
+    @strawberry.field(description="The artifacts the bundle brought.")
+    async def artifacts(self, info: Info) -> list[Artifact]:
+        rows = await info.context.loaders.artifacts_of_bundle.load(self.id) or []
+        return [Artifact.from_row(row) for row in rows]
+
 
 @strawberry.type(description="A figure, table, recording or code attached to claims.")
 class Artifact:
@@ -329,6 +591,11 @@ class Artifact:
             attrs=JSON(row.attrs),
             created_at=row.created_at,
         )
+
+    @strawberry.field(description="The claims the artifact illustrates (at most 500).")
+    async def claims(self, info: Info) -> list[Claim]:
+        rows = await info.context.loaders.claims_of_artifact.load(self.id) or []
+        return [Claim.from_row(row) for row in rows]
 
 
 @strawberry.type(description="An edge to an external reference not yet in the graph.")
@@ -360,6 +627,14 @@ class PendingReference:
             attrs=JSON(row.attrs),
             created_at=row.created_at,
         )
+
+    @strawberry.field(description="The claim the pending edge starts from.")
+    async def source_claim(self, info: Info) -> Claim | None:
+        return await load_claim(info, self.source_claim_id)
+
+    @strawberry.field(description="The claim the reference resolved to, once it has.")
+    async def resolved_to(self, info: Info) -> Claim | None:
+        return await load_claim(info, self.resolved_to_id)
 
 
 @strawberry.type(description="One entry of the outbox: a committed change.")

@@ -1,20 +1,59 @@
 """The `/graphql` endpoint: Strawberry's ASGI view with Phiacta's context.
 
-HTTP requests are authenticated before GraphQL runs: a request that sends a bad,
-revoked or expired key is answered 401 with a coded error and never executes, even
-for a public read. A request without a key runs as anonymous.
+An HTTP request passes these gates, in order, before GraphQL runs; a request stopped
+at one is answered with a coded GraphQL-shaped error and never executes:
+
+1. authentication: a bad, revoked or expired key is 401 UNAUTHENTICATED, even for a
+   public read (a request without a key runs as anonymous);
+2. the body cap (MAX_REQUEST_BYTES): 413 LIMIT_EXCEEDED;
+3. the request shape: a body that is not JSON is 400, another content type 415;
+4. persisted queries and the allow-list (`graphql.limits.PersistedQueries`);
+5. the document-size cap (GRAPHQL_MAX_DOCUMENT_BYTES): 413 LIMIT_EXCEEDED;
+6. the rate limit of the caller and the operation's group: 429 RATE_LIMITED with
+   Retry-After.
+
+Every response carries X-RateLimit-Limit, -Remaining and -Reset: each request takes
+one unit, a request refused before its operation is known from the claims:read group.
+Depth, alias, cost and introspection limits are enforced by the schema's extensions
+(`graphql.limits`). Subscriptions use only the graphql-transport-ws protocol, whose
+connection_init carries the key (the legacy graphql-ws protocol would skip it).
 """
 
 from __future__ import annotations
 
+import json
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import structlog
+from cross_web import HTTPException
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.schema.base import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from phiacta.errors import PhiactaError
+from phiacta.auth import ratelimit
+from phiacta.auth.viewer import Viewer
+from phiacta.config import Settings
+from phiacta.errors import (
+    ErrorCode,
+    Forbidden,
+    LimitExceeded,
+    PersistedQueryNotFound,
+    PhiactaError,
+    RateLimited,
+    ValidationFailed,
+)
 from phiacta.graphql.context import Context
+from phiacta.graphql.limits import PersistedQueries, operation_groups, parse_document
+from phiacta.graphql.live_transport import LiveTransportHandler
 from phiacta.middleware import request_id_of
 from phiacta.services import Services
 
@@ -37,22 +76,196 @@ def error_response(error: PhiactaError, request_id: str, status_code: int) -> JS
     return JSONResponse(body, status_code=status_code)
 
 
+log = structlog.get_logger(__name__)
+
+# Status codes of the failures Strawberry itself raises while reading a request.
+_HTTP_CODES = {404: ErrorCode.NOT_FOUND, 413: ErrorCode.LIMIT_EXCEEDED}
+
+
+class _HttpFailure(PhiactaError):
+    """A failure of the HTTP exchange itself, with the code it maps to."""
+
+    def __init__(self, message: str, code: ErrorCode) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details: dict[str, object] = {}
+
+    def extensions(self) -> dict[str, object]:
+        return self.details
+
+
+class _Refused(Exception):
+    """A request stopped at a gate: the error to answer with and its HTTP status."""
+
+    def __init__(self, error: PhiactaError, status_code: int) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class _GraphQLRequest:
+    query: str | None
+    operation_name: str | None
+    # The body or query string to hand to Strawberry (rewritten when APQ filled it in).
+    body: bytes
+    query_string: bytes
+
+
 class GraphQLView(GraphQL[Context, None]):
+    # Subscriptions: API-key auth in connection_init and keep-alive pings.
+    graphql_transport_ws_handler_class = LiveTransportHandler
+
+    def __init__(
+        self,
+        schema: BaseSchema,
+        settings: Settings,
+        persisted: PersistedQueries | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,), **options)
+        self.settings = settings
+        self.persisted = persisted or PersistedQueries.from_settings(settings)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            services: Services = scope["app"].state.services
-            request = Request(scope, receive)
-            try:
-                viewer = await services.authenticator.authenticate(
-                    request.headers.get("authorization")
-                )
-            except PhiactaError as exc:
-                response = error_response(exc, request_id_of(scope), 401)
-                response.headers["WWW-Authenticate"] = 'Bearer realm="phiacta"'
-                await response(scope, receive, send)
-                return
-            scope.setdefault("state", {})["viewer"] = viewer
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        headers: dict[str, str] = {}
+
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(headers)
+            await send(message)
+
+        try:
+            response = await self._serve(scope, receive, headers)
+        except _Refused as refusal:
+            response = error_response(refusal.error, request_id_of(scope), refusal.status_code)
+        except Exception as exc:
+            response = self._internal_error(exc, request_id_of(scope))
+        await response(scope, receive, send_with_limits)
+
+    async def _serve(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> Response:
+        services: Services = scope["app"].state.services
+        request = Request(scope, receive)
+        client_ip = request.client.host if request.client else None
+        try:
+            viewer = await services.authenticator.authenticate(request.headers.get("authorization"))
+        except PhiactaError as exc:
+            await self._take(services, None, client_ip, {ratelimit.CLAIMS_READ}, headers)
+            headers["WWW-Authenticate"] = 'Bearer realm="phiacta"'
+            raise _Refused(exc, 401) from None
+        scope.setdefault("state", {})["viewer"] = viewer
+        try:
+            graphql_request = await self._read(request)
+        except _Refused:
+            await self._take(services, viewer, client_ip, {ratelimit.CLAIMS_READ}, headers)
+            raise
+        document = (
+            parse_document(graphql_request.query, self.settings.graphql_max_tokens)
+            if graphql_request.query is not None
+            else None
+        )
+        groups = operation_groups(document, graphql_request.operation_name)
+        await self._take(services, viewer, client_ip, groups, headers)
+        return await self._execute(scope, receive, graphql_request)
+
+    async def _take(
+        self,
+        services: Services,
+        viewer: Viewer | None,
+        client_ip: str | None,
+        groups: set[str],
+        headers: dict[str, str],
+    ) -> None:
+        """Count this request in the strictest of its groups; refuse it when over."""
+        if not self.settings.rate_limit_enabled:
+            return
+        group = min(sorted(groups), key=lambda g: ratelimit.limit_for(g, self.settings, viewer))
+        limit = ratelimit.limit_for(group, self.settings, viewer)
+        caller = ratelimit.caller_of(viewer, client_ip)
+        decision = await services.rate_limiter.hit(caller, group, limit)
+        headers.update(decision.headers())
+        if not decision.allowed:
+            raise _Refused(
+                RateLimited(
+                    f"rate limit of {limit} requests per "
+                    f"{self.settings.rate_limit_window_seconds:g} s exceeded for {group}; "
+                    f"retry in {decision.retry_after} s",
+                    decision.retry_after,
+                ),
+                429,
+            )
+
+    async def _read(self, request: Request) -> _GraphQLRequest:
+        """The operation a request asks for, within the size caps, APQ resolved."""
+        body = await _bounded_body(request, self.settings.max_request_bytes)
+        query_string: bytes = request.scope.get("query_string", b"")
+        if request.method == "GET":
+            params = dict(parse_qsl(query_string.decode("latin-1")))
+            payload: dict[str, Any] = {**params, "extensions": _json_param(params, "extensions")}
+        else:
+            payload = _json_body(request.headers.get("content-type", ""), body)
+        query = payload.get("query")
+        operation_name = payload.get("operationName")
+        if not isinstance(query, str | None) or not isinstance(operation_name, str | None):
+            raise _Refused(
+                ValidationFailed.single("query", "query and operationName must be strings"), 400
+            )
+        try:
+            resolved = self.persisted.resolve(query, payload.get("extensions"))
+        except PersistedQueryNotFound as exc:
+            # Apollo clients expect this one with status 200, then resend the document.
+            raise _Refused(exc, 200) from None
+        except ValidationFailed as exc:
+            raise _Refused(exc, 400) from None
+        except Forbidden as exc:
+            raise _Refused(exc, 403) from None
+        if (
+            resolved is not None
+            and len(resolved.encode()) > self.settings.graphql_max_document_bytes
+        ):
+            raise _Refused(
+                LimitExceeded(
+                    f"the GraphQL document is over {self.settings.graphql_max_document_bytes} "
+                    "bytes; send data in variables"
+                ),
+                413,
+            )
+        if resolved is not None and query is None:
+            if request.method == "GET":
+                query_string = urlencode({**params, "query": resolved}).encode()
+            else:
+                body = json.dumps({**payload, "query": resolved}).encode()
+        return _GraphQLRequest(resolved, operation_name, body, query_string)
+
+    async def _execute(
+        self, scope: Scope, receive: Receive, graphql_request: _GraphQLRequest
+    ) -> Response:
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": graphql_request.body, "more_body": False}
+
+        inner_scope = {**scope, "query_string": graphql_request.query_string}
+        try:
+            return await self.run(Request(inner_scope, replay))
+        except HTTPException as exc:
+            code = _HTTP_CODES.get(exc.status_code, ErrorCode.VALIDATION_FAILED)
+            raise _Refused(_HttpFailure(exc.reason, code), exc.status_code) from None
+
+    def _internal_error(self, exc: Exception, request_id: str) -> Response:
+        log.error("graphql_http_internal_error", request_id=request_id, exc_info=exc)
+        if not self.settings.is_development:
+            return error_response(PhiactaError("internal error"), request_id, 500)
+        error = _HttpFailure(f"internal error: {exc!r}", ErrorCode.INTERNAL)
+        error.details = {"stacktrace": traceback.format_exception(exc)}
+        return error_response(error, request_id, 500)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -65,3 +278,51 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=request_id_of(request.scope),
             viewer=request.scope.get("state", {}).get("viewer"),
         )
+
+
+async def _bounded_body(request: Request, max_bytes: int) -> bytes:
+    too_large = _Refused(
+        LimitExceeded(f"the request body is over the limit of {max_bytes} bytes"), 413
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json_body(content_type: str, body: bytes) -> dict[str, Any]:
+    if "application/json" not in content_type.lower():
+        raise _Refused(
+            ValidationFailed.single(
+                "Content-Type", "send the operation as application/json (or use GET)"
+            ),
+            415,
+        )
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise _Refused(
+            ValidationFailed.single("body", "the request body is not valid JSON"), 400
+        ) from None
+    if isinstance(payload, list):
+        raise _Refused(ValidationFailed.single("body", "batched operations are not accepted"), 400)
+    if not isinstance(payload, dict):
+        raise _Refused(ValidationFailed.single("body", "must be a JSON object with a query"), 400)
+    return payload
+
+
+def _json_param(params: Mapping[str, str], name: str) -> object:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise _Refused(ValidationFailed.single(name, "must be JSON"), 400) from None

@@ -1,4 +1,9 @@
-"""The audit trail: one log line for every write, naming who did what to which ids."""
+"""The audit trail: one log line for every write, naming who did what to which ids.
+
+Audit lines go to the `phiacta.audit` logger, which `configure_logging` keeps at INFO
+whatever LOG_LEVEL says, so the trail never thins out when an operator quiets the
+logs. Each line has `audit: true`; ship those lines to append-only storage.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -70,3 +71,61 @@ async def insert_agent(
         row = await cur.fetchone()
     assert row is not None
     return row
+
+
+# ---------------------------------------------------------------------------------------
+# Reads: lists
+# ---------------------------------------------------------------------------------------
+
+
+async def list_agents(
+    conn: Connection,
+    *,
+    agent_type: str | None,
+    limit: int,
+    after: tuple[datetime, UUID] | None,
+) -> list[AgentRow]:
+    """Agents in creation order, optionally of one type, strictly after the keyset."""
+    where = "TRUE"
+    params: dict[str, Any] = {"limit": limit}
+    if agent_type is not None:
+        where += " AND agent_type = %(agent_type)s"
+        params["agent_type"] = agent_type
+    if after is not None:
+        where += " AND (created_at, id) > (%(after_at)s, %(after_id)s)"
+        params |= {"after_at": after[0], "after_id": after[1]}
+    query = f"""
+SELECT {AGENT_COLUMNS}
+FROM agents
+WHERE {where}
+ORDER BY created_at, id
+LIMIT %(limit)s
+"""
+    async with conn.cursor(row_factory=class_row(AgentRow)) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchall()
+
+
+async def count_agents(conn: Connection, *, agent_type: str | None) -> int:
+    cur = await conn.execute(
+        "SELECT count(*) FROM agents WHERE %(agent_type)s::text IS NULL"
+        " OR agent_type = %(agent_type)s",
+        {"agent_type": agent_type},
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+EXTENSION_BY_MANIFEST_ID = f"""
+SELECT {AGENT_COLUMNS}
+FROM agents
+WHERE agent_type = 'extension' AND attrs -> 'manifest' ->> 'id' = %(manifest_id)s
+LIMIT 1
+"""
+
+
+async def extension_by_manifest_id(conn: Connection, manifest_id: str) -> AgentRow | None:
+    """The extension agent registered under this manifest id, if any."""
+    async with conn.cursor(row_factory=class_row(AgentRow)) as cur:
+        await cur.execute(EXTENSION_BY_MANIFEST_ID, {"manifest_id": manifest_id})
+        return await cur.fetchone()

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg import errors
 from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
 
 from phiacta.store import Connection
 
@@ -52,3 +54,45 @@ async def edge_types_by_name(conn: Connection, names: list[str]) -> dict[str, Ed
     async with conn.cursor(row_factory=class_row(EdgeTypeRow)) as cur:
         await cur.execute(EDGE_TYPES_BY_NAME, {"names": names})
         return {row.name: row for row in await cur.fetchall()}
+
+
+# ---------------------------------------------------------------------------------------
+# Writes (the write path)
+# ---------------------------------------------------------------------------------------
+
+
+class EdgeTypeExists(Exception):
+    """An edge type with that name already exists."""
+
+
+INSERT_EDGE_TYPE = f"""
+INSERT INTO edge_types (name, description, inverse_name, is_transitive, is_symmetric,
+                        is_anti_reflexive, category, attrs)
+VALUES (%(name)s, %(description)s, %(inverse_name)s, %(is_transitive)s, %(is_symmetric)s,
+        %(is_anti_reflexive)s, %(category)s, %(attrs)s)
+RETURNING {_COLUMNS}
+"""
+
+
+async def insert_edge_type(conn: Connection, row: EdgeTypeRow) -> EdgeTypeRow:
+    """Insert one edge type (its `created_at` is ignored); raises `EdgeTypeExists`."""
+    try:
+        async with conn.transaction(), conn.cursor(row_factory=class_row(EdgeTypeRow)) as cur:
+            await cur.execute(
+                INSERT_EDGE_TYPE,
+                {
+                    "name": row.name,
+                    "description": row.description,
+                    "inverse_name": row.inverse_name,
+                    "is_transitive": row.is_transitive,
+                    "is_symmetric": row.is_symmetric,
+                    "is_anti_reflexive": row.is_anti_reflexive,
+                    "category": row.category,
+                    "attrs": Jsonb(row.attrs),
+                },
+            )
+            inserted = await cur.fetchone()
+    except errors.UniqueViolation:
+        raise EdgeTypeExists(row.name) from None
+    assert inserted is not None
+    return inserted

@@ -10,7 +10,9 @@ from strawberry.scalars import JSON
 
 from phiacta.errors import Conflict, ErrorCode, FieldProblem, ValidationFailed
 from phiacta.graphql.context import Info
+from phiacta.graphql.permissions import CanWriteClaims
 from phiacta.graphql.types import Namespace
+from phiacta.observability.audit import audit_write
 from phiacta.store import Connection
 from phiacta.store import namespaces as namespace_store
 from phiacta.store.namespaces import MAX_NAMESPACE_DEPTH, NamespaceExists
@@ -111,10 +113,22 @@ class NamespaceQueries:
 
 @strawberry.type
 class NamespaceMutations:
-    @strawberry.mutation(description="Create a namespace (and, if asked, its missing parents).")
+    @strawberry.mutation(
+        description="Create a namespace (and, if asked, its missing parents).",
+        permission_classes=[CanWriteClaims],
+    )
     async def create_namespace(self, info: Info, input: CreateNamespaceInput) -> Namespace:
         segments = _validate(input)
         async with info.context.connection() as conn, conn.transaction():
             await _create_path(conn, segments, input)
             rows = await namespace_store.namespaces_by_path(conn, [input.path])
-        return Namespace.from_row(rows[input.path])
+        created = rows[input.path]
+        viewer = info.context.viewer
+        audit_write(
+            operation="createNamespace",
+            agent_id=viewer.agent_id if viewer else None,
+            request_id=info.context.request_id,
+            ids=[created.id],
+            path=input.path,
+        )
+        return Namespace.from_row(created)

@@ -1,0 +1,190 @@
+"""Rate limits per caller and scope group, in fixed windows.
+
+A caller is its API key (`key:<id>`) or, when anonymous, its client IP (`ip:<addr>`).
+Each request takes one unit from one scope group, chosen from its GraphQL operation
+(see `phiacta.graphql.limits.operation_group`). A group's limit is, in order of
+precedence: the key's own override (`api_keys.rate_limits`), the RATE_LIMITS setting,
+then `DEFAULT_LIMITS`.
+
+Windows are fixed and aligned to the clock (`window_index = now // window`), so every
+replica agrees on when a window resets without talking to the others. The in-process
+limiter counts per process; `RedisRateLimiter` counts in Redis, shared by every
+replica, and falls back to counting in process while Redis is unreachable (a limiter
+outage must not take the API down).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from phiacta.auth.viewer import Viewer
+from phiacta.config import Settings
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], float]
+
+BUNDLES_WRITE = "bundles:write"
+CLAIMS_READ = "claims:read"
+CLAIMS_WRITE = "claims:write"
+REVIEWS_WRITE = "reviews:write"
+SEARCH = "search"
+ADMIN = "admin"
+
+# Requests per window (a minute by default). The first three are the guide's.
+DEFAULT_LIMITS: dict[str, int] = {
+    BUNDLES_WRITE: 60,
+    CLAIMS_READ: 300,
+    SEARCH: 120,
+    CLAIMS_WRITE: 120,
+    REVIEWS_WRITE: 120,
+    ADMIN: 60,
+}
+GROUPS = frozenset(DEFAULT_LIMITS)
+
+# In-process windows are swept when the table grows past this many entries.
+MAX_TRACKED_WINDOWS = 100_000
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of taking one unit from a caller's group in the current window."""
+
+    limit: int
+    remaining: int
+    reset_at: int  # Unix time (seconds) at which the window's count starts again.
+    allowed: bool
+    retry_after: int  # Seconds to wait before retrying; 0 when allowed.
+
+    def headers(self) -> dict[str, str]:
+        values = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset_at),
+        }
+        if not self.allowed:
+            values["Retry-After"] = str(self.retry_after)
+        return values
+
+
+class RateLimiter(Protocol):
+    window_seconds: float
+    clock: Clock
+
+    async def hit(self, caller: str, group: str, limit: int) -> Decision:
+        """Count one request of `caller` in `group` and say whether it may run."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def _decide(count: int, limit: int, window_index: int, window: float, now: float) -> Decision:
+    reset = (window_index + 1) * window
+    allowed = count <= limit
+    return Decision(
+        limit=limit,
+        remaining=max(0, limit - count),
+        reset_at=math.ceil(reset),
+        allowed=allowed,
+        retry_after=0 if allowed else max(1, math.ceil(reset - now)),
+    )
+
+
+class InProcessRateLimiter:
+    """Fixed-window counters in this process. Safe within one event loop."""
+
+    def __init__(self, window_seconds: float, clock: Clock = time.time) -> None:
+        self.window_seconds = window_seconds
+        self.clock = clock
+        self._counts: dict[tuple[str, str, int], int] = {}
+
+    async def hit(self, caller: str, group: str, limit: int) -> Decision:
+        now = self.clock()
+        index = int(now // self.window_seconds)
+        key = (caller, group, index)
+        count = self._counts.get(key, 0) + 1
+        self._counts[key] = count
+        if len(self._counts) > MAX_TRACKED_WINDOWS:
+            self._sweep(index)
+        return _decide(count, limit, index, self.window_seconds, now)
+
+    async def close(self) -> None:
+        self._counts.clear()
+
+    def _sweep(self, current_index: int) -> None:
+        for key in [k for k in self._counts if k[2] < current_index]:
+            del self._counts[key]
+
+
+# INCR and the expiry in one atomic step: a counter can never be left without a TTL.
+_INCREMENT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
+
+
+class RedisRateLimiter:
+    """Fixed-window counters in Redis, shared by every replica."""
+
+    def __init__(self, url: str, window_seconds: float, clock: Clock = time.time) -> None:
+        self.window_seconds = window_seconds
+        self.clock = clock
+        self._redis: Redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._script = self._redis.register_script(_INCREMENT)
+        self._fallback = InProcessRateLimiter(window_seconds, clock)
+        self._failing = False
+
+    async def hit(self, caller: str, group: str, limit: int) -> Decision:
+        now = self.clock()
+        index = int(now // self.window_seconds)
+        key = f"phiacta:ratelimit:{group}:{caller}:{index}"
+        # The key outlives its window a little so a slow clock on one replica still
+        # finds the count its peers made.
+        ttl_ms = int(self.window_seconds * 1000) + 1000
+        try:
+            count = int(await self._script(keys=[key], args=[ttl_ms]))
+        except (RedisError, OSError) as exc:
+            if not self._failing:
+                log.warning("rate_limit_redis_unavailable", error=type(exc).__name__)
+                self._failing = True
+            return await self._fallback.hit(caller, group, limit)
+        if self._failing:
+            log.info("rate_limit_redis_recovered")
+            self._failing = False
+        return _decide(count, limit, index, self.window_seconds, now)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def create_rate_limiter(settings: Settings, clock: Clock = time.time) -> RateLimiter:
+    """Redis-backed when REDIS_URL is set, else in process."""
+    if settings.redis_url:
+        return RedisRateLimiter(settings.redis_url, settings.rate_limit_window_seconds, clock)
+    return InProcessRateLimiter(settings.rate_limit_window_seconds, clock)
+
+
+def limit_for(group: str, settings: Settings, viewer: Viewer | None) -> int:
+    """Requests per window for `group`: the key's override, the setting, the default."""
+    if viewer is not None and group in viewer.rate_limits:
+        return viewer.rate_limits[group]
+    if group in settings.rate_limits:
+        return settings.rate_limits[group]
+    return DEFAULT_LIMITS.get(group, DEFAULT_LIMITS[CLAIMS_READ])
+
+
+def caller_of(viewer: Viewer | None, client_ip: str | None) -> str:
+    if viewer is not None:
+        return f"key:{viewer.key_id}"
+    return f"ip:{client_ip or 'unknown'}"

@@ -1,0 +1,330 @@
+"""submitBundle: many claims, their edges and artifacts from one source, atomically."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+
+from phiacta.auth.manifest import enforce_manifest
+from phiacta.auth.viewer import Scope
+from phiacta.errors import FieldProblem, ValidationFailed
+from phiacta.graphql.context import Info
+from phiacta.graphql.enums import ArtifactType, ClaimStatus, ClaimType, SourceType
+from phiacta.graphql.permissions import CanWriteBundles, require_scope
+from phiacta.graphql.types import Bundle
+from phiacta.ingest import result as results
+from phiacta.ingest.spec import (
+    ArtifactSpec,
+    BundleSpec,
+    ClaimSpec,
+    EdgeSpec,
+    EndSpec,
+    SourceSpec,
+)
+from phiacta.ingest.submit import Actor, submit_bundle
+from phiacta.store import bundles as bundle_store
+
+
+@strawberry.input(description="The one source every claim of a bundle comes from.")
+class BundleSourceInput:
+    source_type: SourceType
+    title: str | None = None
+    external_ref: str | None = strawberry.field(
+        default=None,
+        description="DOI, URL or arXiv id. Earlier pending references to it resolve to "
+        "this bundle's first claim.",
+    )
+    content_hash: str | None = strawberry.field(default=None, description="SHA-256, hex.")
+    attrs: JSON | None = None
+
+
+@strawberry.input(description="A new claim (version 1 of a new lineage).")
+class BundleClaimInput:
+    temp_id: str = strawberry.field(description="Your name for it inside this bundle.")
+    content: str
+    claim_type: ClaimType = ClaimType.ASSERTION
+    formal_content: str | None = None
+    namespace: str | None = strawberry.field(
+        default=None, description="Dotted path; defaults to the bundle's namespace."
+    )
+    status: ClaimStatus = ClaimStatus.ACTIVE
+    confidence: float | None = strawberry.field(
+        default=None, description="Extraction confidence 0..1, stored on its provenance."
+    )
+    extraction_method: str | None = None
+    location_in_source: str | None = None
+    attrs: JSON | None = None
+
+
+@strawberry.input(description="One end of an edge: exactly one of the three fields.")
+class ClaimRefInput:
+    temp_id: str | None = strawberry.field(default=None, description="A claim of this bundle.")
+    claim_id: strawberry.ID | None = strawberry.field(
+        default=None, description="An existing claim."
+    )
+    external_ref: str | None = strawberry.field(
+        default=None,
+        description="Targets only: a DOI, URL or arXiv id; a pending reference until a "
+        "source carrying it arrives.",
+    )
+
+
+@strawberry.input
+class BundleEdgeInput:
+    source: ClaimRefInput
+    target: ClaimRefInput
+    edge_type: str
+    strength: float = 1.0
+    attrs: JSON | None = None
+
+
+@strawberry.input
+class BundleArtifactInput:
+    artifact_type: ArtifactType
+    temp_id: str | None = None
+    description: str | None = None
+    storage_ref: str | None = None
+    content_inline: str | None = None
+    structured_data: JSON | None = None
+    claim_temp_ids: list[str] = strawberry.field(default_factory=list)
+    attrs: JSON | None = None
+
+
+@strawberry.input(description="One atomic submission. Paths in errors are relative to it.")
+class SubmitBundleInput:
+    idempotency_key: str = strawberry.field(
+        description="The same key with the same body returns the stored response."
+    )
+    source: BundleSourceInput
+    claims: list[BundleClaimInput]
+    edges: list[BundleEdgeInput] = strawberry.field(default_factory=list)
+    artifacts: list[BundleArtifactInput] = strawberry.field(default_factory=list)
+    extension_id: str | None = None
+    contributor_id: strawberry.ID | None = None
+    namespace: str | None = strawberry.field(
+        default=None, description="Default dotted namespace path of the claims."
+    )
+    create_namespaces: bool = strawberry.field(
+        default=False, description="Create missing namespaces instead of failing."
+    )
+    attrs: JSON | None = None
+
+
+@strawberry.type(description="A temp id of the bundle and the id it was given.")
+class TempIdAssignment:
+    temp_id: str
+    id: UUID
+
+
+@strawberry.type(description="Accepted but worth a look (NEAR_DUPLICATE, NO_EDGES, ...).")
+class BundleWarning:
+    path: str
+    code: str
+    message: str
+    claim_id: UUID | None
+    similar_claim_id: UUID | None
+    similarity: float | None
+
+
+@strawberry.type(description="An edge of this bundle waiting for its external target.")
+class BundlePendingReference:
+    id: UUID
+    claim_temp_id: str
+    claim_id: UUID
+    external_ref: str
+    edge_type: str
+
+
+@strawberry.type(description="An earlier pending reference this bundle's source resolved.")
+class BundleResolvedReference:
+    id: UUID
+    external_ref: str
+    source_claim_id: UUID
+    edge_type: str
+    resolved_to_id: UUID
+    edge_id: UUID | None
+
+
+@strawberry.type
+class SubmitBundlePayload:
+    bundle_id: UUID
+    source_id: UUID
+    replayed: bool = strawberry.field(
+        description="True when this key was already used: nothing new was written."
+    )
+    claims: list[TempIdAssignment]
+    artifacts: list[TempIdAssignment]
+    edge_ids: list[UUID | None] = strawberry.field(
+        description="One per input edge: null when it became a pending reference or "
+        "already existed."
+    )
+    pending_references: list[BundlePendingReference]
+    resolved_references: list[BundleResolvedReference]
+    warnings: list[BundleWarning]
+
+    @strawberry.field
+    async def bundle(self, info: Info) -> Bundle | None:
+        async with info.context.connection() as conn:
+            rows = await bundle_store.bundles_by_id(conn, [self.bundle_id])
+        row = rows.get(self.bundle_id)
+        return Bundle.from_row(row) if row else None
+
+    @classmethod
+    def from_result(cls, result: results.BundleResult) -> SubmitBundlePayload:
+        return cls(
+            bundle_id=result.bundle_id,
+            source_id=result.source_id,
+            replayed=result.replayed,
+            claims=[TempIdAssignment(temp_id=m.temp_id, id=m.id) for m in result.claims],
+            artifacts=[TempIdAssignment(temp_id=m.temp_id, id=m.id) for m in result.artifacts],
+            edge_ids=list(result.edge_ids),
+            pending_references=[
+                BundlePendingReference(
+                    id=r.id,
+                    claim_temp_id=r.claim_temp_id,
+                    claim_id=r.claim_id,
+                    external_ref=r.external_ref,
+                    edge_type=r.edge_type,
+                )
+                for r in result.pending_references
+            ],
+            resolved_references=[
+                BundleResolvedReference(
+                    id=r.id,
+                    external_ref=r.external_ref,
+                    source_claim_id=r.source_claim_id,
+                    edge_type=r.edge_type,
+                    resolved_to_id=r.resolved_to,
+                    edge_id=r.edge_id,
+                )
+                for r in result.resolved_references
+            ],
+            warnings=[
+                BundleWarning(
+                    path=w.path,
+                    code=w.code,
+                    message=w.message,
+                    claim_id=w.claim_id,
+                    similar_claim_id=w.similar_claim_id,
+                    similarity=w.similarity,
+                )
+                for w in result.warnings
+            ],
+        )
+
+
+class _Attrs:
+    """Collects `attrs` that are not JSON objects as problems while converting."""
+
+    def __init__(self) -> None:
+        self.problems: list[FieldProblem] = []
+
+    def __call__(self, value: Any, path: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return value
+        where = f"{path}.attrs" if path else "attrs"
+        self.problems.append(FieldProblem(where, "must be a JSON object"))
+        return {}
+
+
+def _end(ref: ClaimRefInput) -> EndSpec:
+    return EndSpec(
+        temp_id=ref.temp_id,
+        claim_id=None if ref.claim_id is None else str(ref.claim_id),
+        external_ref=ref.external_ref,
+    )
+
+
+def bundle_spec(input: SubmitBundleInput) -> BundleSpec:
+    """The plain bundle the input describes (the same one a JSON file would give)."""
+    attrs = _Attrs()
+    spec = BundleSpec(
+        idempotency_key=input.idempotency_key,
+        source=SourceSpec(
+            source_type=input.source.source_type.value,
+            title=input.source.title,
+            external_ref=input.source.external_ref,
+            content_hash=input.source.content_hash,
+            attrs=attrs(input.source.attrs, "source"),
+        ),
+        claims=tuple(
+            ClaimSpec(
+                temp_id=c.temp_id,
+                content=c.content,
+                claim_type=c.claim_type.value,
+                formal_content=c.formal_content,
+                namespace=c.namespace,
+                status=c.status.value,
+                confidence=c.confidence,
+                extraction_method=c.extraction_method,
+                location_in_source=c.location_in_source,
+                attrs=attrs(c.attrs, f"claims[{i}]"),
+            )
+            for i, c in enumerate(input.claims)
+        ),
+        edges=tuple(
+            EdgeSpec(
+                source=_end(e.source),
+                target=_end(e.target),
+                edge_type=e.edge_type,
+                strength=e.strength,
+                attrs=attrs(e.attrs, f"edges[{i}]"),
+            )
+            for i, e in enumerate(input.edges)
+        ),
+        artifacts=tuple(
+            ArtifactSpec(
+                artifact_type=a.artifact_type.value,
+                temp_id=a.temp_id,
+                description=a.description,
+                storage_ref=a.storage_ref,
+                content_inline=a.content_inline,
+                structured_data=a.structured_data,
+                claim_temp_ids=tuple(a.claim_temp_ids),
+                attrs=attrs(a.attrs, f"artifacts[{i}]"),
+            )
+            for i, a in enumerate(input.artifacts)
+        ),
+        extension_id=input.extension_id,
+        contributor_id=None if input.contributor_id is None else str(input.contributor_id),
+        namespace=input.namespace,
+        create_namespaces=input.create_namespaces,
+        attrs=attrs(input.attrs, ""),
+    )
+    if attrs.problems:
+        raise ValidationFailed(attrs.problems)
+    return spec
+
+
+@strawberry.type
+class BundleMutations:
+    @strawberry.mutation(
+        description="Submit a bundle: every claim, edge and artifact is written, or none.",
+        permission_classes=[CanWriteBundles],
+    )
+    async def submit_bundle(self, info: Info, input: SubmitBundleInput) -> SubmitBundlePayload:
+        viewer = require_scope(info.context, Scope.BUNDLES_WRITE)
+        spec = bundle_spec(input)
+        enforce_manifest(
+            viewer,
+            claim_types=[
+                (f"claims[{i}].claimType", c.claim_type) for i, c in enumerate(spec.claims)
+            ],
+            edge_types=[(f"edges[{i}].edgeType", e.edge_type) for i, e in enumerate(spec.edges)],
+        )
+        services = info.context.services
+        result = await submit_bundle(
+            services.pool,
+            services.embedder,
+            services.settings,
+            Actor(agent_id=viewer.agent_id, request_id=info.context.request_id),
+            spec,
+        )
+        if not result.replayed:
+            services.view_refresher.poke()
+        return SubmitBundlePayload.from_result(result)

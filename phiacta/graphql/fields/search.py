@@ -1,0 +1,184 @@
+"""Searching claims by meaning (embeddings), by words (full text), or both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from uuid import UUID
+
+import strawberry
+
+from phiacta.errors import FieldProblem, Unavailable, ValidationFailed
+from phiacta.graphql.context import Info
+from phiacta.graphql.fields.claims import ClaimFilter, check_filter, filter_spec
+from phiacta.graphql.pagination import page_size
+from phiacta.graphql.types import Claim
+from phiacta.store import search as search_store
+from phiacta.store.claims import ClaimFilterSpec
+from phiacta.store.search import ScoredClaim
+
+MAX_QUERY_LENGTH = 1000
+MAX_HITS = 200
+# Reciprocal rank fusion: score = sum over lists of 1 / (RRF_K + rank). 60 is the
+# constant of Cormack et al.; it damps the head of each list so neither dominates.
+RRF_K = 60
+# Each list contributes this many candidates (at least) to the fusion.
+HYBRID_CANDIDATES = 50
+
+
+@strawberry.enum(description="How `search` ranks claims.")
+class SearchMode(Enum):
+    SEMANTIC = "semantic"
+    FULLTEXT = "fulltext"
+    HYBRID = "hybrid"
+
+
+@strawberry.type(description="Where a hit stood in one of the rankings a search used.")
+class SearchRanking:
+    mode: SearchMode = strawberry.field(description="SEMANTIC or FULLTEXT.")
+    rank: int = strawberry.field(description="1-based position in that ranking.")
+    score: float = strawberry.field(
+        description="Cosine similarity (SEMANTIC) or ts_rank (FULLTEXT)."
+    )
+
+
+@strawberry.type(description="One claim found by a search.")
+class SearchHit:
+    claim: Claim
+    rank: int = strawberry.field(description="1-based position in the results.")
+    score: float = strawberry.field(
+        description="SEMANTIC: cosine similarity; FULLTEXT: ts_rank; HYBRID: the reciprocal "
+        f"rank fusion score, the sum over rankings of 1 / ({RRF_K} + rank)."
+    )
+    similarity: float | None = strawberry.field(
+        description="Cosine similarity to the query, when the semantic ranking found it."
+    )
+    snippet: str | None = strawberry.field(
+        description="The content with matched words in <mark>, when full text found it."
+    )
+    rankings: list[SearchRanking] = strawberry.field(
+        description="The rankings this hit came from, with its place in each."
+    )
+
+
+@strawberry.type(description="The hits of a search, best first.")
+class SearchResult:
+    mode: SearchMode
+    hits: list[SearchHit]
+
+
+@dataclass
+class _Fused:
+    scored: ScoredClaim
+    score: float
+    similarity: float | None
+    snippet: str | None
+    rankings: list[SearchRanking]
+
+
+def _check(query: str, first: int | None, filter: ClaimFilter | None) -> int:
+    problems: list[FieldProblem] = []
+    if not query.strip() or len(query) > MAX_QUERY_LENGTH:
+        problems.append(FieldProblem("query", f"must be 1 to {MAX_QUERY_LENGTH} characters"))
+    size = 0
+    try:
+        size = page_size(first, maximum=MAX_HITS)
+    except ValidationFailed as exc:
+        problems.extend(exc.problems)
+    if filter is not None:
+        problems.extend(check_filter(filter, "filter"))
+    if problems:
+        raise ValidationFailed(problems)
+    return size
+
+
+async def _semantic(info: Info, query: str, spec: ClaimFilterSpec, limit: int) -> list[ScoredClaim]:
+    embedder = info.context.services.embedder
+    if embedder is None:
+        raise Unavailable("semantic search needs an embedding provider, and none is running")
+    vector = await embedder.embed_one(query)
+    async with info.context.connection() as conn:
+        return await search_store.semantic_search(conn, vector, spec, limit=limit)
+
+
+async def _fulltext(info: Info, query: str, spec: ClaimFilterSpec, limit: int) -> list[ScoredClaim]:
+    async with info.context.connection() as conn:
+        return await search_store.fulltext_search(conn, query, spec, limit=limit)
+
+
+def _single(found: list[ScoredClaim], mode: SearchMode) -> list[_Fused]:
+    return [
+        _Fused(
+            scored=hit,
+            score=hit.score,
+            similarity=hit.score if mode is SearchMode.SEMANTIC else None,
+            snippet=hit.snippet,
+            rankings=[SearchRanking(mode=mode, rank=i + 1, score=hit.score)],
+        )
+        for i, hit in enumerate(found)
+    ]
+
+
+def fuse(semantic: list[ScoredClaim], fulltext: list[ScoredClaim]) -> list[_Fused]:
+    """Reciprocal rank fusion of the two rankings, best first (ties by claim id)."""
+    fused: dict[UUID, _Fused] = {}
+    for mode, ranking in ((SearchMode.SEMANTIC, semantic), (SearchMode.FULLTEXT, fulltext)):
+        for i, hit in enumerate(ranking):
+            entry = fused.setdefault(
+                hit.claim.id,
+                _Fused(scored=hit, score=0.0, similarity=None, snippet=None, rankings=[]),
+            )
+            entry.score += 1.0 / (RRF_K + i + 1)
+            entry.rankings.append(SearchRanking(mode=mode, rank=i + 1, score=hit.score))
+            if mode is SearchMode.SEMANTIC:
+                entry.similarity = hit.score
+            else:
+                entry.snippet = hit.snippet
+    return sorted(fused.values(), key=lambda f: (-f.score, str(f.scored.claim.id)))
+
+
+@strawberry.type
+class SearchQueries:
+    @strawberry.field(
+        description="Claims ranked by meaning (SEMANTIC: cosine similarity of embeddings "
+        "through the ANN index), by words (FULLTEXT: websearch syntax such as "
+        '`"heart attack" -stroke`, ranked by ts_rank, with a snippet) or both (HYBRID: '
+        "reciprocal rank fusion). `query` is 1..1000 characters, `first` 0..200 "
+        "(default 20); the filter works as for `claims` (latest, non-retracted by default)."
+    )
+    async def search(
+        self,
+        info: Info,
+        query: str,
+        mode: SearchMode = SearchMode.HYBRID,
+        first: int | None = None,
+        filter: ClaimFilter | None = None,
+    ) -> SearchResult:
+        size = _check(query, first, filter)
+        spec = await filter_spec(info, filter)
+        if mode is SearchMode.SEMANTIC:
+            fused = _single(await _semantic(info, query, spec, size), mode)
+        elif mode is SearchMode.FULLTEXT:
+            fused = _single(await _fulltext(info, query, spec, size), mode)
+        else:
+            candidates = max(size, HYBRID_CANDIDATES)
+            fused = fuse(
+                await _semantic(info, query, spec, candidates),
+                await _fulltext(info, query, spec, candidates),
+            )
+        hits = fused[:size]
+        info.context.loaders.prime_claims([hit.scored.claim for hit in hits])
+        return SearchResult(
+            mode=mode,
+            hits=[
+                SearchHit(
+                    claim=Claim.from_row(hit.scored.claim),
+                    rank=i + 1,
+                    score=hit.score,
+                    similarity=hit.similarity,
+                    snippet=hit.snippet,
+                    rankings=hit.rankings,
+                )
+                for i, hit in enumerate(hits)
+            ],
+        )

@@ -1,0 +1,294 @@
+"""Walking the graph: traversals, shortest paths and the evidence around a claim."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+from uuid import UUID
+
+import strawberry
+
+from phiacta.errors import ErrorCode, FieldProblem, LimitExceeded, NotFound, ValidationFailed
+from phiacta.graphql.context import Info
+from phiacta.graphql.types import Claim, Edge
+from phiacta.store import traversal as traversal_store
+from phiacta.store.claims import ClaimRow
+from phiacta.store.traversal import ReachedRow, Walk
+
+DEFAULT_TRAVERSAL_LIMIT = 100
+MAX_TRAVERSAL_LIMIT = 1000
+MAX_EVIDENCE_PER_KIND = 200
+
+NET_SUPPORT_FORMULA = (
+    "netSupport = (S - C) / (S + C), where S sums strength / depth over the supporting and "
+    "corroborating claims and C sums strength over the contradicting ones (the strength of "
+    "the edge that reached each claim, depth its distance); 0 when there is no evidence. "
+    "It runs from -1 (only contradicted) to 1 (only supported)."
+)
+
+
+@strawberry.enum(description="Which way edges are followed.")
+class TraversalDirection(Enum):
+    OUTGOING = "outgoing"
+    INCOMING = "incoming"
+    BOTH = "both"
+
+
+@strawberry.type(description="A claim reached by a walk, at its shortest depth.")
+class TraversalNode:
+    claim: Claim
+    depth: int = strawberry.field(description="Steps from the start (the start is 0).")
+    via: Edge | None = strawberry.field(
+        description="The edge the claim was reached by; null for the start."
+    )
+    reached_from: UUID | None = strawberry.field(
+        description="The claim one step closer to the start; null for the start."
+    )
+
+
+@strawberry.type(description="The claims within reach of a start claim.")
+class Traversal:
+    start: Claim
+    nodes: list[TraversalNode] = strawberry.field(
+        description="The start, then every reached claim once, shallowest first."
+    )
+    edges: list[Edge] = strawberry.field(description="The edges walked, one per reached claim.")
+    truncated: bool = strawberry.field(
+        description="Whether more claims were within reach than `limit` allowed."
+    )
+
+
+@strawberry.type(description="A shortest path between two claims.")
+class Path:
+    length: int = strawberry.field(description="The number of edges.")
+    claims: list[Claim] = strawberry.field(description="From the start to the end, in order.")
+    edges: list[Edge] = strawberry.field(description="The edges between them, in order.")
+
+
+@strawberry.type(description="A claim that bears on another as evidence.")
+class EvidenceItem:
+    claim: Claim
+    depth: int
+    via: Edge
+
+
+@strawberry.type(description=f"How the evidence around a claim adds up. {NET_SUPPORT_FORMULA}")
+class EvidenceSummary:
+    supporting_count: int
+    contradicting_count: int
+    corroborating_count: int
+    net_support: float = strawberry.field(description=NET_SUPPORT_FORMULA)
+
+
+@strawberry.type(description="Supporting, contradicting and corroborating claims of a claim.")
+class Evidence:
+    claim: Claim
+    supporting: list[EvidenceItem] = strawberry.field(
+        description="Claims with a chain of `supports` edges into this claim, up to the depth."
+    )
+    corroborating: list[EvidenceItem] = strawberry.field(
+        description="Claims with a chain of `corroborates` edges into this claim."
+    )
+    contradicting: list[EvidenceItem] = strawberry.field(
+        description="Claims joined to this one by `contradicts` (either way). Contradiction is "
+        "not transitive, so only direct ones count, whatever the depth."
+    )
+    summary: EvidenceSummary
+    truncated: bool = strawberry.field(
+        description=f"Whether a list was cut at {MAX_EVIDENCE_PER_KIND} claims."
+    )
+
+
+def check_depth(info: Info, max_depth: int, path: str = "maxDepth") -> None:
+    cap = info.context.settings.max_traversal_depth
+    if max_depth < 1:
+        raise ValidationFailed.single(path, "must be at least 1")
+    if max_depth > cap:
+        raise LimitExceeded(f"{path} {max_depth} is above the maximum traversal depth {cap}")
+
+
+async def check_edge_types(info: Info, edge_types: list[str] | None) -> list[str] | None:
+    """The named edge types, each known, or VALIDATION_FAILED naming the unknown ones."""
+    if edge_types is None:
+        return None
+    if not edge_types:
+        raise ValidationFailed.single("edgeTypes", "name at least one edge type, or omit it")
+    rows = await info.context.loaders.edge_type.load_many(edge_types)
+    problems = [
+        FieldProblem(f"edgeTypes[{i}]", f"unknown edge type {name!r}", ErrorCode.EDGE_TYPE_UNKNOWN)
+        for i, (name, row) in enumerate(zip(edge_types, rows, strict=True))
+        if row is None
+    ]
+    if problems:
+        raise ValidationFailed(problems)
+    return sorted(set(edge_types))
+
+
+async def existing_claim(info: Info, claim_id: UUID, path: str) -> ClaimRow:
+    row = await info.context.loaders.claim.load(claim_id)
+    if row is None:
+        raise NotFound(f"{path}: no claim {claim_id}")
+    return row
+
+
+def node_of(reached: ReachedRow) -> TraversalNode:
+    return TraversalNode(
+        claim=Claim.from_row(reached.claim),
+        depth=reached.depth,
+        via=Edge.from_row(reached.edge),
+        reached_from=reached.parent_id,
+    )
+
+
+def traversal_of(info: Info, start: ClaimRow, walk: Walk) -> Traversal:
+    info.context.loaders.prime_claims([r.claim for r in walk.reached])
+    info.context.loaders.prime_edges([r.edge for r in walk.reached])
+    root = Claim.from_row(start)
+    nodes = [TraversalNode(claim=root, depth=0, via=None, reached_from=None)]
+    nodes += [node_of(r) for r in walk.reached]
+    return Traversal(
+        start=root,
+        nodes=nodes,
+        edges=[Edge.from_row(r.edge) for r in walk.reached],
+        truncated=walk.truncated,
+    )
+
+
+def _items(walk: Walk) -> list[EvidenceItem]:
+    return [
+        EvidenceItem(claim=Claim.from_row(r.claim), depth=r.depth, via=Edge.from_row(r.edge))
+        for r in walk.reached
+    ]
+
+
+def net_support(
+    supporting: list[tuple[float, int]], contradicting: list[tuple[float, int]]
+) -> float:
+    """See NET_SUPPORT_FORMULA; each item is (strength, depth)."""
+    s = sum(strength / depth for strength, depth in supporting)
+    c = sum(strength for strength, _ in contradicting)
+    return 0.0 if s + c == 0 else (s - c) / (s + c)
+
+
+async def evidence_of(info: Info, claim: ClaimRow, depth: int) -> Evidence:
+    async def walk(direction: traversal_store.Direction, edge_type: str, to_depth: int) -> Walk:
+        async with info.context.connection() as conn:
+            return await traversal_store.walk_from(
+                conn,
+                claim.id,
+                direction=direction,
+                edge_types=[edge_type],
+                max_depth=to_depth,
+                limit=MAX_EVIDENCE_PER_KIND,
+            )
+
+    supporting = await walk("incoming", "supports", depth)
+    corroborating = await walk("incoming", "corroborates", depth)
+    contradicting = await walk("both", "contradicts", 1)
+    walks = (supporting, corroborating, contradicting)
+    for w in walks:
+        info.context.loaders.prime_claims([r.claim for r in w.reached])
+    summary = EvidenceSummary(
+        supporting_count=len(supporting.reached),
+        contradicting_count=len(contradicting.reached),
+        corroborating_count=len(corroborating.reached),
+        net_support=net_support(
+            [(r.edge.strength, r.depth) for r in supporting.reached + corroborating.reached],
+            [(r.edge.strength, r.depth) for r in contradicting.reached],
+        ),
+    )
+    return Evidence(
+        claim=Claim.from_row(claim),
+        supporting=_items(supporting),
+        corroborating=_items(corroborating),
+        contradicting=_items(contradicting),
+        summary=summary,
+        truncated=any(w.truncated for w in walks),
+    )
+
+
+@strawberry.type
+class TraversalQueries:
+    @strawberry.field(
+        description="Every claim within `maxDepth` edges of `start` (1..MAX_TRAVERSAL_DEPTH, "
+        "default 3; above the cap is LIMIT_EXCEEDED), each once at its shortest depth with "
+        "the edge that reached it. Symmetric edge types are walked both ways; cycles are "
+        "safe. At most `limit` claims besides the start (1..1000, default 100), and "
+        "`truncated` tells when more were in reach. Retracted claims are not walked "
+        "unless `includeRetracted`. An unknown start is NOT_FOUND."
+    )
+    async def traverse(
+        self,
+        info: Info,
+        start: UUID,
+        direction: TraversalDirection = TraversalDirection.OUTGOING,
+        edge_types: list[str] | None = None,
+        max_depth: int = 3,
+        limit: int = DEFAULT_TRAVERSAL_LIMIT,
+        min_strength: float = 0.0,
+        include_retracted: bool = False,
+    ) -> Traversal:
+        check_depth(info, max_depth)
+        problems: list[FieldProblem] = []
+        if not 1 <= limit <= MAX_TRAVERSAL_LIMIT:
+            problems.append(FieldProblem("limit", f"must be between 1 and {MAX_TRAVERSAL_LIMIT}"))
+        if not 0.0 <= min_strength <= 1.0:
+            problems.append(FieldProblem("minStrength", "must be between 0 and 1"))
+        if problems:
+            raise ValidationFailed(problems)
+        types = await check_edge_types(info, edge_types)
+        root = await existing_claim(info, start, "start")
+        async with info.context.connection() as conn:
+            walk = await traversal_store.walk_from(
+                conn,
+                start,
+                direction=direction.value,
+                edge_types=types,
+                max_depth=max_depth,
+                limit=limit,
+                min_strength=min_strength,
+                include_retracted=include_retracted,
+            )
+        return traversal_of(info, root, walk)
+
+    @strawberry.field(
+        description="A shortest path from `from` to `to` within `maxDepth` edges (default 5, "
+        "at most MAX_TRAVERSAL_DEPTH), following edges in `direction` (default BOTH: any "
+        "connection), or null when there is none. Retracted claims are not passed through. "
+        "The search looks at no more than 100,000 claims."
+    )
+    async def path(
+        self,
+        info: Info,
+        from_: Annotated[UUID, strawberry.argument(name="from")],
+        to: UUID,
+        edge_types: list[str] | None = None,
+        max_depth: int = 5,
+        direction: TraversalDirection = TraversalDirection.BOTH,
+    ) -> Path | None:
+        check_depth(info, max_depth)
+        types = await check_edge_types(info, edge_types)
+        start = await existing_claim(info, from_, "from")
+        await existing_claim(info, to, "to")
+        async with info.context.connection() as conn:
+            steps = await traversal_store.shortest_path(
+                conn, from_, to, direction=direction.value, edge_types=types, max_depth=max_depth
+            )
+        if steps is None:
+            return None
+        info.context.loaders.prime_claims([s.claim for s in steps])
+        return Path(
+            length=len(steps),
+            claims=[Claim.from_row(start)] + [Claim.from_row(s.claim) for s in steps],
+            edges=[Edge.from_row(s.edge) for s in steps],
+        )
+
+    @strawberry.field(
+        description="The supporting, corroborating and contradicting claims of a claim up to "
+        f"`depth` (default 1, at most MAX_TRAVERSAL_DEPTH), with a summary. "
+        f"{NET_SUPPORT_FORMULA} An unknown claim is NOT_FOUND."
+    )
+    async def evidence(self, info: Info, claim_id: UUID, depth: int = 1) -> Evidence:
+        check_depth(info, depth, "depth")
+        claim = await existing_claim(info, claim_id, "claimId")
+        return await evidence_of(info, claim, depth)

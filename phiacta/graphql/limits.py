@@ -1,0 +1,466 @@
+"""Protection against greedy or hostile GraphQL documents.
+
+Every check here runs before any resolver, so a refused document costs no SQL:
+
+- document size (bytes, in the HTTP view) and tokens (`MaxTokensLimiter`, at parse);
+- depth and aliases (strawberry's validators, run as validation rules);
+- introspection (`NoSchemaIntrospectionCustomRule`), off in production unless
+  GRAPHQL_INTROSPECTION=true;
+- cost (`CostLimit`), computed when execution starts, because a page size often comes
+  from a variable and validation (which is cached per document) cannot see variables.
+
+A limit breach is LIMIT_EXCEEDED; introspection when disabled is FORBIDDEN.
+
+Cost model: a field with a selection set costs 1, times its size, plus the cost of its
+selections times its size. The size is its `first`/`last`/`limit` argument (a
+traversal's node limit), else that argument's default, else `DEFAULT_PAGE_SIZE` when
+the field takes one; a plain list field without such an argument counts as
+`ASSUMED_LIST_SIZE`, except the `edges`/`nodes` of a connection, whose size was already
+counted on the connection. Leaves are free. So nested lists multiply:
+`claims(first: 50) { edges { node { outgoing(first: 50) { edges { node { id } } } } } }`
+costs 50 * (1 + 1 + 1 + 50 * 3) = 7,650.
+
+This module also holds the two operation registries: automatic persisted queries (the
+Apollo APQ protocol, in an in-process LRU) and the optional allow-list, and
+`operation_group`, which says which rate-limit group a request belongs to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    Undefined,
+    ValidationContext,
+    ValidationRule,
+    get_named_type,
+    get_operation_ast,
+    parse,
+    value_from_ast,
+)
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
+
+from phiacta.auth import ratelimit
+from phiacta.config import ConfigError, Settings
+from phiacta.errors import (
+    Forbidden,
+    LimitExceeded,
+    PersistedQueryNotFound,
+    PhiactaError,
+    ValidationFailed,
+)
+from phiacta.graphql.pagination import DEFAULT_PAGE_SIZE
+
+ASSUMED_LIST_SIZE = DEFAULT_PAGE_SIZE
+SIZE_ARGUMENTS = ("first", "last", "limit")
+# Cached APQ documents are bounded by count (APQ_CACHE_SIZE) and by total size.
+APQ_MAX_TOTAL_CHARS = 32 * 1024 * 1024
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+# Rate-limit groups. Queries are claims:read unless they search or walk the graph.
+SEARCH_ROOT_FIELDS = frozenset({"search", "traverse", "path", "evidence", "view"})
+SEARCH_FIELDS_ANYWHERE = frozenset({"similar"})
+MUTATION_GROUPS: Mapping[str, str] = {
+    "submitBundle": ratelimit.BUNDLES_WRITE,
+    "createReview": ratelimit.REVIEWS_WRITE,
+    "createApiKey": ratelimit.ADMIN,
+    "revokeApiKey": ratelimit.ADMIN,
+    "registerExtension": ratelimit.ADMIN,
+    "createEdgeType": ratelimit.ADMIN,
+}
+
+
+# -- validation rules with coded errors ----------------------------------------------
+
+
+class _CodedReports:
+    """A ValidationContext whose reports carry a domain error, hence a code."""
+
+    def __init__(self, context: ValidationContext, error: type[PhiactaError]) -> None:
+        self._context = context
+        self._error = error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+    def report_error(self, error: GraphQLError) -> None:
+        self._context.report_error(
+            GraphQLError(error.message, error.nodes, original_error=self._error(error.message))
+        )
+
+
+def coded_rule(rule: type[ValidationRule], error: type[PhiactaError]) -> type[ValidationRule]:
+    """`rule`, reporting its errors as `error`. Only for rules that do their work in
+    `__init__` (strawberry's depth and alias validators, the introspection rule's
+    visitor methods are forwarded too)."""
+
+    class Coded(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            self._inner = rule(_CodedReports(context, error))  # type: ignore[arg-type]
+
+        def enter_field(self, node: FieldNode, *args: Any) -> Any:
+            enter = getattr(self._inner, "enter_field", None)
+            return enter(node, *args) if enter else None
+
+    Coded.__name__ = f"Coded{rule.__name__}"
+    return Coded
+
+
+def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """The schema extensions enforcing the document limits of `settings`.
+
+    The rule classes are made once here: the validation cache is keyed by them, so a
+    class made per request would never hit it.
+    """
+    rules: list[type[ASTValidationRule]] = [
+        coded_rule(max_depth_rule(settings.graphql_max_depth, None, None), LimitExceeded),
+        coded_rule(max_aliases_rule(settings.graphql_max_aliases), LimitExceeded),
+    ]
+    if not settings.introspection_enabled:
+        rules.append(coded_rule(NoSchemaIntrospectionCustomRule, Forbidden))
+    max_cost = settings.graphql_max_cost
+    max_tokens = settings.graphql_max_tokens
+    return [
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: AddValidationRules(rules),
+        lambda: CostLimit(max_cost),
+    ]
+
+
+# -- cost ----------------------------------------------------------------------------
+
+
+class CostLimit(SchemaExtension):
+    """Refuses an operation whose cost is over `max_cost`, before any resolver runs."""
+
+    def __init__(self, max_cost: int) -> None:
+        self.max_cost = max_cost
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None:
+            cost = operation_cost(
+                context.schema._schema, document, context.operation_name, context.variables
+            )
+            if cost > self.max_cost:
+                raise LimitExceeded(
+                    f"the query costs {cost}, over the limit of {self.max_cost}: "
+                    "ask for smaller pages (first/limit) or fewer nested lists"
+                )
+        yield
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+) -> int:
+    """The cost of the operation that would run (see the module docstring)."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return 0
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+    fragments = _fragments(document)
+    return _selection_cost(schema, root, operation.selection_set, fragments, variables or {})
+
+
+def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
+def _selection_cost(
+    schema: GraphQLSchema,
+    parent: GraphQLNamedType,
+    selection_set: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, Any],
+) -> int:
+    total = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            total += _field_cost(schema, parent, selection, fragments, variables)
+        elif isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition
+            target = schema.get_type(condition.name.value) if condition else parent
+            if target is not None:
+                total += _selection_cost(
+                    schema, target, selection.selection_set, fragments, variables
+                )
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is None:
+                continue
+            target = schema.get_type(fragment.type_condition.name.value)
+            if target is not None:
+                total += _selection_cost(
+                    schema, target, fragment.selection_set, fragments, variables
+                )
+    return total
+
+
+def _field_cost(
+    schema: GraphQLSchema,
+    parent: GraphQLNamedType,
+    node: FieldNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, Any],
+) -> int:
+    if node.selection_set is None or node.name.value.startswith("__"):
+        return 0
+    if not isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)):
+        return 0
+    field = parent.fields.get(node.name.value)
+    if field is None:
+        return 0
+    size = _field_size(parent, field, node, variables)
+    inner = _selection_cost(
+        schema, get_named_type(field.type), node.selection_set, fragments, variables
+    )
+    return size * (1 + inner)
+
+
+def _field_size(
+    parent: GraphQLObjectType | GraphQLInterfaceType,
+    field: GraphQLField,
+    node: FieldNode,
+    variables: dict[str, Any],
+) -> int:
+    for name in SIZE_ARGUMENTS:
+        argument = field.args.get(name)
+        if argument is None:
+            continue
+        given = next((a for a in node.arguments or () if a.name.value == name), None)
+        value: Any = None
+        if given is not None:
+            value = value_from_ast(given.value, argument.type, variables)
+        elif argument.default_value is not Undefined:
+            value = argument.default_value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return max(0, value)
+        return DEFAULT_PAGE_SIZE
+    field_type = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    if isinstance(field_type, GraphQLList):
+        # A connection's size was counted on the connection field itself.
+        return 1 if "pageInfo" in parent.fields else ASSUMED_LIST_SIZE
+    return 1
+
+
+# -- rate-limit groups ---------------------------------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def parse_document(query: str, max_tokens: int) -> DocumentNode | None:
+    """The parsed document, or None when it does not parse (GraphQL reports why)."""
+    try:
+        return parse(query, max_tokens=max_tokens)
+    except GraphQLError:
+        return None
+
+
+def operation_groups(document: DocumentNode | None, operation_name: str | None) -> set[str]:
+    """The rate-limit groups an operation touches; the caller takes the strictest.
+
+    Mutations: submitBundle is bundles:write, createReview reviews:write, keys,
+    extensions and edge types admin, every other mutation claims:write. Queries:
+    search, traverse, path, evidence, view (and `similar` anywhere) are `search`,
+    everything else claims:read.
+    """
+    operation = get_operation_ast(document, operation_name) if document else None
+    if operation is None:
+        return {ratelimit.CLAIMS_READ}
+    fragments = _fragments(document) if document else {}
+    roots = set(_root_field_names(operation.selection_set, fragments, set()))
+    if operation.operation is OperationType.MUTATION:
+        return {MUTATION_GROUPS.get(name, ratelimit.CLAIMS_WRITE) for name in roots} or {
+            ratelimit.CLAIMS_WRITE
+        }
+    if operation.operation is OperationType.QUERY and (
+        roots & SEARCH_ROOT_FIELDS or _mentions(operation, fragments, SEARCH_FIELDS_ANYWHERE)
+    ):
+        return {ratelimit.SEARCH}
+    return {ratelimit.CLAIMS_READ}
+
+
+def _root_field_names(
+    selection_set: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: set[str],
+) -> Iterator[str]:
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection.name.value
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _root_field_names(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                yield from _root_field_names(fragment.selection_set, fragments, seen)
+
+
+def _mentions(
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    names: frozenset[str],
+) -> bool:
+    pending: list[SelectionSetNode] = [operation.selection_set]
+    seen: set[str] = set()
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value in names:
+                    return True
+                if selection.selection_set is not None:
+                    pending.append(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                seen.add(selection.name.value)
+                fragment = fragments.get(selection.name.value)
+                if fragment is not None:
+                    pending.append(fragment.selection_set)
+    return False
+
+
+# -- persisted queries and the allow-list --------------------------------------------
+
+
+def document_hash(query: str) -> str:
+    return hashlib.sha256(query.encode()).hexdigest()
+
+
+def load_allowlist(path: Path) -> dict[str, str]:
+    """The operations of an Apollo persisted-query manifest, by the SHA-256 of their body.
+
+    Hashes are computed here, not read from the file, so a wrong `id` cannot let
+    another document through.
+    """
+    try:
+        manifest = json.loads(path.read_text())
+        bodies = [op["body"] for op in manifest["operations"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"GRAPHQL_ALLOWLIST_FILE: cannot read an Apollo persisted-query manifest from "
+            f"{path} ({type(exc).__name__})"
+        ) from None
+    if not all(isinstance(body, str) for body in bodies):
+        raise ConfigError(f"GRAPHQL_ALLOWLIST_FILE: every operation body in {path} must be text")
+    return {document_hash(body): body for body in bodies}
+
+
+class PersistedQueries:
+    """Automatic persisted queries (Apollo's APQ) and the optional allow-list.
+
+    Safe within one event loop. A client sends `extensions.persistedQuery.sha256Hash`;
+    a hash alone runs the document cached under it or is answered
+    PERSISTED_QUERY_NOT_FOUND; the hash with the document registers it after checking
+    the hash. With an allow-list, only its documents run and nothing else registers.
+    """
+
+    def __init__(self, cache_size: int, allowlist: dict[str, str] | None = None) -> None:
+        self.cache_size = cache_size
+        self.allowlist = allowlist
+        self._cache: OrderedDict[str, str] = OrderedDict()
+        self._chars = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PersistedQueries:
+        path = settings.graphql_allowlist_file
+        return cls(settings.apq_cache_size, load_allowlist(path) if path else None)
+
+    def resolve(self, query: str | None, extensions: object) -> str | None:
+        """The document to run: `query`, or the one registered under the sent hash."""
+        wanted = self._requested_hash(extensions)
+        if wanted is None:
+            if query is not None:
+                self._check_allowed(document_hash(query))
+            return query
+        if query is None:
+            found = self._lookup(wanted)
+            if found is None:
+                raise PersistedQueryNotFound("PersistedQueryNotFound")
+            return found
+        if document_hash(query) != wanted:
+            raise ValidationFailed.single(
+                "extensions.persistedQuery.sha256Hash", "provided sha does not match query"
+            )
+        self._check_allowed(wanted)
+        self._remember(wanted, query)
+        return query
+
+    def _requested_hash(self, extensions: object) -> str | None:
+        if not isinstance(extensions, dict) or extensions.get("persistedQuery") is None:
+            return None
+        persisted = extensions["persistedQuery"]
+        path = "extensions.persistedQuery"
+        if not isinstance(persisted, dict):
+            raise ValidationFailed.single(path, "must be an object")
+        if persisted.get("version", 1) != 1:
+            raise ValidationFailed.single(f"{path}.version", "only version 1 is supported")
+        wanted = persisted.get("sha256Hash")
+        if not isinstance(wanted, str) or not _SHA256.match(wanted):
+            raise ValidationFailed.single(
+                f"{path}.sha256Hash", "must be the hex SHA-256 of the document"
+            )
+        return wanted.lower()
+
+    def _check_allowed(self, digest: str) -> None:
+        if self.allowlist is not None and digest not in self.allowlist:
+            raise Forbidden("this server runs only the operations of its allow-list")
+
+    def _lookup(self, digest: str) -> str | None:
+        if self.allowlist is not None:
+            return self.allowlist.get(digest)
+        found = self._cache.get(digest)
+        if found is not None:
+            self._cache.move_to_end(digest)
+        return found
+
+    def _remember(self, digest: str, query: str) -> None:
+        if self.allowlist is not None or digest in self._cache:
+            return
+        self._cache[digest] = query
+        self._chars += len(query)
+        while len(self._cache) > self.cache_size or self._chars > APQ_MAX_TOTAL_CHARS:
+            _, dropped = self._cache.popitem(last=False)
+            self._chars -= len(dropped)
+
+
+__all__ = [
+    "CostLimit",
+    "PersistedQueries",
+    "limit_extensions",
+    "operation_cost",
+    "operation_groups",
+]

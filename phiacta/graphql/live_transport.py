@@ -1,0 +1,103 @@
+"""The graphql-transport-ws handler: API-key auth at `connection_init`, and keep-alive pings.
+
+The key travels in the `connection_init` payload (`{"Authorization": "Bearer <key>"}`;
+`authorization` is accepted too), because browsers cannot set headers on a WebSocket.
+A bad, revoked or missing-but-required key closes the socket with 4401; a valid key
+without `claims:read` when reads are not public closes it with 4403. Each subscription
+then checks its own permission classes, like a query.
+
+Strawberry's handler for this protocol has no keep-alive of its own: once the
+connection is acknowledged, the server sends a protocol `ping` every
+SUBSCRIPTION_KEEP_ALIVE_SECONDS so proxies keep an idle socket open and dead clients
+are noticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import structlog
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+
+from phiacta.auth.viewer import Scope, Viewer
+from phiacta.errors import PhiactaError, Unauthenticated
+from phiacta.graphql.context import Context
+
+log = structlog.get_logger(__name__)
+
+UNAUTHENTICATED_CLOSE_CODE = 4401
+FORBIDDEN_CLOSE_CODE = 4403
+INTERNAL_CLOSE_CODE = 1011
+
+
+class _Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def authorization_of(payload: dict[str, Any]) -> str | None:
+    value = payload.get("Authorization", payload.get("authorization"))
+    return value if isinstance(value, str) else None
+
+
+class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    _keep_alive_task: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        payload = message.get("payload") or {}
+        if (
+            self.connection_timed_out
+            or self.connection_init_received
+            or not isinstance(payload, dict)
+        ):
+            # Strawberry's own refusals: late, repeated or malformed init.
+            await super().handle_connection_init(message)
+            return
+        try:
+            self.context.viewer = await self._viewer_for(payload)
+        except _Refused as refused:
+            self.connection_init_received = True
+            if self.connection_init_timeout_task:
+                self.connection_init_timeout_task.cancel()
+            await self.websocket.close(code=refused.code, reason=refused.reason)
+            return
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            self._keep_alive_task = asyncio.create_task(self._keep_alive())
+
+    async def _viewer_for(self, payload: dict[str, Any]) -> Viewer | None:
+        services = self.context.services
+        try:
+            viewer = await services.authenticator.authenticate(authorization_of(payload))
+        except Unauthenticated as exc:
+            raise _Refused(UNAUTHENTICATED_CLOSE_CODE, exc.message) from None
+        except PhiactaError as exc:
+            raise _Refused(INTERNAL_CLOSE_CODE, exc.message) from None
+        if services.settings.public_reads:
+            return viewer
+        if viewer is None:
+            raise _Refused(UNAUTHENTICATED_CLOSE_CODE, "reads need an API key in connection_init")
+        if not viewer.has(Scope.CLAIMS_READ):
+            raise _Refused(FORBIDDEN_CLOSE_CODE, "the API key lacks the claims:read scope")
+        return viewer
+
+    async def _keep_alive(self) -> None:
+        interval = self.context.services.settings.subscription_keep_alive_seconds
+        with contextlib.suppress(Exception):
+            while True:
+                await asyncio.sleep(interval)
+                await self.send_message({"type": "ping"})
+
+    async def shutdown(self) -> None:
+        if self._keep_alive_task is not None:
+            self._keep_alive_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keep_alive_task
+        await super().shutdown()

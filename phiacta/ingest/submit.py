@@ -1,0 +1,569 @@
+"""Submitting a bundle: validate everything, embed, then write it all in one transaction.
+
+Guarantees:
+- Atomic: the source, claims, provenance, edges, artifacts, pending references, the
+  bundle row and their events commit together or not at all.
+- Idempotent per (submitting agent, key): the same body again returns the stored
+  response and writes nothing; another body is IDEMPOTENCY_CONFLICT. Concurrent
+  submissions of one key queue on an advisory lock; the first writes, the rest return
+  its stored response.
+- Every problem is reported at once (`ValidationFailed` with each path and code).
+- The embedding provider runs before the transaction opens, so it never holds locks; when
+  it fails the claims are stored without vectors and a warning says so.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from phiacta.config import Settings
+from phiacta.db.pool import Pool
+from phiacta.embeddings.base import EmbeddingProvider
+from phiacta.errors import (
+    FieldProblem,
+    IdempotencyConflict,
+    ValidationFailed,
+)
+from phiacta.events import EventType
+from phiacta.ingest.embedding import embed_for_write
+from phiacta.ingest.namespaces import ensure_namespaces
+from phiacta.ingest.result import (
+    BundleResult,
+    BundleWarning,
+    LeftReference,
+    ResolvedReference,
+    TempIdMapping,
+)
+from phiacta.ingest.spec import BundleSpec, EdgeSpec, EndSpec, request_hash
+from phiacta.ingest.validate import (
+    References,
+    claim_namespace,
+    parse_uuid,
+    resolve_references,
+    static_problems,
+)
+from phiacta.observability.audit import audit_write
+from phiacta.store import Connection
+from phiacta.store import artifacts as artifact_store
+from phiacta.store import bundles as bundle_store
+from phiacta.store import claims as claim_store
+from phiacta.store import edge_types as edge_type_store
+from phiacta.store import edges as edge_store
+from phiacta.store import events as event_store
+from phiacta.store import pending_references as pending_store
+from phiacta.store import provenance as provenance_store
+from phiacta.store import sources as source_store
+from phiacta.store.bundles import StoredSubmission
+from phiacta.store.edge_types import EdgeTypeRow
+from phiacta.store.rows import PendingReferenceRow
+
+NEAR_DUPLICATE_SIMILARITY = 0.92
+
+Event = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who writes: the API key's agent (never a value of the input), and the request."""
+
+    agent_id: UUID
+    request_id: str
+
+
+@dataclass
+class _Plan:
+    """Ids chosen before the transaction and what was learned while checking."""
+
+    spec: BundleSpec
+    actor: Actor
+    digest: str
+    refs: References
+    bundle_id: UUID
+    source_id: UUID
+    claim_ids: list[UUID]
+    vectors: list[list[float] | None]
+    warnings: list[BundleWarning] = field(default_factory=list)
+
+    def claim_of(self, temp_id: str) -> UUID:
+        return self.claim_ids[self._positions[temp_id]]
+
+    def __post_init__(self) -> None:
+        self._positions = {c.temp_id: i for i, c in enumerate(self.spec.claims)}
+
+
+async def submit_bundle(
+    pool: Pool,
+    embedder: EmbeddingProvider | None,
+    settings: Settings,
+    actor: Actor,
+    spec: BundleSpec,
+) -> BundleResult:
+    """Write the bundle, or return what this key already wrote. See the module docstring."""
+    digest = request_hash(spec)
+    async with pool.connection() as conn:
+        stored = await bundle_store.submission_by_key(conn, actor.agent_id, spec.idempotency_key)
+        if stored is not None:
+            return _replay(stored, digest)
+        problems = static_problems(spec, settings.max_bundle_claims)
+        refs = await resolve_references(conn, spec)
+    problems += refs.problems
+    if problems:
+        raise ValidationFailed(problems)
+
+    embedded = await embed_for_write(embedder, settings, [c.content for c in spec.claims])
+    plan = _Plan(
+        spec=spec,
+        actor=actor,
+        digest=digest,
+        refs=refs,
+        bundle_id=uuid.uuid4(),
+        source_id=uuid.uuid4(),
+        claim_ids=ascending_ids(len(spec.claims)),
+        vectors=embedded.vectors,
+    )
+    if embedded.failure is not None:
+        plan.warnings.append(
+            BundleWarning(
+                "claims",
+                "EMBEDDING_FAILED",
+                "the claims were stored without embeddings (run `phiacta embed --missing`): "
+                + embedded.failure,
+            )
+        )
+    async with pool.connection() as conn:
+        plan.warnings += await _near_duplicates(conn, plan)
+        async with conn.transaction():
+            await bundle_store.lock_idempotency_key(conn, actor.agent_id, spec.idempotency_key)
+            stored = await bundle_store.submission_by_key(
+                conn, actor.agent_id, spec.idempotency_key
+            )
+            if stored is not None:
+                return _replay(stored, digest)
+            result = await _write(conn, plan)
+    audit_write(
+        operation="submitBundle",
+        agent_id=actor.agent_id,
+        request_id=actor.request_id,
+        ids=[result.bundle_id],
+        claim_count=len(result.claims),
+        edge_count=sum(1 for e in result.edge_ids if e is not None),
+        artifact_count=len(result.artifacts),
+        idempotency_key=spec.idempotency_key,
+    )
+    return result
+
+
+def ascending_ids(count: int) -> list[UUID]:
+    """Random ids in ascending order: a bundle's claims sort by id in submission order,
+    which is how "the first claim of a source" is found later."""
+    return sorted(uuid.uuid4() for _ in range(count))
+
+
+def _replay(stored: StoredSubmission, digest: str) -> BundleResult:
+    if stored.request_hash != digest or stored.response is None:
+        raise IdempotencyConflict(
+            "this idempotency key was already used with a different bundle; "
+            "use a new key for a new bundle"
+        )
+    return BundleResult.from_json(stored.response).as_replay()
+
+
+async def _near_duplicates(conn: Connection, plan: _Plan) -> list[BundleWarning]:
+    probes = [(i, v) for i, v in enumerate(plan.vectors) if v is not None]
+    if not probes:
+        return []
+    rows = await claim_store.nearest_existing_claims(
+        conn, [v for _, v in probes], NEAR_DUPLICATE_SIMILARITY
+    )
+    warnings = []
+    for row in rows:
+        i = probes[row.position - 1][0]
+        warnings.append(
+            BundleWarning(
+                f"claims[{i}].content",
+                "NEAR_DUPLICATE",
+                f"{row.similarity:.3f} cosine-similar to existing claim {row.claim_id}",
+                claim_id=plan.claim_ids[i],
+                similar_claim_id=row.claim_id,
+                similarity=round(row.similarity, 6),
+            )
+        )
+    return warnings
+
+
+async def _write(conn: Connection, plan: _Plan) -> BundleResult:
+    spec, agent = plan.spec, plan.actor.agent_id
+    namespace_ids = await ensure_namespaces(conn, plan.refs)
+    source = spec.source
+    await source_store.insert_source(
+        conn,
+        id=plan.source_id,
+        source_type=source.source_type,
+        title=source.title,
+        external_ref=_ref(source.external_ref),
+        content_hash=source.content_hash,
+        submitted_by=agent,
+        attrs=source.attrs,
+    )
+    await bundle_store.insert_bundle(
+        conn,
+        id=plan.bundle_id,
+        key=spec.idempotency_key,
+        submitted_by=agent,
+        extension_id=spec.extension_id,
+        contributor_id=parse_uuid(spec.contributor_id) if spec.contributor_id else None,
+        source_id=plan.source_id,
+        request_hash=plan.digest,
+        attrs=spec.attrs,
+    )
+    new_claims = [
+        claim_store.NewClaim(
+            id=claim_id,
+            lineage_id=claim_id,
+            version=1,
+            claim_type=c.claim_type,
+            content=c.content,
+            formal_content=c.formal_content,
+            namespace_id=namespace_ids.get(claim_namespace(spec, c) or ""),
+            created_by=agent,
+            supersedes=None,
+            status=c.status,
+            embedding=vector,
+            attrs=c.attrs,
+        )
+        for c, claim_id, vector in zip(spec.claims, plan.claim_ids, plan.vectors, strict=True)
+    ]
+    await claim_store.insert_claims(conn, new_claims)
+    await provenance_store.insert_provenance(
+        conn,
+        [
+            provenance_store.NewProvenance(
+                claim_id=claim_id,
+                source_id=plan.source_id,
+                extracted_by=agent,
+                extraction_method=c.extraction_method,
+                location_in_source=c.location_in_source,
+                confidence=c.confidence,
+                attrs={},
+            )
+            for c, claim_id in zip(spec.claims, plan.claim_ids, strict=True)
+        ],
+    )
+    edges, left = await _write_edges(conn, plan)
+    artifacts = await _write_artifacts(conn, plan)
+    resolved, resolution_edges = await _resolve_earlier_references(conn, plan)
+    plan.warnings += _unlinked_claim_warnings(plan, left)
+
+    result = BundleResult(
+        bundle_id=plan.bundle_id,
+        source_id=plan.source_id,
+        claims=[
+            TempIdMapping(c.temp_id, claim_id)
+            for c, claim_id in zip(spec.claims, plan.claim_ids, strict=True)
+        ],
+        artifacts=artifacts,
+        edge_ids=[e.id if e is not None else None for e in edges],
+        pending_references=left,
+        resolved_references=resolved,
+        warnings=plan.warnings,
+    )
+    created_edges = [e for e in edges if e is not None]
+    await bundle_store.accept_bundle(
+        conn,
+        plan.bundle_id,
+        claim_count=len(new_claims),
+        edge_count=len(created_edges),
+        artifact_count=len(artifacts),
+        response=result.to_json(),
+    )
+    events: list[Event] = [_claim_created(plan, c, namespace_ids) for c in new_claims]
+    events += [_edge_created(e) for e in created_edges + resolution_edges]
+    events += [_reference_resolved(r) for r in resolved]
+    events.append(_bundle_accepted(plan, len(new_claims), len(created_edges), len(artifacts)))
+    await event_store.append_events(conn, events)
+    return result
+
+
+def _ref(external_ref: str | None) -> str | None:
+    return external_ref.strip() if external_ref is not None else None
+
+
+def _end_id(plan: _Plan, end: EndSpec) -> UUID | None:
+    if end.temp_id is not None:
+        return plan.claim_of(end.temp_id)
+    if end.claim_id is not None:
+        return parse_uuid(end.claim_id)
+    return None
+
+
+async def _write_edges(
+    conn: Connection, plan: _Plan
+) -> tuple[list[edge_store.NewEdge | None], list[LeftReference]]:
+    """The bundle's edges, one per input edge (None when it is left pending or already
+    existed), and the pending references left behind."""
+    spec = plan.spec
+    own_ref = _ref(spec.source.external_ref)
+    refs = {
+        ref
+        for e in spec.edges
+        if (ref := _ref(e.target.external_ref)) is not None and ref != own_ref
+    }
+    known = await source_store.first_claims_of_references(conn, sorted(refs))
+    if own_ref is not None:
+        known[own_ref] = plan.claim_ids[0]
+    planned: list[edge_store.NewEdge | None] = []
+    left: list[LeftReference] = []
+    pending_rows: list[pending_store.NewPendingReference] = []
+    problems: list[FieldProblem] = []
+    seen: set[tuple[UUID, UUID, str]] = set()
+    for i, edge in enumerate(spec.edges):
+        source_id = _end_id(plan, edge.source)
+        ref = _ref(edge.target.external_ref)
+        target_id = _end_id(plan, edge.target) if ref is None else known.get(ref)
+        assert source_id is not None
+        if target_id is None:
+            assert ref is not None
+            pending = _pending(plan, edge, source_id, ref)
+            pending_rows.append(pending)
+            left.append(
+                LeftReference(pending.id, edge.source.temp_id or "", source_id, ref, edge.edge_type)
+            )
+            planned.append(None)
+            continue
+        edge_type = plan.refs.edge_types[edge.edge_type]
+        if edge_type.is_anti_reflexive and source_id == target_id:
+            problems.append(
+                FieldProblem(
+                    f"edges[{i}].target",
+                    f"{edge.edge_type} is anti-reflexive and the reference resolves to the "
+                    "edge's own source claim",
+                )
+            )
+            continue
+        new = _new_edge(plan, edge, edge_type, source_id, target_id)
+        key = (new.source_id, new.target_id, new.edge_type)
+        planned.append(None if key in seen else new)
+        seen.add(key)
+    if problems:
+        raise ValidationFailed(problems)
+    inserted = await edge_store.insert_edges(conn, [e for e in planned if e is not None])
+    for i, candidate in enumerate(planned):
+        if candidate is not None and candidate.id not in inserted:
+            planned[i] = None
+            plan.warnings.append(
+                BundleWarning(
+                    f"edges[{i}]", "EDGE_EXISTS", "you already made this edge; it was kept once"
+                )
+            )
+    await pending_store.insert_pending_references(conn, pending_rows)
+    return planned, left
+
+
+def _new_edge(
+    plan: _Plan, edge: EdgeSpec, edge_type: EdgeTypeRow, source_id: UUID, target_id: UUID
+) -> edge_store.NewEdge:
+    source_id, target_id = edge_store.canonical_ends(
+        source_id, target_id, symmetric=edge_type.is_symmetric
+    )
+    return edge_store.NewEdge(
+        id=uuid.uuid4(),
+        source_id=source_id,
+        target_id=target_id,
+        edge_type=edge.edge_type,
+        strength=edge.strength,
+        created_by=plan.actor.agent_id,
+        source_provenance=plan.source_id,
+        attrs=edge.attrs,
+    )
+
+
+def _pending(
+    plan: _Plan, edge: EdgeSpec, source_id: UUID, ref: str
+) -> pending_store.NewPendingReference:
+    return pending_store.NewPendingReference(
+        id=uuid.uuid4(),
+        source_claim_id=source_id,
+        external_ref=ref,
+        edge_type=edge.edge_type,
+        strength=edge.strength,
+        created_by=plan.actor.agent_id,
+        bundle_id=plan.bundle_id,
+        attrs=edge.attrs,
+    )
+
+
+async def _write_artifacts(conn: Connection, plan: _Plan) -> list[TempIdMapping]:
+    artifacts = [
+        artifact_store.NewArtifact(
+            id=uuid.uuid4(),
+            bundle_id=plan.bundle_id,
+            artifact_type=a.artifact_type,
+            description=a.description,
+            storage_ref=a.storage_ref,
+            content_inline=a.content_inline,
+            structured_data=a.structured_data,
+            attrs=a.attrs,
+            claim_ids=tuple(plan.claim_of(t) for t in a.claim_temp_ids),
+        )
+        for a in plan.spec.artifacts
+    ]
+    await artifact_store.insert_artifacts(conn, artifacts)
+    return [
+        TempIdMapping(a.temp_id, new.id)
+        for a, new in zip(plan.spec.artifacts, artifacts, strict=True)
+        if a.temp_id is not None
+    ]
+
+
+async def _resolve_earlier_references(
+    conn: Connection, plan: _Plan
+) -> tuple[list[ResolvedReference], list[edge_store.NewEdge]]:
+    """Earlier bundles' references to this bundle's source become edges to its first
+    claim."""
+    own_ref = _ref(plan.spec.source.external_ref)
+    if own_ref is None:
+        return [], []
+    target = plan.claim_ids[0]
+    rows = await pending_store.resolve_pending_references(conn, own_ref, target)
+    if not rows:
+        return [], []
+    types = plan.refs.edge_types
+    missing = sorted({r.edge_type for r in rows} - types.keys())
+    if missing:
+        types = types | await edge_type_store.edge_types_by_name(conn, missing)
+    edges = [_resolution_edge(plan, row, types[row.edge_type], target) for row in rows]
+    inserted = await edge_store.insert_edges(conn, edges)
+    resolved = [
+        ResolvedReference(
+            id=row.id,
+            external_ref=row.external_ref,
+            source_claim_id=row.source_claim_id,
+            edge_type=row.edge_type,
+            resolved_to=target,
+            edge_id=edge.id if edge.id in inserted else None,
+        )
+        for row, edge in zip(rows, edges, strict=True)
+    ]
+    return resolved, [e for e in edges if e.id in inserted]
+
+
+def _resolution_edge(
+    plan: _Plan, row: PendingReferenceRow, edge_type: EdgeTypeRow, target: UUID
+) -> edge_store.NewEdge:
+    source_id, target_id = edge_store.canonical_ends(
+        row.source_claim_id, target, symmetric=edge_type.is_symmetric
+    )
+    return edge_store.NewEdge(
+        id=uuid.uuid4(),
+        source_id=source_id,
+        target_id=target_id,
+        edge_type=row.edge_type,
+        strength=row.strength,
+        # The edge is the earlier submitter's statement, completed now.
+        created_by=row.created_by or plan.actor.agent_id,
+        source_provenance=plan.source_id,
+        attrs=row.attrs,
+    )
+
+
+def _unlinked_claim_warnings(plan: _Plan, left: Sequence[LeftReference]) -> list[BundleWarning]:
+    linked = {r.claim_id for r in left}
+    for edge in plan.spec.edges:
+        for end in (edge.source, edge.target):
+            claim_id = _end_id(plan, end)
+            if claim_id is not None:
+                linked.add(claim_id)
+    return [
+        BundleWarning(
+            f"claims[{i}]",
+            "NO_EDGES",
+            "this claim has no edges: nothing relates it to the rest of the graph",
+            claim_id=claim_id,
+        )
+        for i, claim_id in enumerate(plan.claim_ids)
+        if claim_id not in linked
+    ]
+
+
+def _claim_created(
+    plan: _Plan, claim: claim_store.NewClaim, namespace_ids: dict[str, UUID]
+) -> Event:
+    paths = {ns_id: path for path, ns_id in namespace_ids.items()}
+    return (
+        EventType.CLAIM_CREATED,
+        {
+            "claim_id": str(claim.id),
+            "lineage_id": str(claim.lineage_id),
+            "version": claim.version,
+            "claim_type": claim.claim_type,
+            "namespace_id": _opt(claim.namespace_id),
+            "namespace_path": paths.get(claim.namespace_id) if claim.namespace_id else None,
+            "source_id": str(plan.source_id),
+            "bundle_id": str(plan.bundle_id),
+            "created_by": str(claim.created_by),
+        },
+    )
+
+
+def edge_created_event(
+    edge_id: UUID,
+    source_id: UUID,
+    target_id: UUID,
+    edge_type: str,
+    strength: float,
+    created_by: UUID | None,
+) -> Event:
+    return (
+        EventType.EDGE_CREATED,
+        {
+            "edge_id": str(edge_id),
+            "source_id": str(source_id),
+            "target_id": str(target_id),
+            "edge_type": edge_type,
+            "strength": strength,
+            "created_by": _opt(created_by),
+        },
+    )
+
+
+def _edge_created(edge: edge_store.NewEdge) -> Event:
+    return edge_created_event(
+        edge.id, edge.source_id, edge.target_id, edge.edge_type, edge.strength, edge.created_by
+    )
+
+
+def _reference_resolved(ref: ResolvedReference) -> Event:
+    return (
+        EventType.PENDING_REFERENCE_RESOLVED,
+        {
+            "pending_reference_id": str(ref.id),
+            "source_claim_id": str(ref.source_claim_id),
+            "external_ref": ref.external_ref,
+            "edge_type": ref.edge_type,
+            "resolved_to": str(ref.resolved_to),
+            "edge_id": _opt(ref.edge_id),
+        },
+    )
+
+
+def _bundle_accepted(plan: _Plan, claims: int, edges: int, artifacts: int) -> Event:
+    return (
+        EventType.BUNDLE_ACCEPTED,
+        {
+            "bundle_id": str(plan.bundle_id),
+            "submitted_by": str(plan.actor.agent_id),
+            "source_id": str(plan.source_id),
+            "idempotency_key": plan.spec.idempotency_key,
+            "claim_count": claims,
+            "edge_count": edges,
+            "artifact_count": artifacts,
+        },
+    )
+
+
+def _opt(value: UUID | None) -> str | None:
+    return None if value is None else str(value)

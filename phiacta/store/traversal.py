@@ -1,0 +1,223 @@
+"""Walking the claim graph: breadth-first traversal and shortest paths.
+
+Each walk is ONE recursive CTE. Its working row is a whole BFS level: the frontier, every
+node visited so far and the edges that reached the new nodes. Keeping the visited set in
+the row (rather than one row per path) is what makes the walk cycle-safe and linear:
+a node is taken once, at the first (shallowest) level that reaches it, and cycles,
+diamonds and symmetric edges walked both ways cannot make it reappear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+from psycopg.rows import dict_row
+
+from phiacta.store import Connection
+from phiacta.store.claims import CLAIM_COLUMNS, ClaimRow
+from phiacta.store.rows import EdgeRow
+
+Direction = Literal["outgoing", "incoming", "both"]
+
+# A shortest-path search stops looking after this many claims, so an unreachable target
+# in a dense graph costs a bounded amount of work.
+PATH_SEARCH_BUDGET = 100_000
+
+
+@dataclass(frozen=True)
+class ReachedRow:
+    """A claim reached by a walk: at its shortest depth, with the edge that reached it."""
+
+    depth: int
+    claim: ClaimRow
+    edge: EdgeRow
+    parent_id: UUID
+
+
+@dataclass(frozen=True)
+class Walk:
+    reached: list[ReachedRow]
+    truncated: bool
+
+
+# Candidates one step from the frontier. Outgoing edges are walked from source to
+# target, incoming ones from target to source, and symmetric types always both ways.
+_STEP = """
+    SELECT e.target_id AS next_id, e.id AS edge_id, e.source_id AS from_id, e.strength
+    FROM edges e
+    WHERE e.source_id = ANY(w.frontier)
+      AND (%(forward)s OR e.edge_type = ANY(%(symmetric)s))
+      AND (%(edge_types)s::text[] IS NULL OR e.edge_type = ANY(%(edge_types)s))
+      AND e.strength >= %(min_strength)s
+  UNION ALL
+    SELECT e.source_id, e.id, e.target_id, e.strength
+    FROM edges e
+    WHERE e.target_id = ANY(w.frontier)
+      AND (%(backward)s OR e.edge_type = ANY(%(symmetric)s))
+      AND (%(edge_types)s::text[] IS NULL OR e.edge_type = ANY(%(edge_types)s))
+      AND e.strength >= %(min_strength)s
+"""
+
+# One BFS level: new nodes only (anti-join on the visited set), each once with its
+# strongest edge, retracted claims left out unless asked for, at most `level_limit`.
+_LEVEL = f"""
+    SELECT array_agg(pick.next_id) AS ids,
+           array_agg(pick.edge_id) AS edge_ids,
+           array_agg(pick.from_id) AS from_ids
+    FROM (
+        SELECT fresh.next_id, fresh.edge_id, fresh.from_id
+        FROM (
+            SELECT DISTINCT ON (n.next_id) n.next_id, n.edge_id, n.from_id
+            FROM ({_STEP}) n
+            WHERE NOT EXISTS (SELECT 1 FROM unnest(w.visited) v(id) WHERE v.id = n.next_id)
+            ORDER BY n.next_id, n.strength DESC, n.edge_id
+        ) fresh
+        JOIN claims rc ON rc.id = fresh.next_id
+        WHERE %(include_retracted)s OR rc.status <> 'retracted'
+        ORDER BY (fresh.next_id = %(target)s) DESC, fresh.next_id
+        LIMIT %(level_limit)s
+    ) pick
+"""
+
+_WALK = f"""
+WITH RECURSIVE
+symmetric_types AS (SELECT array_agg(name) AS names FROM edge_types WHERE is_symmetric),
+walk(depth, frontier, visited, edge_ids, from_ids) AS (
+    SELECT 0, ARRAY[%(start)s::uuid], ARRAY[%(start)s::uuid], ARRAY[]::uuid[], ARRAY[]::uuid[]
+  UNION ALL
+    SELECT w.depth + 1, level.ids, w.visited || level.ids, level.edge_ids, level.from_ids
+    FROM walk w
+    CROSS JOIN LATERAL ({_LEVEL}) level
+    WHERE w.depth < %(max_depth)s
+      AND cardinality(w.visited) <= %(node_budget)s
+      AND NOT (%(target)s::uuid IS NOT NULL AND %(target)s = ANY(w.visited))
+      AND level.ids IS NOT NULL
+),
+reached AS (
+    SELECT w.depth, r.node_id, r.edge_id, r.from_id
+    FROM walk w,
+         unnest(w.frontier, w.edge_ids, w.from_ids) AS r(node_id, edge_id, from_id)
+    WHERE w.depth > 0
+)
+"""
+
+# The symmetric type list is a parameter computed by the CTE above; psycopg cannot bind a
+# sub-select, so it is spliced in as a scalar sub-query.
+_SYMMETRIC = "(SELECT names FROM symmetric_types)::text[]"
+
+WALK_FROM = (
+    _WALK.replace("%(symmetric)s", _SYMMETRIC)
+    + f"""
+SELECT r.depth, r.from_id AS parent_id, {CLAIM_COLUMNS},
+       e.id AS e_id, e.source_id AS e_source_id, e.target_id AS e_target_id,
+       e.edge_type AS e_edge_type, e.strength AS e_strength, e.created_by AS e_created_by,
+       e.source_provenance AS e_source_provenance, e.attrs AS e_attrs,
+       e.created_at AS e_created_at
+FROM reached r
+JOIN claims c ON c.id = r.node_id
+JOIN edges e ON e.id = r.edge_id
+ORDER BY r.depth, r.node_id
+LIMIT %(result_limit)s
+"""
+)
+
+SHORTEST_PATH = (
+    _WALK.replace("%(symmetric)s", _SYMMETRIC)
+    + f""",
+back(node_id, edge_id, from_id, depth) AS (
+    SELECT node_id, edge_id, from_id, depth FROM reached WHERE node_id = %(target)s
+  UNION ALL
+    SELECT r.node_id, r.edge_id, r.from_id, r.depth
+    FROM back b
+    JOIN reached r ON r.node_id = b.from_id
+)
+SELECT b.depth, b.from_id AS parent_id, {CLAIM_COLUMNS},
+       e.id AS e_id, e.source_id AS e_source_id, e.target_id AS e_target_id,
+       e.edge_type AS e_edge_type, e.strength AS e_strength, e.created_by AS e_created_by,
+       e.source_provenance AS e_source_provenance, e.attrs AS e_attrs,
+       e.created_at AS e_created_at
+FROM back b
+JOIN claims c ON c.id = b.node_id
+JOIN edges e ON e.id = b.edge_id
+ORDER BY b.depth
+"""
+)
+
+
+def _reached(row: dict[str, Any]) -> ReachedRow:
+    edge = EdgeRow(**{key[2:]: row.pop(key) for key in list(row) if key.startswith("e_")})
+    depth = int(row.pop("depth"))
+    parent_id = row.pop("parent_id")
+    return ReachedRow(depth=depth, claim=ClaimRow(**row), edge=edge, parent_id=parent_id)
+
+
+def _params(
+    start: UUID,
+    direction: Direction,
+    edge_types: Sequence[str] | None,
+    max_depth: int,
+    min_strength: float,
+    include_retracted: bool,
+) -> dict[str, Any]:
+    return {
+        "start": start,
+        "forward": direction in ("outgoing", "both"),
+        "backward": direction in ("incoming", "both"),
+        "edge_types": list(edge_types) if edge_types is not None else None,
+        "max_depth": max_depth,
+        "min_strength": min_strength,
+        "include_retracted": include_retracted,
+        "target": None,
+    }
+
+
+async def walk_from(
+    conn: Connection,
+    start: UUID,
+    *,
+    direction: Direction,
+    edge_types: Sequence[str] | None,
+    max_depth: int,
+    limit: int,
+    min_strength: float = 0.0,
+    include_retracted: bool = False,
+) -> Walk:
+    """Claims within `max_depth` steps of `start` (not itself), shallowest first.
+
+    At most `limit` claims; `truncated` says whether more were reachable.
+    """
+    params = _params(start, direction, edge_types, max_depth, min_strength, include_retracted)
+    params |= {"level_limit": limit + 1, "node_budget": limit, "result_limit": limit + 1}
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(WALK_FROM, params)
+        rows = [_reached(row) for row in await cur.fetchall()]
+    return Walk(reached=rows[:limit], truncated=len(rows) > limit)
+
+
+async def shortest_path(
+    conn: Connection,
+    start: UUID,
+    target: UUID,
+    *,
+    direction: Direction,
+    edge_types: Sequence[str] | None,
+    max_depth: int,
+    include_retracted: bool = False,
+) -> list[ReachedRow] | None:
+    """The steps of a shortest path from `start` to `target` (first step first), `[]`
+    when they are the same claim, or None when none is found within `max_depth`."""
+    if start == target:
+        return []
+    params = _params(start, direction, edge_types, max_depth, 0.0, include_retracted)
+    params |= {
+        "target": target,
+        "level_limit": PATH_SEARCH_BUDGET,
+        "node_budget": PATH_SEARCH_BUDGET,
+    }
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(SHORTEST_PATH, params)
+        steps = [_reached(row) for row in await cur.fetchall()]
+    return steps or None
