@@ -43,6 +43,11 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest -q
 
+# Schemathesis (GraphQL mode) against a live server: 15 examples per root field, 500+
+# operations in all; `make test` runs the same test with 2 per field.
+fuzz: install
+	PHIACTA_FUZZ_EXAMPLES=15 PHIACTA_FUZZ_MIN_OPERATIONS=500 $(BIN)/pytest -q -s tests/test_fuzz.py
+
 migrate: install
 	$(BIN)/phiacta migrate upgrade head
 

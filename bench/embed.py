@@ -52,10 +52,10 @@ OUTCOMES = [
     "standardized reading comprehension scores",
 ]
 CONTEXTS = [
-    "in adults over fifty years of age without prior cardiovascular disease",
-    "in a randomized controlled trial of two thousand patients followed for five years",
-    "across three independent cohorts from Europe, Asia and North America",
-    "after twelve weeks of treatment compared with a matched placebo group",
+    "in adults over fifty without prior cardiovascular disease",
+    "in a randomized controlled trial of two thousand patients",
+    "across three independent cohorts from Europe and Asia",
+    "after twelve weeks of treatment compared with placebo",
     "in mice fed a high-fat diet for sixteen weeks",
     "according to a meta-analysis of forty observational studies",
 ]

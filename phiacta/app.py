@@ -157,9 +157,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await app.state.services.embedder.aclose()
             metrics.mark_process_dead(os.getpid())
 
-    graphql = GraphQLView(
-        build_schema(settings), settings, graphql_ide="graphiql", keep_alive=True
-    )
+    graphql = GraphQLView(build_schema(settings), settings, graphql_ide="graphiql", keep_alive=True)
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),

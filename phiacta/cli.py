@@ -165,6 +165,12 @@ def _embed(args: argparse.Namespace, settings: Settings) -> int:
     return run_embed_missing(settings, args.batch_size)
 
 
+def _events(args: argparse.Namespace, settings: Settings) -> int:
+    from phiacta.events.prune import run_prune_command
+
+    return run_prune_command(settings, args.older_than_days)
+
+
 def _apikey(args: argparse.Namespace, settings: Settings) -> int:
     from phiacta.auth.commands import run_command
 
@@ -238,6 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--missing", action="store_true", help="claims stored without one")
     embed.add_argument("--batch-size", type=int, default=256)
     embed.set_defaults(handler=_embed)
+
+    events = commands.add_parser("events", help="maintain the event outbox")
+    events.add_argument("action", choices=["prune"])
+    events.add_argument(
+        "--older-than-days",
+        type=float,
+        default=None,
+        help="delete events older than this (default: EVENTS_RETENTION_DAYS)",
+    )
+    events.set_defaults(handler=_events)
     return parser
 
 

@@ -17,8 +17,6 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.types.json import Jsonb
 
-from phiacta.store.rows import EdgeRow
-
 
 class Factory:
     """Inserts rows through one autocommit connection to a test database."""
@@ -140,15 +138,6 @@ class Factory:
                 "source_provenance": source_provenance,
             },
         )
-
-    def edge_row(self, edge_id: UUID) -> EdgeRow:
-        row = self.conn.execute(
-            "SELECT id, source_id, target_id, edge_type, strength, created_by,"
-            " source_provenance, attrs, created_at FROM edges WHERE id = %s",
-            (edge_id,),
-        ).fetchone()
-        assert row is not None
-        return EdgeRow(*row)
 
     def review(
         self,

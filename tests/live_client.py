@@ -21,6 +21,17 @@ PROTOCOL = "graphql-transport-ws"
 WAIT_SECONDS = 15.0
 
 
+async def open_socket(ws_url: str) -> ClientConnection:
+    """A graphql-transport-ws WebSocket; retried while the server is not listening yet
+    (LiveServer reports a finished startup a moment before uvicorn listens)."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            try:
+                return await websockets.connect(ws_url, subprotocols=[PROTOCOL], max_queue=None)
+            except ConnectionRefusedError:
+                await asyncio.sleep(0.05)
+
+
 class LiveClient:
     """One WebSocket speaking graphql-transport-ws; answers the server's pings."""
 
@@ -35,17 +46,7 @@ class LiveClient:
     async def connect(
         cls, ws_url: str, payload: dict[str, Any] | None = None
     ) -> AsyncIterator[LiveClient]:
-        # LiveServer reports a finished startup a moment before uvicorn listens.
-        async with asyncio.timeout(WAIT_SECONDS):
-            while True:
-                try:
-                    connection = await websockets.connect(
-                        ws_url, subprotocols=[PROTOCOL], max_queue=None
-                    )
-                    break
-                except ConnectionRefusedError:
-                    await asyncio.sleep(0.05)
-        async with connection as socket:
+        async with await open_socket(ws_url) as socket:
             client = cls(socket)
             await client.send({"type": "connection_init", "payload": payload or {}})
             message = await client._receive()

@@ -119,7 +119,9 @@ def test_unknown_claim_id_is_null_not_an_error(client: httpx.Client) -> None:
 
 def test_retracted_claim_is_still_readable_by_id(make: Factory, client: httpx.Client) -> None:
     claim = make.claim("withdrawn finding", status="retracted")
-    data = data_of(gql(client, "query ($id: UUID!) { claim(id: $id) { status } }", {"id": str(claim)}))
+    data = data_of(
+        gql(client, "query ($id: UUID!) { claim(id: $id) { status } }", {"id": str(claim)})
+    )
     assert data["claim"] == {"status": "RETRACTED"}
 
 
@@ -202,7 +204,8 @@ def test_similar_lists_nearest_claims_of_other_lineages(
     near = make.claim(f"near {marker}", embedding=vector(0.1))
     make.claim(f"far {marker}", embedding=vector(50.0))
     make.claim(f"retracted {marker}", embedding=vector(0.0), status="retracted")
-    query = """query ($id: UUID!) { claim(id: $id) { similar(first: 1) { similarity claim { id } } } }"""
+    query = """
+    query ($id: UUID!) { claim(id: $id) { similar(first: 1) { similarity claim { id } } } }"""
     data = data_of(gql(client, query, {"id": str(base)}))["claim"]["similar"]
     assert [hit["claim"]["id"] for hit in data] == [str(near)]
     assert data[0]["similarity"] > 0.99
@@ -280,7 +283,9 @@ def test_claims_cursors_are_stable_when_rows_are_inserted(
     t0 = datetime(2021, 1, 1, tzinfo=UTC)
     for i in range(4):
         make.claim(f"n{i}", attrs=marker, created_at=t0 + timedelta(minutes=i))
-    first = data_of(gql(client, LIST, {"filter": {"attrs": marker}, "first": 2, "order": "CREATED_AT_ASC"}))
+    first = data_of(
+        gql(client, LIST, {"filter": {"attrs": marker}, "first": 2, "order": "CREATED_AT_ASC"})
+    )
     page = first["claims"]
     assert [e["node"]["content"] for e in page["edges"]] == ["n0", "n1"]
     assert page["totalCount"] == 4 and page["pageInfo"]["hasNextPage"] is True

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from tests.live_client import (
     until_subscribed,
 )
 from tests.support import ApiKey, LiveServer, create_api_key, make_settings
+from tests.test_cli_serve import base_env
 
 EVENTS = """
 subscription ($types: [String!], $after: String) {
@@ -238,7 +241,7 @@ def edge_created() -> tuple[str, dict[str, Any]]:
 
 SUBMIT = """
 mutation ($input: SubmitBundleInput!) {
-  submitBundle(input: $input) { bundleId claims { tempId claimId } }
+  submitBundle(input: $input) { bundleId claims { tempId id } }
 }
 """
 
@@ -256,7 +259,9 @@ def bundle_input(namespace: str, contents: list[str], **extra: Any) -> dict[str,
 
 async def submit(server: LiveServer, key: ApiKey, input: dict[str, Any]) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=server.url, headers=key.headers, timeout=60) as http:
-        response = await http.post("/graphql", json={"query": SUBMIT, "variables": {"input": input}})
+        response = await http.post(
+            "/graphql", json={"query": SUBMIT, "variables": {"input": input}}
+        )
     body: dict[str, Any] = response.json()
     return body
 
@@ -296,7 +301,7 @@ async def test_claim_created_similar_to_selects_claims_close_to_the_text(
     anchor = await submit(
         server, key, bundle_input(ns, ["aspirin lowers the risk of heart attacks in adults"])
     )
-    anchor_id = anchor["data"]["submitBundle"]["claims"][0]["claimId"]
+    anchor_id = anchor["data"]["submitBundle"]["claims"][0]["id"]
     filter = {
         "similarTo": {
             "text": "aspirin reduces the risk of a first heart attack in adults over 50",
@@ -336,3 +341,27 @@ async def test_claim_created_similar_to_selects_claims_close_to_the_text(
         "daily low-dose aspirin cuts heart attack risk in older adults"
     ]
     assert seen[0]["similarity"] >= 0.6
+
+
+def test_events_prune_deletes_events_older_than_the_retention_only(
+    database_url: str, tmp_path: Path
+) -> None:
+    old = asyncio.run(append_events(database_url, [claim_created(), claim_created()]))
+    fresh = asyncio.run(append_events(database_url, [claim_created()]))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE events SET created_at = now() - interval '8 days' WHERE id = ANY(%s)", (old,)
+        )
+    env = base_env(tmp_path / "data", DATABASE_URL=database_url)
+    result = subprocess.run(
+        [sys.executable, "-m", "phiacta", "events", "prune"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.startswith("pruned 2 events")
+    with psycopg.connect(database_url) as conn:
+        left = conn.execute("SELECT id FROM events WHERE id = ANY(%s)", (old + fresh,)).fetchall()
+    assert [row[0] for row in left] == fresh

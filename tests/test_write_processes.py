@@ -174,8 +174,10 @@ def test_ingest_reports_every_problem_of_a_bad_file_with_its_path(
     document["edges"][0]["edgeType"] = "nope"
     file = tmp_path / "bad.json"
     file.write_text(json.dumps(document))
+    agent = unique_name("careful-bot")
+    create_api_key(own_database, ["claims:read"], agent_name=agent)
     before = row_counts(own_database)
-    done = _phiacta(_env(tmp_path, own_database), tmp_path, "ingest", str(file))
+    done = _phiacta(_env(tmp_path, own_database), tmp_path, "ingest", str(file), "--agent", agent)
     assert done.returncode == 1
     assert "claims[0].content" in done.stderr and "EDGE_TYPE_UNKNOWN" in done.stderr
     assert row_counts(own_database) == before

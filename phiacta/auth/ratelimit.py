@@ -52,6 +52,8 @@ GROUPS = frozenset(DEFAULT_LIMITS)
 
 # In-process windows are swept when the table grows past this many entries.
 MAX_TRACKED_WINDOWS = 100_000
+# After a Redis failure, count in process this long before trying Redis again.
+REDIS_RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class RedisRateLimiter:
         self._script = self._redis.register_script(_INCREMENT)
         self._fallback = InProcessRateLimiter(window_seconds, clock)
         self._failing = False
+        self._retry_at = 0.0
 
     async def hit(self, caller: str, group: str, limit: int) -> Decision:
         now = self.clock()
@@ -152,12 +155,16 @@ class RedisRateLimiter:
         # The key outlives its window a little so a slow clock on one replica still
         # finds the count its peers made.
         ttl_ms = int(self.window_seconds * 1000) + 1000
+        if self._failing and time.monotonic() < self._retry_at:
+            return await self._fallback.hit(caller, group, limit)
         try:
             count = int(await self._script(keys=[key], args=[ttl_ms]))
         except (RedisError, OSError) as exc:
             if not self._failing:
                 log.warning("rate_limit_redis_unavailable", error=type(exc).__name__)
                 self._failing = True
+            # Requests do not each wait for a connect timeout while Redis is down.
+            self._retry_at = time.monotonic() + REDIS_RETRY_SECONDS
             return await self._fallback.hit(caller, group, limit)
         if self._failing:
             log.info("rate_limit_redis_recovered")

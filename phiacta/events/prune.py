@@ -69,3 +69,20 @@ async def prune_periodically(pool: Pool, settings: Settings) -> None:
         except (psycopg.Error, OSError) as exc:
             log.warning("events_prune_failed", error=type(exc).__name__)
         await asyncio.sleep(settings.events_prune_interval_seconds)
+
+
+def run_prune_command(settings: Settings, retention_days: float | None) -> int:
+    """`phiacta events prune`: prune once and print what was deleted."""
+    from phiacta.db.runtime import open_database
+
+    async def run(url: str) -> PruneResult:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            return await prune(conn, retention_days or settings.events_retention_days)
+
+    database = open_database(settings)
+    try:
+        result = asyncio.run(run(database.url))
+    finally:
+        database.stop_embedded()
+    print(f"pruned {result.events} events and {result.deliveries} webhook deliveries")
+    return 0

@@ -38,6 +38,7 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
+    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -65,6 +66,7 @@ from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRul
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
+from strawberry.types.graphql import OperationType as StrawberryOperation
 
 from phiacta.auth import ratelimit
 from phiacta.config import ConfigError, Settings
@@ -166,14 +168,21 @@ class CostLimit(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        if document is not None:
+        # A subscription's events are bounded by the subscription itself; Strawberry
+        # also ignores a preset result for them.
+        if document is not None and context.operation_type is not StrawberryOperation.SUBSCRIPTION:
             cost = operation_cost(
                 context.schema._schema, document, context.operation_name, context.variables
             )
             if cost > self.max_cost:
-                raise LimitExceeded(
+                refusal = LimitExceeded(
                     f"the query costs {cost}, over the limit of {self.max_cost}: "
                     "ask for smaller pages (first/limit) or fewer nested lists"
+                )
+                # A result set here makes Strawberry skip execution; raising instead
+                # would bypass the other extensions (the error would lose its code).
+                context.result = ExecutionResult(
+                    data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]
                 )
         yield
 

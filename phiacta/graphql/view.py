@@ -28,8 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import psycopg
 import structlog
 from cross_web import HTTPException
+from psycopg_pool import PoolTimeout
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -49,6 +51,7 @@ from phiacta.errors import (
     PersistedQueryNotFound,
     PhiactaError,
     RateLimited,
+    Unavailable,
     ValidationFailed,
 )
 from phiacta.graphql.context import Context
@@ -142,6 +145,10 @@ class GraphQLView(GraphQL[Context, None]):
             response = await self._serve(scope, receive, headers)
         except _Refused as refusal:
             response = error_response(refusal.error, request_id_of(scope), refusal.status_code)
+        except (psycopg.OperationalError, PoolTimeout):
+            # Authentication reads the database: without it, no request can be judged.
+            unavailable = Unavailable("the database is unavailable; try again shortly")
+            response = error_response(unavailable, request_id_of(scope), 503)
         except Exception as exc:
             response = self._internal_error(exc, request_id_of(scope))
         await response(scope, receive, send_with_limits)

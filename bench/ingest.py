@@ -1,0 +1,152 @@
+"""Benchmark of submitBundle over HTTP: 500-claim bundles with local embeddings and with
+embeddings off. Prints the figures and writes bench/results/ingest.json.
+
+    .venv/bin/python -m bench.ingest [--bundles 20] [--claims 500]
+
+Starts its own embedded PostgreSQL in a temporary folder and a real uvicorn server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from phiacta.db import admin, migrate
+from phiacta.db.embedded import EmbeddedPostgres
+from tests.support import LiveServer, create_api_key, data_of, make_settings
+from tests.write_support import submit
+
+RESULTS = Path(__file__).parent / "results" / "ingest.json"
+WORDS = [
+    "aspirin",
+    "lowers",
+    "risk",
+    "heart",
+    "attack",
+    "adults",
+    "cohort",
+    "trial",
+    "protein",
+    "binds",
+    "receptor",
+    "gene",
+    "expression",
+    "increases",
+    "under",
+    "stress",
+    "mice",
+    "neurons",
+    "fire",
+    "rate",
+    "dose",
+    "response",
+    "effect",
+    "size",
+    "vaccine",
+    "antibody",
+    "titre",
+    "decline",
+    "months",
+    "infection",
+    "severity",
+    "temperature",
+    "pressure",
+]
+
+
+def make_bundle(claims: int, rng: random.Random) -> dict[str, Any]:
+    tag = uuid.uuid4().hex
+    return {
+        "idempotencyKey": f"bench-{tag}",
+        "source": {"sourceType": "PAPER", "title": f"bench paper {tag}"},
+        "claims": [
+            {
+                "tempId": f"c{i}",
+                "content": " ".join(rng.choices(WORDS, k=14)) + f" ({tag[:8]}-{i})",
+                "confidence": 0.8,
+            }
+            for i in range(claims)
+        ],
+        "edges": [
+            {
+                "source": {"tempId": f"c{i}"},
+                "target": {"tempId": f"c{i - 1}"},
+                "edgeType": "supports",
+            }
+            for i in range(1, claims)
+        ],
+    }
+
+
+def run(
+    database_url: str, data_dir: Path, *, embed: bool, bundles: int, claims: int
+) -> dict[str, Any]:
+    settings = make_settings(
+        database_url,
+        data_dir,
+        embed_on_write=embed,
+        matview_refresh_seconds=0,
+        database_pool_size=4,
+    )
+    key = create_api_key(database_url, ["bundles:write"])
+    rng = random.Random(7)
+    bodies = [make_bundle(claims, rng) for _ in range(bundles + 1)]
+    latencies = []
+    with LiveServer.run(settings) as server, httpx.Client(base_url=server.url, timeout=120) as http:
+        data_of(submit(http, bodies[0], key.headers))  # warm-up: model load, caches
+        started = time.perf_counter()
+        for body in bodies[1:]:
+            t0 = time.perf_counter()
+            data_of(submit(http, body, key.headers))
+            latencies.append(time.perf_counter() - t0)
+        elapsed = time.perf_counter() - started
+    return {
+        "embeddings": "local" if embed else "off",
+        "bundles": bundles,
+        "claims_per_bundle": claims,
+        "median_latency_s": round(statistics.median(latencies), 4),
+        "p90_latency_s": round(sorted(latencies)[int(0.9 * (len(latencies) - 1))], 4),
+        "claims_per_second": round(bundles * claims / elapsed, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bundles", type=int, default=20)
+    parser.add_argument("--claims", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="phiacta-bench-") as tmp:
+        root = Path(tmp)
+        root.chmod(0o755)
+        server = EmbeddedPostgres(root / "postgres")
+        server.start()
+        try:
+            results = []
+            for embed in (True, False):
+                name = f"bench_{uuid.uuid4().hex[:8]}"
+                admin.create_database(server.url(), name)
+                url = admin.with_database(server.url(), name)
+                migrate.upgrade(url, 384)
+                result = run(
+                    url, root / name, embed=embed, bundles=args.bundles, claims=args.claims
+                )
+                print(json.dumps(result))
+                results.append(result)
+        finally:
+            server.stop()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"results": results}, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

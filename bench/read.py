@@ -1,0 +1,336 @@
+"""Measure the read path end to end (GraphQL over HTTP) and as raw SQL, per graph size.
+
+    .venv/bin/python bench/generate.py --claims 10000
+    .venv/bin/python bench/read.py --claims 10000 100000 [--iterations 200]
+
+For each size it starts `phiacta serve` on the database bench/generate.py made, runs every
+query `--iterations` times at concurrency 1 (after a warm-up), and times the same store
+functions straight through psycopg. Then it measures throughput of claim-by-id at
+concurrency 32 against 2 uvicorn workers. Prints a table and writes
+bench/results/read.json. The load generator runs on the same 2 cores as the server and
+PostgreSQL, so throughput figures are a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import psycopg
+from pgvector.psycopg import register_vector_async
+
+from phiacta.db import admin
+from phiacta.db.embedded import EmbeddedPostgres
+from phiacta.embeddings import LocalProvider
+from phiacta.store import agents as agent_store
+from phiacta.store import claims as claim_store
+from phiacta.store import edges as edge_store
+from phiacta.store import search as search_store
+from phiacta.store import traversal as traversal_store
+from phiacta.store.claims import ClaimFilterSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = {
+    "claim_by_id_10_edges": """query ($id: UUID!) { claim(id: $id) { id content createdBy { name }
+        outgoing(first: 10) { edges { node { edgeType target { id content } } } } } }""",
+    "page_of_50_claims": """query { claims(first: 50) { edges { cursor node { id content
+        createdBy { name } } } } }""",
+    "search_semantic": """query ($q: String!) { search(query: $q, mode: SEMANTIC, first: 20) {
+        hits { score claim { id content } } } }""",
+    "search_fulltext": """query ($q: String!) { search(query: $q, mode: FULLTEXT, first: 20) {
+        hits { score snippet claim { id } } } }""",
+    "search_hybrid": """query ($q: String!) { search(query: $q, mode: HYBRID, first: 20) {
+        hits { score rankings { mode rank } claim { id content } } } }""",
+    "path": """query ($from: UUID!, $to: UUID!) { path(from: $from, to: $to, maxDepth: 6) {
+        length claims { id } } }""",
+}
+TRAVERSE = """query ($id: UUID!, $depth: Int!) { traverse(start: $id, maxDepth: $depth,
+    limit: 1000, direction: OUTGOING) { truncated nodes { depth claim { id } } } }"""
+SEARCH_TEXTS = ["cardiology therapy risk", "neurokinase signal", "heart attack aspirin",
+                "immunocyte genome protein", "climate volcano"]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "ENVIRONMENT": "production",
+        "EMBEDDING_PROVIDER": "local",
+        "LOG_LEVEL": "warning",
+        "GRAPHQL_MAX_COST": "100000000",
+        "RATE_LIMIT_ENABLED": "false",
+        "DATABASE_POOL_SIZE": "8",
+        "DATABASE_MAX_OVERFLOW": "8",
+    }
+    command = [str(ROOT / ".venv/bin/phiacta"), "serve", "--port", str(port)]
+    command += ["--workers", str(workers)]
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/ready", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not become ready")
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 3),
+        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 3),
+        "n": len(ordered),
+    }
+
+
+async def sample_ids(conn: psycopg.AsyncConnection[Any]) -> dict[str, list[UUID]]:
+    """Claims with at least 10 outgoing edges, and claims in general, to query by id."""
+    cur = await conn.execute(
+        "SELECT source_id FROM edges GROUP BY source_id HAVING count(*) >= 10 LIMIT 500"
+    )
+    busy = [row[0] for row in await cur.fetchall()]
+    cur = await conn.execute(
+        "SELECT id FROM claims TABLESAMPLE SYSTEM (5) WHERE status = 'active' LIMIT 500"
+    )
+    return {"busy": busy, "any": [row[0] for row in await cur.fetchall()]}
+
+
+async def time_http(
+    client: httpx.AsyncClient, query: str, variables: Callable[[], dict[str, Any]], n: int
+) -> dict[str, float]:
+    for _ in range(5):
+        await client.post("/graphql", json={"query": query, "variables": variables()})
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = await client.post("/graphql", json={"query": query, "variables": variables()})
+        samples.append(time.perf_counter() - started)
+        body = response.json()
+        if body.get("errors"):
+            raise RuntimeError(f"{query[:40]}: {body['errors']}")
+    return percentiles(samples)
+
+
+async def time_sql(call: Callable[[], Awaitable[object]], n: int) -> dict[str, float]:
+    for _ in range(5):
+        await call()
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - started)
+    return percentiles(samples)
+
+
+async def measure_size(url: str, iterations: int) -> dict[str, Any]:
+    results: dict[str, Any] = {"http": {}, "sql": {}}
+    rng = random.Random(1)
+    conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    await register_vector_async(conn)
+    await conn.execute("SET hnsw.iterative_scan = relaxed_order")
+    ids = await sample_ids(conn)
+    embedder = LocalProvider()
+    query_vectors = {t: await embedder.embed_one(t) for t in SEARCH_TEXTS}
+    await embedder.aclose()
+
+    def busy() -> UUID:
+        return rng.choice(ids["busy"] or ids["any"])
+
+    def anyone() -> UUID:
+        return rng.choice(ids["any"])
+
+    process, base = start_server(url, workers=1)
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            http = results["http"]
+            http["claim_by_id_10_edges"] = await time_http(
+                client, QUERIES["claim_by_id_10_edges"], lambda: {"id": str(busy())}, iterations
+            )
+            http["page_of_50_claims"] = await time_http(
+                client, QUERIES["page_of_50_claims"], dict, iterations
+            )
+            for mode in ("semantic", "fulltext", "hybrid"):
+                http[f"search_{mode}"] = await time_http(
+                    client,
+                    QUERIES[f"search_{mode}"],
+                    lambda: {"q": rng.choice(SEARCH_TEXTS)},
+                    iterations,
+                )
+            for depth in (1, 3, 5, 10):
+                http[f"traverse_depth_{depth}"] = await time_http(
+                    client, TRAVERSE, lambda d=depth: {"id": str(busy()), "depth": d}, iterations
+                )
+            http["path"] = await time_http(
+                client,
+                QUERIES["path"],
+                lambda: {"from": str(busy()), "to": str(anyone())},
+                max(20, iterations // 4),
+            )
+    finally:
+        process.terminate()
+        process.wait(30)
+
+    sql = results["sql"]
+    spec = ClaimFilterSpec()
+
+    async def claim_with_edges() -> None:
+        claim_id = busy()
+        rows = await claim_store.claims_by_id(conn, [claim_id])
+        edges = await edge_store.edges_of_claims(
+            conn, [claim_id], "outgoing", None, limit=11, after=None
+        )
+        await agent_store.agents_by_id(conn, [r.created_by for r in rows.values() if r.created_by])
+        await claim_store.claims_by_id(conn, [e.target_id for e in edges[claim_id]])
+
+    sql["claim_by_id_10_edges"] = await time_sql(claim_with_edges, iterations)
+    sql["page_of_50_claims"] = await time_sql(
+        lambda: claim_store.list_claims(conn, spec, limit=51, after=None, descending=True),
+        iterations,
+    )
+    sql["search_semantic"] = await time_sql(
+        lambda: search_store.semantic_search(
+            conn, query_vectors[rng.choice(SEARCH_TEXTS)], spec, limit=20
+        ),
+        iterations,
+    )
+    sql["search_fulltext"] = await time_sql(
+        lambda: search_store.fulltext_search(conn, rng.choice(SEARCH_TEXTS), spec, limit=20),
+        iterations,
+    )
+    for depth in (1, 3, 5, 10):
+        sql[f"traverse_depth_{depth}"] = await time_sql(
+            lambda d=depth: traversal_store.walk_from(
+                conn, busy(), direction="outgoing", edge_types=None, max_depth=d, limit=1000
+            ),
+            iterations,
+        )
+    sql["path"] = await time_sql(
+        lambda: traversal_store.shortest_path(
+            conn, busy(), anyone(), direction="both", edge_types=None, max_depth=6
+        ),
+        max(20, iterations // 4),
+    )
+    results["throughput"] = await throughput(url, ids)
+    await conn.close()
+    return results
+
+
+async def throughput(url: str, ids: dict[str, list[UUID]], seconds: float = 10.0) -> dict[str, Any]:
+    """claim-by-id (creator, 10 edges, targets) at concurrency 32 against 2 workers."""
+    process, base = start_server(url, workers=2)
+    pool = ids["busy"] or ids["any"]
+    done = 0
+    errors = 0
+    try:
+        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+            deadline = time.monotonic() + seconds
+
+            async def worker(seed: int) -> None:
+                nonlocal done, errors
+                rng = random.Random(seed)
+                while time.monotonic() < deadline:
+                    body = {
+                        "query": QUERIES["claim_by_id_10_edges"],
+                        "variables": {"id": str(rng.choice(pool))},
+                    }
+                    response = await client.post("/graphql", json=body)
+                    if response.status_code != 200 or response.json().get("errors"):
+                        errors += 1
+                    done += 1
+
+            started = time.monotonic()
+            await asyncio.gather(*(worker(i) for i in range(32)))
+            elapsed = time.monotonic() - started
+    finally:
+        process.terminate()
+        process.wait(30)
+    return {"requests": done, "errors": errors, "req_per_s": round(done / elapsed, 1)}
+
+
+def print_table(all_results: dict[str, Any]) -> None:
+    for size, results in all_results.items():
+        print(f"\n== {size} claims ==")
+        print(f"{'query':28} {'http p50':>10} {'http p95':>10} {'sql p50':>10} {'sql p95':>10}")
+        for name, http in results["http"].items():
+            sql = results["sql"].get(name, {})
+            print(
+                f"{name:28} {http['p50_ms']:>10} {http['p95_ms']:>10} "
+                f"{sql.get('p50_ms', '-'):>10} {sql.get('p95_ms', '-'):>10}"
+            )
+        print(f"throughput (2 workers, concurrency 32): {results['throughput']}")
+
+
+def ann_index_decision() -> dict[str, Any]:
+    """HNSW build times from bench/generate.py, a 1M estimate, and the decision."""
+    builds = {}
+    for path in sorted((Path(__file__).parent / "results").glob("generate_*.json")):
+        report = json.loads(path.read_text())
+        if "hnsw_build_s" in report:
+            builds[str(report["claims"])] = round(report["hnsw_build_s"], 1)
+    largest = max(builds, key=int, default=None)
+    # HNSW builds in roughly n log n; scale the largest measured build to 1M claims.
+    estimate = None
+    if largest is not None:
+        n = int(largest)
+        estimate = round(builds[largest] * (1e6 * math.log(1e6)) / (n * math.log(n)), 0)
+    return {
+        "hnsw_build_seconds": builds,
+        "hnsw_build_seconds_1m_estimate": estimate,
+        "decision": "keep HNSW: a one-time build of minutes on 2 cores, no training step "
+        "(IVFFlat built on an empty or young table keeps useless centroids and must be "
+        "rebuilt as data grows), recall holds as rows arrive, and filtered searches use "
+        "pgvector 0.8 iterative scans",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--claims", type=int, nargs="+", default=[10_000])
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "phiacta-bench"
+    )
+    parser.add_argument("--iterations", type=int, default=200)
+    args = parser.parse_args()
+    pg = EmbeddedPostgres(args.data_dir)
+    pg.start()
+    all_results: dict[str, Any] = {}
+    for size in args.claims:
+        url = admin.with_database(pg.url(), f"bench_{size}")
+        all_results[str(size)] = asyncio.run(measure_size(url, args.iterations))
+    print_table(all_results)
+    out = Path(__file__).parent / "results" / "read.json"
+    out.parent.mkdir(exist_ok=True)
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    merged = previous | all_results | {"ann_index": ann_index_decision()}
+    out.write_text(json.dumps(merged, indent=2) + "\n")
+    print(json.dumps(merged["ann_index"], indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Schemathesis in GraphQL mode against a running server: generated queries and
+mutations, sent with an admin key so they reach the resolvers, never get a 500 or an
+INTERNAL error.
+
+`make test` runs a few examples per root field; `make fuzz` sets PHIACTA_FUZZ_EXAMPLES
+so that at least `PHIACTA_FUZZ_MIN_OPERATIONS` (500) operations are sent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.graphql import nodes
+
+from tests.support import LiveServer, create_api_key, make_settings
+
+EXAMPLES_PER_FIELD = int(os.environ.get("PHIACTA_FUZZ_EXAMPLES", "2"))
+MIN_OPERATIONS = int(os.environ.get("PHIACTA_FUZZ_MIN_OPERATIONS", "0"))
+
+schemathesis.graphql.scalar("UUID", st.uuids().map(lambda u: nodes.String(str(u))))
+schemathesis.graphql.scalar(
+    "DateTime",
+    st.datetimes(timezones=st.just(UTC)).map(lambda d: nodes.String(d.isoformat())),
+)
+schemathesis.graphql.scalar(
+    "JSON",
+    st.one_of(
+        st.builds(nodes.Object, st.just([])),
+        st.text(max_size=20).map(nodes.String),
+        st.integers().map(nodes.Int),
+        st.booleans().map(nodes.Boolean),
+        st.just(nodes.Null),
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with LiveServer.run(make_settings(database_url, tmp_path_factory.mktemp("fuzz"))) as live:
+        yield live
+
+
+def test_generated_operations_never_get_a_500_or_an_internal_error(
+    server: LiveServer, database_url: str
+) -> None:
+    admin = create_api_key(database_url, ["admin"])
+    schema = schemathesis.graphql.from_url(f"{server.url}/graphql")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) > 20
+    sent: list[str] = []
+    failures: list[str] = []
+    with httpx.Client(base_url=server.url, timeout=30, headers=admin.headers) as http:
+        for operation in operations:
+            label = operation.label
+
+            @settings(
+                max_examples=EXAMPLES_PER_FIELD,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+            @given(case=operation.as_strategy())
+            def send(case: Any) -> None:
+                response = http.post("/graphql", json=case.body)
+                sent.append(label)  # noqa: B023 (the test runs within this iteration)
+                body = response.json()
+                codes = [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
+                if response.status_code >= 500 or "INTERNAL" in codes:
+                    failures.append(f"{response.status_code} {case.body['query']!r}: {body}")
+
+            send()
+    assert not failures, "\n".join(failures[:5])
+    assert len(sent) >= MIN_OPERATIONS
+    print(f"fuzz: {len(sent)} operations over {len(operations)} root fields")
