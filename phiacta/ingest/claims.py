@@ -33,6 +33,7 @@ from phiacta.ingest.validate import (
     parse_uuid,
     unit_interval_problems,
 )
+from phiacta.observability import metrics
 from phiacta.observability.audit import audit_write
 from phiacta.store import Connection
 from phiacta.store import claims as claim_store
@@ -172,6 +173,7 @@ async def create_claim(ctx: WriteContext, draft: ClaimDraft) -> ClaimRow:
         )
         row = await claim_store.claim_by_id(conn, claim_id)
     assert row is not None
+    metrics.claims_ingested(1)
     audit_write(
         operation="createClaim",
         agent_id=ctx.viewer.agent_id,
@@ -256,6 +258,7 @@ async def revise_claim(ctx: WriteContext, claim_id: UUID, draft: ClaimDraft) -> 
         )
         row = await claim_store.claim_by_id(conn, new.id)
     assert row is not None
+    metrics.claims_ingested(1)
     audit_write(
         operation="reviseClaim",
         agent_id=ctx.viewer.agent_id,

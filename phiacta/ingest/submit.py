@@ -46,6 +46,7 @@ from phiacta.ingest.validate import (
     resolve_references,
     static_problems,
 )
+from phiacta.observability import metrics
 from phiacta.observability.audit import audit_write
 from phiacta.store import Connection
 from phiacta.store import artifacts as artifact_store
@@ -144,6 +145,7 @@ async def submit_bundle(
             if stored is not None:
                 return _replay(stored, digest)
             result = await _write(conn, plan)
+    metrics.bundle_submitted(claims=len(result.claims))
     audit_write(
         operation="submitBundle",
         agent_id=actor.agent_id,
