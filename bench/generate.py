@@ -178,7 +178,7 @@ def generate(conn: psycopg.Connection, claims: int, seed: int) -> dict[str, floa
 
 def build_ann_index(conn: psycopg.Connection, kind: str) -> float:
     conn.execute("DROP INDEX IF EXISTS ix_claims_embedding")
-    conn.execute("SET maintenance_work_mem = '1GB'")
+    conn.execute("SET maintenance_work_mem = '6GB'")
     conn.execute("SET max_parallel_maintenance_workers = 1")
     started = time.perf_counter()
     if kind == "hnsw":

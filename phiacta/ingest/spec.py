@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from phiacta.errors import FieldProblem, ValidationFailed
@@ -85,8 +85,16 @@ class BundleSpec:
 
 def request_hash(spec: BundleSpec) -> str:
     """SHA-256 of the body's canonical JSON: equal bodies, equal hashes."""
-    canonical = json.dumps(asdict(spec), sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=_canonical)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    # The same JSON as `json.dumps(asdict(spec))` (stored hashes stay valid), without
+    # asdict's deep copy of every field, which cost ~10 ms for a 500-claim bundle.
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    return str(value)
 
 
 class _Reader:

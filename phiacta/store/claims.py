@@ -303,10 +303,10 @@ INSERT INTO claims (
 SELECT n.id, n.lineage_id, n.version, n.claim_type, n.content, n.formal_content,
        n.namespace_id, n.created_by, n.supersedes, n.status, n.embedding::vector, n.attrs
 FROM unnest(
-    %(ids)s::uuid[], %(lineage_ids)s::uuid[], %(versions)s::integer[], %(claim_types)s::text[],
-    %(contents)s::text[], %(formal_contents)s::text[], %(namespace_ids)s::uuid[],
-    %(created_by)s::uuid[], %(supersedes)s::uuid[], %(statuses)s::text[],
-    %(embeddings)s::text[], %(attrs)s::jsonb[]
+    %(ids)b::uuid[], %(lineage_ids)b::uuid[], %(versions)b::integer[], %(claim_types)b::text[],
+    %(contents)b::text[], %(formal_contents)b::text[], %(namespace_ids)b::uuid[],
+    %(created_by)b::uuid[], %(supersedes)b::uuid[], %(statuses)b::text[],
+    %(embeddings)b::text[], %(attrs)b::jsonb[]
 ) AS n(id, lineage_id, version, claim_type, content, formal_content, namespace_id,
        created_by, supersedes, status, embedding, attrs)
 """

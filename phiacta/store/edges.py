@@ -148,9 +148,9 @@ INSERT INTO edges (id, source_id, target_id, edge_type, strength, created_by,
 SELECT n.id, n.source_id, n.target_id, n.edge_type, n.strength, n.created_by,
        n.source_provenance, n.attrs
 FROM unnest(
-    %(ids)s::uuid[], %(source_ids)s::uuid[], %(target_ids)s::uuid[], %(edge_types)s::text[],
-    %(strengths)s::double precision[], %(created_by)s::uuid[],
-    %(source_provenance)s::uuid[], %(attrs)s::jsonb[]
+    %(ids)b::uuid[], %(source_ids)b::uuid[], %(target_ids)b::uuid[], %(edge_types)b::text[],
+    %(strengths)b::double precision[], %(created_by)b::uuid[],
+    %(source_provenance)b::uuid[], %(attrs)b::jsonb[]
 ) AS n(id, source_id, target_id, edge_type, strength, created_by, source_provenance, attrs)
 ON CONFLICT ON CONSTRAINT uq_edges_source_target_type_creator DO NOTHING
 RETURNING id

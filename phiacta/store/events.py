@@ -136,7 +136,7 @@ WITH ordered AS (
 inserted AS (
     INSERT INTO events (type, payload)
     SELECT e.type, e.payload
-    FROM ordered, unnest(%(types)s::text[], %(payloads)s::jsonb[]) WITH ORDINALITY
+    FROM ordered, unnest(%(types)b::text[], %(payloads)b::jsonb[]) WITH ORDINALITY
         AS e(type, payload, position)
     ORDER BY e.position
     RETURNING id

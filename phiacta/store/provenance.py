@@ -95,9 +95,9 @@ INSERT INTO provenance (claim_id, source_id, extracted_by, extraction_method,
                         location_in_source, confidence, attrs)
 SELECT *
 FROM unnest(
-    %(claim_ids)s::uuid[], %(source_ids)s::uuid[], %(extracted_by)s::uuid[],
-    %(methods)s::text[], %(locations)s::text[], %(confidences)s::double precision[],
-    %(attrs)s::jsonb[]
+    %(claim_ids)b::uuid[], %(source_ids)b::uuid[], %(extracted_by)b::uuid[],
+    %(methods)b::text[], %(locations)b::text[], %(confidences)b::double precision[],
+    %(attrs)b::jsonb[]
 )
 """
 
