@@ -45,7 +45,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "subscriptions.json"
 SUBSCRIPTION = 'subscription { events(types: ["claim_created"]) { id payload } }'
 DIMENSIONS = 384
-PROFILE = ["-m", "cProfile", "-o", "/tmp/subs.prof"] if os.environ.get("BENCH_PROFILE") else []
 
 
 def free_port() -> int:
@@ -66,7 +65,7 @@ def start_server(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[by
         "DATABASE_POOL_SIZE": "5",
     }
     process = subprocess.Popen(
-        [sys.executable, *PROFILE, "-m", "phiacta", "serve", "--port", str(port)], env=env, cwd=ROOT
+        [sys.executable, "-m", "phiacta", "serve", "--port", str(port)], env=env, cwd=ROOT
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -81,9 +80,7 @@ def start_server(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[by
     raise SystemExit("the server did not become ready")
 
 
-async def run_clients(
-    ws_url: str, count: int, ready: Any, results: Any, last_seq: int
-) -> None:
+async def run_clients(ws_url: str, count: int, ready: Any, results: Any, last_seq: int) -> None:
     """One client process: `count` subscribers; reports readiness, then arrival times."""
     arrivals: list[tuple[int, float]] = []
     warm = asyncio.Event()

@@ -41,6 +41,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             access_log=False,
             proxy_headers=True,
             server_header=False,
+            # Subscription messages are small JSON: compressing each one per socket
+            # costs more CPU than it saves bandwidth when fanning out to many clients.
+            ws_per_message_deflate=False,
         )
     finally:
         if not settings.database_url:

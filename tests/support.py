@@ -93,6 +93,9 @@ class LiveServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
+        # Listening now, before uvicorn takes the socket, lets early clients wait in the
+        # backlog instead of being refused while the server finishes starting.
+        sock.listen(128)
         port = sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
         server = uvicorn.Server(config)
