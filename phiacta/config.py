@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=15_000, ge=10)
     graphql_max_depth: int = Field(default=12, ge=1)
     graphql_max_aliases: int = Field(default=50, ge=0)
-    graphql_max_cost: int = Field(default=10_000, ge=1)
+    graphql_max_cost: int = Field(default=25_000, ge=1)
     # Unset: on in development, off in production.
     graphql_introspection: bool | None = None
     # An Apollo persisted-query manifest; when set, only the operations in it run.

@@ -97,7 +97,14 @@ class LiveServer:
         # backlog instead of being refused while the server finishes starting.
         sock.listen(128)
         port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="on",
+            ws="websockets-sansio",
+            # As `phiacta serve` runs it: no per-message compression.
+            ws_per_message_deflate=False,
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(
             target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True

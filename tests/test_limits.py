@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,21 @@ def production(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
 def connections_opened(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the database connections resolvers open (the servers run in this process)."""
     opened: list[int] = []
-    original = Context.connection
+    for name in ("connection", "read_connection"):
+        original = getattr(Context, name)
 
-    @asynccontextmanager
-    async def counting(self: Context) -> AsyncIterator[Connection]:
-        opened.append(1)
-        async with original(self) as conn:
-            yield conn
+        def counting(
+            original: Callable[[Context], AbstractAsyncContextManager[Connection]],
+        ) -> Callable[[Context], AbstractAsyncContextManager[Connection]]:
+            @asynccontextmanager
+            async def counted(self: Context) -> AsyncIterator[Connection]:
+                opened.append(1)
+                async with original(self) as conn:
+                    yield conn
 
-    monkeypatch.setattr(Context, "connection", counting)
+            return counted
+
+        monkeypatch.setattr(Context, name, counting(original))
     return opened
 
 
@@ -107,11 +114,32 @@ def test_a_query_over_the_cost_limit_is_refused_before_any_sql(
 ) -> None:
     body = gql(client, NESTED_PAGES, {"n": 200})
     assert refused_code(body) == "LIMIT_EXCEEDED"
-    assert "over the limit of 10000" in body["errors"][0]["message"]
+    assert "costs 40200, over the limit of 25000" in body["errors"][0]["message"]
     assert connections_opened == []
     # The same document with small pages is cheap and runs.
     data_of(gql(client, NESTED_PAGES, {"n": 2}))
     assert connections_opened
+
+
+DOCUMENTED_MAXIMA = {
+    "a 1000-node traversal": """query ($id: UUID!) {
+        traverse(start: $id, limit: 1000, maxDepth: 5) { truncated nodes { depth
+          claim { id content createdBy { name } } edge { edgeType strength } } } }""",
+    "200 claims with 20 edges each way": """{ claims(first: 200) { totalCount edges {
+        cursor node { id content createdBy { name }
+          outgoing(first: 20) { pageInfo { hasNextPage } edges { node { edgeType target { id } } } }
+          incoming(first: 20) { edges { node { label source { id } } } } } } } }""",
+    "a 100-hit search": """{ search(query: "aspirin", mode: FULLTEXT, first: 100) {
+        hits { score snippet claim { id content createdBy { name } } } } }""",
+}
+
+
+@pytest.mark.parametrize("query", DOCUMENTED_MAXIMA.values(), ids=DOCUMENTED_MAXIMA.keys())
+def test_the_documented_maximum_pages_are_within_the_default_cost(
+    client: httpx.Client, query: str
+) -> None:
+    body = gql(client, query, {"id": str(uuid.uuid4())})
+    assert "LIMIT_EXCEEDED" not in error_codes(body), body
 
 
 def test_a_document_over_the_size_cap_is_refused(client: httpx.Client) -> None:

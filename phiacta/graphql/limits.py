@@ -11,14 +11,18 @@ Every check here runs before any resolver, so a refused document costs no SQL:
 
 A limit breach is LIMIT_EXCEEDED; introspection when disabled is FORBIDDEN.
 
-Cost model: a field with a selection set costs 1, times its size, plus the cost of its
-selections times its size. The size is its `first`/`last`/`limit` argument (a
-traversal's node limit), else that argument's default, else `DEFAULT_PAGE_SIZE` when
-the field takes one; a plain list field without such an argument counts as
-`ASSUMED_LIST_SIZE`, except the `edges`/`nodes` of a connection, whose size was already
-counted on the connection. Leaves are free. So nested lists multiply:
-`claims(first: 50) { edges { node { outgoing(first: 50) { edges { node { id } } } } } }`
-costs 50 * (1 + 1 + 1 + 50 * 3) = 7,650.
+Cost model: roughly the number of rows a query can make the server read. A field with
+a selection set costs its size times (1 + the cost of its selections); leaves are free.
+The size is its `first`/`last`/`limit` argument (a traversal's node limit), else that
+argument's default, else `DEFAULT_PAGE_SIZE` when the field takes one; a plain list
+field without such an argument counts as `ASSUMED_LIST_SIZE`. Wrappers cost nothing
+themselves, only their selections: the list directly under a sized field (a
+connection's `edges`, a traversal's `nodes`, a search's `hits`, whose size was counted
+on that field), a connection edge's `node` and `pageInfo`. So a page of claims with a
+page of edges each multiplies once, not once per wrapper:
+`claims(first: 200) { edges { node { id outgoing(first: 20) { edges { node { id } } } } } }`
+costs 200 * (1 + 20) = 4,200, `traverse(limit: 1000) { nodes { claim { id } } }`
+1000 * (1 + 1) = 2,000, and pages of 200 nested in pages of 200 cost 40,200.
 
 This module also holds the two operation registries: automatic persisted queries (the
 Apollo APQ protocol, in an in-process LRU) and the optional allow-list, and
@@ -214,17 +218,20 @@ def _selection_cost(
     selection_set: SelectionSetNode,
     fragments: dict[str, FragmentDefinitionNode],
     variables: dict[str, Any],
+    sized: bool = False,
 ) -> int:
+    """The cost of `selection_set` on `parent`; `sized` when the field holding it had a
+    page-size argument (its list children are then its page, already counted)."""
     total = 0
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
-            total += _field_cost(schema, parent, selection, fragments, variables)
+            total += _field_cost(schema, parent, selection, fragments, variables, sized)
         elif isinstance(selection, InlineFragmentNode):
             condition = selection.type_condition
             target = schema.get_type(condition.name.value) if condition else parent
             if target is not None:
                 total += _selection_cost(
-                    schema, target, selection.selection_set, fragments, variables
+                    schema, target, selection.selection_set, fragments, variables, sized
                 )
         elif isinstance(selection, FragmentSpreadNode):
             fragment = fragments.get(selection.name.value)
@@ -233,7 +240,7 @@ def _selection_cost(
             target = schema.get_type(fragment.type_condition.name.value)
             if target is not None:
                 total += _selection_cost(
-                    schema, target, fragment.selection_set, fragments, variables
+                    schema, target, fragment.selection_set, fragments, variables, sized
                 )
     return total
 
@@ -244,6 +251,7 @@ def _field_cost(
     node: FieldNode,
     fragments: dict[str, FragmentDefinitionNode],
     variables: dict[str, Any],
+    parent_sized: bool,
 ) -> int:
     if node.selection_set is None or node.name.value.startswith("__"):
         return 0
@@ -252,19 +260,30 @@ def _field_cost(
     field = parent.fields.get(node.name.value)
     if field is None:
         return 0
-    size = _field_size(parent, field, node, variables)
+    size = _field_size(field, node, variables)
+    field_type = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    is_list = isinstance(field_type, GraphQLList)
     inner = _selection_cost(
-        schema, get_named_type(field.type), node.selection_set, fragments, variables
+        schema,
+        get_named_type(field.type),
+        node.selection_set,
+        fragments,
+        variables,
+        sized=size is not None,
     )
-    return size * (1 + inner)
+    if size is not None:
+        return size * (1 + inner)
+    if is_list and (parent_sized or "pageInfo" in parent.fields):
+        return inner  # the page of the sized field above: counted there
+    if is_list:
+        return ASSUMED_LIST_SIZE * (1 + inner)
+    if node.name.value == "pageInfo" or (node.name.value == "node" and "cursor" in parent.fields):
+        return inner  # parts of a connection's page, not rows of their own
+    return 1 + inner
 
 
-def _field_size(
-    parent: GraphQLObjectType | GraphQLInterfaceType,
-    field: GraphQLField,
-    node: FieldNode,
-    variables: dict[str, Any],
-) -> int:
+def _field_size(field: GraphQLField, node: FieldNode, variables: dict[str, Any]) -> int | None:
+    """The page size a field asks for, or None when it takes no page-size argument."""
     for name in SIZE_ARGUMENTS:
         argument = field.args.get(name)
         if argument is None:
@@ -278,11 +297,7 @@ def _field_size(
         if isinstance(value, int) and not isinstance(value, bool):
             return max(0, value)
         return DEFAULT_PAGE_SIZE
-    field_type = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-    if isinstance(field_type, GraphQLList):
-        # A connection's size was counted on the connection field itself.
-        return 1 if "pageInfo" in parent.fields else ASSUMED_LIST_SIZE
-    return 1
+    return None
 
 
 # -- rate-limit groups ---------------------------------------------------------------
@@ -412,7 +427,8 @@ class PersistedQueries:
         """The document to run: `query`, or the one registered under the sent hash."""
         wanted = self._requested_hash(extensions)
         if wanted is None:
-            if query is not None:
+            # Hashing every document costs time on every request; only an allow-list needs it.
+            if query is not None and self.allowlist is not None:
                 self._check_allowed(document_hash(query))
             return query
         if query is None:

@@ -28,6 +28,7 @@ from phiacta.graphql.fields.traversal import TraversalQueries
 from phiacta.graphql.fields.views import ViewQueries
 from phiacta.graphql.fields.webhooks import WebhookMutations, WebhookQueries
 from phiacta.graphql.limits import limit_extensions
+from phiacta.graphql.live_sharing import SharingExecutor
 from phiacta.graphql.permissions import guard_reads
 from phiacta.observability.access import OperationName
 
@@ -97,6 +98,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             *limits,
         ],
         config=StrawberryConfig(auto_camel_case=True),
+        # Subscription events are executed once per group of identical subscribers.
+        execution_context_class=SharingExecutor,
     )
 
 

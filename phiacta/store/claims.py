@@ -12,6 +12,7 @@ from psycopg.rows import class_row, dict_row
 from psycopg.types.json import Jsonb
 
 from phiacta.store import Connection
+from phiacta.store.vectors import packed, use_packed_vectors
 
 
 @dataclass(frozen=True)
@@ -301,12 +302,14 @@ INSERT INTO claims (
     created_by, supersedes, status, embedding, attrs
 )
 SELECT n.id, n.lineage_id, n.version, n.claim_type, n.content, n.formal_content,
-       n.namespace_id, n.created_by, n.supersedes, n.status, n.embedding::vector, n.attrs
-FROM unnest(
-    %(ids)b::uuid[], %(lineage_ids)b::uuid[], %(versions)b::integer[], %(claim_types)b::text[],
-    %(contents)b::text[], %(formal_contents)b::text[], %(namespace_ids)b::uuid[],
-    %(created_by)b::uuid[], %(supersedes)b::uuid[], %(statuses)b::text[],
-    %(embeddings)b::text[], %(attrs)b::jsonb[]
+       n.namespace_id, n.created_by, n.supersedes, n.status, n.embedding, n.attrs
+FROM ROWS FROM (
+    unnest(%(ids)b::uuid[]), unnest(%(lineage_ids)b::uuid[]), unnest(%(versions)b::integer[]),
+    unnest(%(claim_types)b::text[]), unnest(%(contents)b::text[]),
+    unnest(%(formal_contents)b::text[]), unnest(%(namespace_ids)b::uuid[]),
+    unnest(%(created_by)b::uuid[]), unnest(%(supersedes)b::uuid[]),
+    unnest(%(statuses)b::text[]), unnest(%(embeddings)b::vector[]),
+    jsonb_array_elements(%(attrs)b::jsonb)
 ) AS n(id, lineage_id, version, claim_type, content, formal_content, namespace_id,
        created_by, supersedes, status, embedding, attrs)
 """
@@ -336,12 +339,12 @@ UPDATE claims SET status = %(status)s WHERE id = %(id)s
 # The ANN index answers each probe; only the single nearest neighbour matters here.
 NEAREST_EXISTING_CLAIMS = """
 SELECT q.position, n.id AS claim_id, n.similarity
-FROM unnest(%(vectors)s::text[]) WITH ORDINALITY AS q(vector, position)
+FROM unnest(%(vectors)b::vector[]) WITH ORDINALITY AS q(vector, position)
 CROSS JOIN LATERAL (
-    SELECT c.id, 1 - (c.embedding <=> q.vector::vector) AS similarity
+    SELECT c.id, 1 - (c.embedding <=> q.vector) AS similarity
     FROM claims c
     WHERE c.embedding IS NOT NULL
-    ORDER BY c.embedding <=> q.vector::vector
+    ORDER BY c.embedding <=> q.vector
     LIMIT 1
 ) n
 WHERE n.similarity >= %(threshold)s
@@ -375,6 +378,7 @@ async def insert_claims(conn: Connection, claims: Sequence[NewClaim]) -> None:
     """Insert every claim in one statement; call it inside the writing transaction."""
     if not claims:
         return
+    await use_packed_vectors(conn)
     await conn.execute(
         INSERT_CLAIMS,
         {
@@ -388,8 +392,8 @@ async def insert_claims(conn: Connection, claims: Sequence[NewClaim]) -> None:
             "created_by": [c.created_by for c in claims],
             "supersedes": [c.supersedes for c in claims],
             "statuses": [c.status for c in claims],
-            "embeddings": [vector_text(c.embedding) for c in claims],
-            "attrs": [Jsonb(c.attrs) for c in claims],
+            "embeddings": packed([c.embedding for c in claims]),
+            "attrs": Jsonb([c.attrs for c in claims]),
         },
     )
 
@@ -420,10 +424,11 @@ async def nearest_existing_claims(
     `threshold`-similar (cosine)."""
     if not vectors:
         return []
+    await use_packed_vectors(conn)
     async with conn.cursor(row_factory=class_row(NearDuplicateRow)) as cur:
         await cur.execute(
             NEAREST_EXISTING_CLAIMS,
-            {"vectors": [vector_text(v) for v in vectors], "threshold": threshold},
+            {"vectors": packed(vectors), "threshold": threshold},
         )
         return await cur.fetchall()
 

@@ -147,10 +147,11 @@ INSERT INTO edges (id, source_id, target_id, edge_type, strength, created_by,
                    source_provenance, attrs)
 SELECT n.id, n.source_id, n.target_id, n.edge_type, n.strength, n.created_by,
        n.source_provenance, n.attrs
-FROM unnest(
-    %(ids)b::uuid[], %(source_ids)b::uuid[], %(target_ids)b::uuid[], %(edge_types)b::text[],
-    %(strengths)b::double precision[], %(created_by)b::uuid[],
-    %(source_provenance)b::uuid[], %(attrs)b::jsonb[]
+FROM ROWS FROM (
+    unnest(%(ids)b::uuid[]), unnest(%(source_ids)b::uuid[]), unnest(%(target_ids)b::uuid[]),
+    unnest(%(edge_types)b::text[]), unnest(%(strengths)b::double precision[]),
+    unnest(%(created_by)b::uuid[]), unnest(%(source_provenance)b::uuid[]),
+    jsonb_array_elements(%(attrs)b::jsonb)
 ) AS n(id, source_id, target_id, edge_type, strength, created_by, source_provenance, attrs)
 ON CONFLICT ON CONSTRAINT uq_edges_source_target_type_creator DO NOTHING
 RETURNING id
@@ -191,7 +192,7 @@ async def insert_edges(conn: Connection, edges: Sequence[NewEdge]) -> set[UUID]:
             "strengths": [e.strength for e in edges],
             "created_by": [e.created_by for e in edges],
             "source_provenance": [e.source_provenance for e in edges],
-            "attrs": [Jsonb(e.attrs) for e in edges],
+            "attrs": Jsonb([e.attrs for e in edges]),
         },
     )
     return {UUID(str(row[0])) for row in await cur.fetchall()}

@@ -136,8 +136,9 @@ WITH ordered AS (
 inserted AS (
     INSERT INTO events (type, payload)
     SELECT e.type, e.payload
-    FROM ordered, unnest(%(types)b::text[], %(payloads)b::jsonb[]) WITH ORDINALITY
-        AS e(type, payload, position)
+    FROM ordered,
+        ROWS FROM (unnest(%(types)b::text[]), jsonb_array_elements(%(payloads)b::jsonb))
+        WITH ORDINALITY AS e(type, payload, position)
     ORDER BY e.position
     RETURNING id
 )
@@ -157,7 +158,7 @@ async def append_events(
         {
             "lock": EVENT_ORDER_LOCK_ID,
             "types": [event_type for event_type, _ in events],
-            "payloads": [Jsonb(payload) for _, payload in events],
+            "payloads": Jsonb([payload for _, payload in events]),
             "channel": NOTIFY_CHANNEL,
         },
     )
@@ -165,16 +166,22 @@ async def append_events(
 
 
 # Lives here rather than in claims.py because only live filters need it: one indexed
-# primary-key probe per candidate event.
-CLAIM_SIMILARITY = """
-SELECT 1 - (embedding <=> %(vector)s::vector)
-FROM claims
-WHERE id = %(claim_id)s AND embedding IS NOT NULL
+# primary-key probe per candidate event, compared with every similarTo text at once.
+CLAIM_SIMILARITIES = """
+SELECT q.ord, 1 - (c.embedding <=> q.vector::vector)
+FROM claims c
+CROSS JOIN unnest(%(vectors)s::text[]) WITH ORDINALITY AS q(vector, ord)
+WHERE c.id = %(claim_id)s AND c.embedding IS NOT NULL
 """
 
 
-async def claim_similarity(conn: Connection, claim_id: UUID, vector: list[float]) -> float | None:
-    """Cosine similarity of a claim's stored embedding to `vector`; None without one."""
-    cur = await conn.execute(CLAIM_SIMILARITY, {"claim_id": claim_id, "vector": str(vector)})
-    row = await cur.fetchone()
-    return float(row[0]) if row and row[0] is not None else None
+async def claim_similarities(
+    conn: Connection, claim_id: UUID, vectors: list[list[float]]
+) -> list[float | None]:
+    """Cosine similarity of a claim's stored embedding to each of `vectors` (one query;
+    the caller bounds how many), in their order; all None when it has no embedding."""
+    cur = await conn.execute(
+        CLAIM_SIMILARITIES, {"claim_id": claim_id, "vectors": [str(v) for v in vectors]}
+    )
+    found = {int(ordinal): float(value) for ordinal, value in await cur.fetchall()}
+    return [found.get(i) for i in range(1, len(vectors) + 1)]

@@ -94,10 +94,11 @@ INSERT_PROVENANCE = """
 INSERT INTO provenance (claim_id, source_id, extracted_by, extraction_method,
                         location_in_source, confidence, attrs)
 SELECT *
-FROM unnest(
-    %(claim_ids)b::uuid[], %(source_ids)b::uuid[], %(extracted_by)b::uuid[],
-    %(methods)b::text[], %(locations)b::text[], %(confidences)b::double precision[],
-    %(attrs)b::jsonb[]
+FROM ROWS FROM (
+    unnest(%(claim_ids)b::uuid[]), unnest(%(source_ids)b::uuid[]),
+    unnest(%(extracted_by)b::uuid[]), unnest(%(methods)b::text[]),
+    unnest(%(locations)b::text[]), unnest(%(confidences)b::double precision[]),
+    jsonb_array_elements(%(attrs)b::jsonb)
 )
 """
 
@@ -115,6 +116,6 @@ async def insert_provenance(conn: Connection, rows: Sequence[NewProvenance]) -> 
             "methods": [r.extraction_method for r in rows],
             "locations": [r.location_in_source for r in rows],
             "confidences": [r.confidence for r in rows],
-            "attrs": [Jsonb(r.attrs) for r in rows],
+            "attrs": Jsonb([r.attrs for r in rows]),
         },
     )

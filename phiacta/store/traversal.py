@@ -77,8 +77,8 @@ _LEVEL = f"""
         ) fresh
         JOIN claims rc ON rc.id = fresh.next_id
         WHERE %(include_retracted)s OR rc.status <> 'retracted'
-        ORDER BY (fresh.next_id = %(target)s) DESC, fresh.next_id
-        LIMIT %(level_limit)s
+        {{order}}
+        LIMIT LEAST(%(level_limit)s, %(node_budget)s + 2 - cardinality(w.visited))
     ) pick
 """
 
@@ -92,7 +92,7 @@ walk(depth, frontier, visited, edge_ids, from_ids) AS (
     FROM walk w
     CROSS JOIN LATERAL ({_LEVEL}) level
     WHERE w.depth < %(max_depth)s
-      AND cardinality(w.visited) <= %(node_budget)s
+      AND cardinality(w.visited) <= %(node_budget)s + 1
       AND NOT (%(target)s::uuid IS NOT NULL AND %(target)s = ANY(w.visited))
       AND level.ids IS NOT NULL
 ),
@@ -108,8 +108,16 @@ reached AS (
 # sub-select, so it is spliced in as a scalar sub-query.
 _SYMMETRIC = "(SELECT names FROM symmetric_types)::text[]"
 
+# A walk takes any `limit + 1` of the last level's new claims (enough to know it is
+# truncated): without an order, the retracted check stops as soon as it has them. A path
+# search prefers its target, so that a level holding it is never cut before it.
+_WALK_ANY = _WALK.replace("{order}", "").replace("%(symmetric)s", _SYMMETRIC)
+_WALK_TARGET_FIRST = _WALK.replace(
+    "{order}", "ORDER BY (fresh.next_id = %(target)s) DESC, fresh.next_id"
+).replace("%(symmetric)s", _SYMMETRIC)
+
 WALK_FROM = (
-    _WALK.replace("%(symmetric)s", _SYMMETRIC)
+    _WALK_ANY
     + f"""
 SELECT r.depth, r.from_id AS parent_id, {CLAIM_COLUMNS},
        e.id AS e_id, e.source_id AS e_source_id, e.target_id AS e_target_id,
@@ -125,7 +133,7 @@ LIMIT %(result_limit)s
 )
 
 SHORTEST_PATH = (
-    _WALK.replace("%(symmetric)s", _SYMMETRIC)
+    _WALK_TARGET_FIRST
     + f""",
 back(node_id, edge_id, from_id, depth) AS (
     SELECT node_id, edge_id, from_id, depth FROM reached WHERE node_id = %(target)s

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,7 @@ from phiacta.events.filters import KNOWN_TYPES, EventCriteria
 from phiacta.graphql.context import Info
 from phiacta.graphql.enums import ClaimType, Verdict
 from phiacta.graphql.fields.namespaces import parse_namespace_path
+from phiacta.graphql.live_sharing import shared_root
 from phiacta.graphql.permissions import CanReadClaims
 from phiacta.graphql.types import Bundle, Claim, Edge, Event
 from phiacta.store import bundles as bundle_store
@@ -40,6 +42,8 @@ SLOW_SUBSCRIBER_REASON = "subscriber too slow; reconnect and resume with events(
 REPLAY_BATCH = 500
 MAX_SIMILAR_TEXT_LENGTH = 10_000
 MAX_FILTER_VALUES = 50
+SIMILARITY_BATCH = 100
+SIMILARITY_CACHE_SIZE = 4096
 
 # Close tasks run detached from the subscription; keep references so they finish.
 _closing: set[asyncio.Task[None]] = set()
@@ -365,12 +369,58 @@ async def _embed(info: Info, text: str) -> list[float]:
         raise Unavailable("the embedding provider failed; try again shortly") from None
 
 
-async def _similarity(info: Info, event: EventRow, vector: list[float]) -> float | None:
+def _claim_event(event: EventRow, similarity: float | None = None) -> ClaimEvent:
+    return shared_root((ClaimEvent, event.id, similarity), ClaimEvent.from_event, event, similarity)
+
+
+# Every similarTo subscription is woken by the same event at about the same time: the
+# similarities of one event are computed once per distinct text, in one query per event.
+_similarities: OrderedDict[tuple[int, str], asyncio.Future[float | None]] = OrderedDict()
+_pending: dict[int, dict[str, tuple[list[float], asyncio.Future[float | None]]]] = {}
+_batches: set[asyncio.Task[None]] = set()
+
+
+async def _similarity(info: Info, event: EventRow, text: str, vector: list[float]) -> float | None:
+    """Cosine similarity of the event's claim to `vector` (the embedding of `text`)."""
     claim_id = _uuid(event.payload, "claim_id")
     if claim_id is None:
         return None
-    async with info.context.connection() as conn:
-        return await event_store.claim_similarity(conn, claim_id, vector)
+    key = (event.id, text)
+    future = _similarities.get(key)
+    if future is None:
+        future = asyncio.get_running_loop().create_future()
+        _similarities[key] = future
+        if len(_similarities) > SIMILARITY_CACHE_SIZE:
+            _similarities.popitem(last=False)
+        wanted = _pending.setdefault(event.id, {})
+        wanted[text] = (vector, future)
+        if len(wanted) == 1:
+            # Runs after the subscribers woken with this one have queued their texts.
+            task = asyncio.create_task(_measure(info, event.id, claim_id))
+            _batches.add(task)
+            task.add_done_callback(_batches.discard)
+    return await asyncio.shield(future)
+
+
+async def _measure(info: Info, event_id: int, claim_id: UUID) -> None:
+    wanted = _pending.pop(event_id, {})
+    texts = list(wanted)
+    try:
+        for start in range(0, len(texts), SIMILARITY_BATCH):
+            chunk = texts[start : start + SIMILARITY_BATCH]
+            async with info.context.connection() as conn:
+                found = await event_store.claim_similarities(
+                    conn, claim_id, [wanted[text][0] for text in chunk]
+                )
+            for text, similarity in zip(chunk, found, strict=True):
+                wanted[text][1].set_result(similarity)
+    except BaseException as exc:
+        for text, (_, future) in wanted.items():
+            _similarities.pop((event_id, text), None)
+            if not future.done():
+                future.set_exception(exc)
+        if not isinstance(exc, Exception):
+            raise
 
 
 async def _validate_edge_types(info: Info, names: list[str] | None) -> frozenset[str] | None:
@@ -428,11 +478,11 @@ class LiveSubscriptions:
         vector = await _embed(info, similar.text) if similar is not None else None
         async for event in stream_events(info, criteria):
             if similar is None or vector is None:
-                yield ClaimEvent.from_event(event)
+                yield _claim_event(event)
                 continue
-            similarity = await _similarity(info, event, vector)
+            similarity = await _similarity(info, event, similar.text, vector)
             if similarity is not None and similarity >= similar.min_similarity:
-                yield ClaimEvent.from_event(event, similarity)
+                yield _claim_event(event, similarity)
 
     @strawberry.subscription(
         description="New versions of existing claims.", permission_classes=[CanReadClaims]
@@ -440,7 +490,7 @@ class LiveSubscriptions:
     async def claim_revised(self, info: Info) -> AsyncGenerator[ClaimEvent, None]:
         criteria = EventCriteria(types=frozenset({EventType.CLAIM_REVISED.value}))
         async for event in stream_events(info, criteria):
-            yield ClaimEvent.from_event(event)
+            yield _claim_event(event)
 
     @strawberry.subscription(
         description="Edges created from now on, optionally only of the given types.",
@@ -452,7 +502,7 @@ class LiveSubscriptions:
         wanted = await _validate_edge_types(info, edge_types)
         criteria = EventCriteria(types=frozenset({EventType.EDGE_CREATED.value}), edge_types=wanted)
         async for event in stream_events(info, criteria):
-            yield EdgeEvent.from_event(event)
+            yield shared_root((EdgeEvent, event.id), EdgeEvent.from_event, event)
 
     @strawberry.subscription(
         description="Reviews created from now on, optionally of one claim only.",
@@ -466,7 +516,7 @@ class LiveSubscriptions:
             claim_id=str(claim_id) if claim_id else None,
         )
         async for event in stream_events(info, criteria):
-            yield ReviewEvent.from_event(event)
+            yield shared_root((ReviewEvent, event.id), ReviewEvent.from_event, event)
 
     @strawberry.subscription(
         description="Bundles accepted from now on.", permission_classes=[CanReadClaims]
@@ -474,7 +524,7 @@ class LiveSubscriptions:
     async def bundle_submitted(self, info: Info) -> AsyncGenerator[BundleEvent, None]:
         criteria = EventCriteria(types=frozenset({EventType.BUNDLE_ACCEPTED.value}))
         async for event in stream_events(info, criteria):
-            yield BundleEvent.from_event(event)
+            yield shared_root((BundleEvent, event.id), BundleEvent.from_event, event)
 
     @strawberry.subscription(
         description="Pending references resolved from now on.", permission_classes=[CanReadClaims]
@@ -484,7 +534,9 @@ class LiveSubscriptions:
     ) -> AsyncGenerator[PendingReferenceEvent, None]:
         criteria = EventCriteria(types=frozenset({EventType.PENDING_REFERENCE_RESOLVED.value}))
         async for event in stream_events(info, criteria):
-            yield PendingReferenceEvent.from_event(event)
+            yield shared_root(
+                (PendingReferenceEvent, event.id), PendingReferenceEvent.from_event, event
+            )
 
     @strawberry.subscription(
         description=(
@@ -499,4 +551,4 @@ class LiveSubscriptions:
     ) -> AsyncGenerator[Event, None]:
         wanted, position = _validate_events_args(types, after)
         async for event in stream_events(info, EventCriteria(types=wanted), after=position):
-            yield Event.from_row(event)
+            yield shared_root((Event, event.id), Event.from_row, event)
