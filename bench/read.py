@@ -19,6 +19,8 @@ import json
 import math
 import os
 import random
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -148,7 +150,7 @@ async def time_sql(call: Callable[[], Awaitable[object]], n: int) -> dict[str, f
 
 
 async def measure_size(url: str, iterations: int) -> dict[str, Any]:
-    results: dict[str, Any] = {"http": {}, "sql": {}}
+    results: dict[str, Any] = {"http": {}, "sql": {}, "load_average_at_start": load_average()}
     rng = random.Random(1)
     conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
     await register_vector_async(conn)
@@ -236,8 +238,93 @@ async def measure_size(url: str, iterations: int) -> dict[str, Any]:
         max(20, iterations // 4),
     )
     results["throughput"] = await throughput(url, ids)
+    results["throughput_wrk"] = await asyncio.to_thread(wrk_throughput, url, ids)
+    results["load_average_at_end"] = load_average()
     await conn.close()
     return results
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local ids = {}
+for line in io.lines(os.getenv("PHIACTA_BENCH_IDS")) do ids[#ids + 1] = line end
+local query = os.getenv("PHIACTA_BENCH_QUERY")
+local i = 0
+request = function()
+  i = i + 1
+  local body = '{"query":"' .. query .. '","variables":{"id":"' .. ids[(i % #ids) + 1] .. '"}}'
+  return wrk.format(nil, "/graphql", nil, body)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("PHIACTA p50_ms=%.3f p99_ms=%.3f\\n",
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def workers_of(port: int) -> dict[str, int]:
+    """Established client connections per server process (are they spread evenly?)."""
+    listing = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    counts: dict[str, int] = {}
+    for pid in re.findall(r"pid=(\d+)", listing):
+        counts[pid] = counts.get(pid, 0) + 1
+    return counts
+
+
+def wrk_throughput(
+    url: str, ids: dict[str, list[UUID]], seconds: int = 10
+) -> dict[str, Any] | None:
+    """The same measurement with wrk (a C load generator), when it is installed: the
+    asyncio client below needs a core of its own to keep 32 requests in flight."""
+    if shutil.which("wrk") is None:
+        return None
+    process, base = start_server(url, workers=2)
+    with tempfile.TemporaryDirectory() as folder:
+        script, id_file = Path(folder) / "post.lua", Path(folder) / "ids.txt"
+        script.write_text(WRK_SCRIPT)
+        id_file.write_text("\n".join(str(i) for i in ids["busy"] or ids["any"]))
+        query = " ".join(QUERIES["claim_by_id_10_edges"].split()).replace('"', '\\"')
+        env = os.environ | {"PHIACTA_BENCH_IDS": str(id_file), "PHIACTA_BENCH_QUERY": query}
+        command = ["wrk", "-t1", "-c32", "-s", str(script), base]
+        try:
+            subprocess.run([*command[:3], "-d3s", *command[3:]], env=env, capture_output=True)
+            before = load_average()
+            running = subprocess.Popen(
+                [*command[:3], f"-d{seconds}s", *command[3:]],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            time.sleep(seconds / 2)
+            spread = workers_of(int(base.rsplit(":", 1)[1]))
+            output, _ = running.communicate()
+        finally:
+            process.terminate()
+            process.wait(30)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    stats = dict(re.findall(r"(\w+)=([\d.]+)", output.split("PHIACTA", 1)[-1]))
+    return {
+        "generator": "wrk -t1 -c32",
+        "req_per_s": float(rate.group(1)) if rate else None,
+        # GraphQL errors come with status 200: the httpx run above counts those.
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "p50_ms": float(stats.get("p50_ms", "nan")),
+        "p99_ms": float(stats.get("p99_ms", "nan")),
+        "connections_per_worker": spread,
+        "load_before": before,
+        "load_after": load_average(),
+    }
 
 
 async def throughput(url: str, ids: dict[str, list[UUID]], seconds: float = 10.0) -> dict[str, Any]:
@@ -270,7 +357,12 @@ async def throughput(url: str, ids: dict[str, list[UUID]], seconds: float = 10.0
     finally:
         process.terminate()
         process.wait(30)
-    return {"requests": done, "errors": errors, "req_per_s": round(done / elapsed, 1)}
+    return {
+        "generator": "httpx asyncio client in the benchmark process",
+        "requests": done,
+        "errors": errors,
+        "req_per_s": round(done / elapsed, 1),
+    }
 
 
 def print_table(all_results: dict[str, Any]) -> None:
@@ -284,6 +376,11 @@ def print_table(all_results: dict[str, Any]) -> None:
                 f"{sql.get('p50_ms', '-'):>10} {sql.get('p95_ms', '-'):>10}"
             )
         print(f"throughput (2 workers, concurrency 32): {results['throughput']}")
+        print(f"throughput with wrk: {results.get('throughput_wrk')}")
+        print(
+            f"load average (1/5/15 min) at start {results.get('load_average_at_start')}, "
+            f"at end {results.get('load_average_at_end')}"
+        )
 
 
 def ann_index_decision() -> dict[str, Any]:

@@ -24,12 +24,12 @@ from phiacta.embeddings import (
     EmbeddingError,
     EmbeddingProvider,
     LocalProvider,
-    OpenAIProvider,
     create_provider,
 )
 from phiacta.embeddings.openai import (
     MAX_INPUTS_PER_REQUEST,
     MAX_TOKENS_PER_REQUEST,
+    OpenAIProvider,
     request_chunks,
     retry_after_seconds,
 )

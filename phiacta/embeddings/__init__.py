@@ -9,13 +9,11 @@ from __future__ import annotations
 from phiacta.config import LOCAL_EMBEDDING_DIMENSIONS, ConfigError, Settings
 from phiacta.embeddings.base import EmbeddingError, EmbeddingProvider
 from phiacta.embeddings.local import LocalProvider
-from phiacta.embeddings.openai import OpenAIProvider
 
 __all__ = [
     "EmbeddingError",
     "EmbeddingProvider",
     "LocalProvider",
-    "OpenAIProvider",
     "create_provider",
 ]
 
@@ -28,6 +26,10 @@ def create_provider(settings: Settings) -> EmbeddingProvider:
                 "OPENAI_API_KEY: required when EMBEDDING_PROVIDER=openai "
                 "(set it, or use EMBEDDING_PROVIDER=local)"
             )
+        # Imported here: the openai package takes seconds to import and most
+        # deployments run one provider only.
+        from phiacta.embeddings.openai import OpenAIProvider
+
         return OpenAIProvider(settings)
     if settings.embedding_dimensions != LOCAL_EMBEDDING_DIMENSIONS:
         raise ConfigError(

@@ -24,6 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
@@ -33,7 +34,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from phiacta.auth.viewer import Scope, Viewer
 from phiacta.errors import PhiactaError, Unauthenticated
 from phiacta.graphql.context import Context
-from phiacta.graphql.live_sharing import rendered_payload
+from phiacta.graphql.live_sharing import operation_sender, rendered_payload
 
 log = structlog.get_logger(__name__)
 
@@ -95,6 +96,32 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             raise _Refused(FORBIDDEN_CLOSE_CODE, "the API key lacks the claims:read scope")
         return viewer
 
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        # The operation's task (and the resolvers it runs) can send shared results
+        # as this operation's without going through Strawberry (live_sharing.Fanout).
+        prefix = f'{{"id":{json.dumps(operation.id)},"type":"next","payload":'
+
+        async def send_shared(encoded: str) -> bool:
+            socket = self.context.request
+            if not isinstance(socket, WebSocket):
+                return False
+            if not operation.completed:
+                # A gone client is noticed by the receive loop, which ends the
+                # operation; nothing to report from here.
+                with contextlib.suppress(WebSocketDisconnected):
+                    await self._send_text(socket, prefix + encoded + "}")
+            return True
+
+        operation_sender.set(send_shared)
+        await super().run_operation(operation)
+
+    @staticmethod
+    async def _send_text(socket: WebSocket, text: str) -> None:
+        try:
+            await socket.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
     async def send_message(self, message: Message) -> None:
         socket = self.context.request
         if message["type"] == "next" and isinstance(socket, WebSocket):
@@ -103,10 +130,7 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             rendered = rendered_payload(cast(dict[str, Any], message["payload"]))
             if rendered is not None:
                 text = f'{{"id":{json.dumps(message["id"])},"type":"next","payload":{rendered}}}'
-                try:
-                    await socket.send_text(text)
-                except WebSocketDisconnect as exc:
-                    raise WebSocketDisconnected from exc
+                await self._send_text(socket, text)
                 return
         await super().send_message(message)
 

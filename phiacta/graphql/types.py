@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from datetime import datetime
+from typing import TypeVar, cast
 from uuid import UUID
 
 import strawberry
@@ -152,8 +155,8 @@ class Claim:
         return Namespace.from_row(row) if row else None
 
     @strawberry.field(description="The agent that wrote this version.")
-    async def created_by(self, info: Info) -> Agent | None:
-        return await load_agent(info, self.created_by_id)
+    def created_by(self, info: Info) -> Agent | None:
+        return agent_now(info, self.created_by_id)
 
     @strawberry.field(description="The version this one replaced, if any.")
     async def supersedes(self, info: Info) -> Claim | None:
@@ -294,6 +297,46 @@ async def load_agent(info: Info, agent_id: UUID | None) -> Agent | None:
     return Agent.from_row(row) if row else None
 
 
+# The most repeated nested fields (an edge's claims, a claim's creator) are synchronous
+# resolvers: when the request already read the row (a list or the claim lookup primed
+# the loader), they answer at once, without a coroutine and a task per list item, which
+# is most of the CPU of a typical claim read. Otherwise they return the loader's
+# awaitable, which graphql-core awaits like an async resolver's result.
+
+
+RowT = TypeVar("RowT")
+
+
+def _ready(future: Awaitable[RowT | None]) -> RowT | Awaitable[RowT | None] | None:
+    if (
+        isinstance(future, asyncio.Future)
+        and future.done()
+        and not future.cancelled()
+        and future.exception() is None
+    ):
+        result: RowT | None = future.result()
+        return result
+    return future
+
+
+def claim_now(info: Info, claim_id: UUID | None) -> Claim | None:
+    if claim_id is None:
+        return None
+    row = _ready(info.context.loaders.claim.load(claim_id))
+    if isinstance(row, ClaimRow) or row is None:
+        return Claim.from_row(row) if row else None
+    return cast("Claim | None", load_claim(info, claim_id))
+
+
+def agent_now(info: Info, agent_id: UUID | None) -> Agent | None:
+    if agent_id is None:
+        return None
+    row = _ready(info.context.loaders.agent.load(agent_id))
+    if isinstance(row, AgentRow) or row is None:
+        return Agent.from_row(row) if row else None
+    return cast("Agent | None", load_agent(info, agent_id))
+
+
 async def load_source(info: Info, source_id: UUID | None) -> Source | None:
     if source_id is None:
         return None
@@ -411,16 +454,16 @@ class Edge:
         )
 
     @strawberry.field(description="The claim the edge starts from.")
-    async def source(self, info: Info) -> Claim | None:
-        return await load_claim(info, self.source_id)
+    def source(self, info: Info) -> Claim | None:
+        return claim_now(info, self.source_id)
 
     @strawberry.field(description="The claim the edge points to.")
-    async def target(self, info: Info) -> Claim | None:
-        return await load_claim(info, self.target_id)
+    def target(self, info: Info) -> Claim | None:
+        return claim_now(info, self.target_id)
 
     @strawberry.field(description="The agent that asserted the edge.")
-    async def created_by(self, info: Info) -> Agent | None:
-        return await load_agent(info, self.created_by_id)
+    def created_by(self, info: Info) -> Agent | None:
+        return agent_now(info, self.created_by_id)
 
     @strawberry.field(description="The source the edge was extracted from, if any.")
     async def source_provenance(self, info: Info) -> Source | None:

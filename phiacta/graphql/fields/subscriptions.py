@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -26,7 +26,7 @@ from phiacta.events.filters import KNOWN_TYPES, EventCriteria
 from phiacta.graphql.context import Info
 from phiacta.graphql.enums import ClaimType, Verdict
 from phiacta.graphql.fields.namespaces import parse_namespace_path
-from phiacta.graphql.live_sharing import shared_root
+from phiacta.graphql.live_sharing import Fanout, shared_root
 from phiacta.graphql.permissions import CanReadClaims
 from phiacta.graphql.types import Bundle, Claim, Edge, Event
 from phiacta.store import bundles as bundle_store
@@ -44,6 +44,8 @@ MAX_SIMILAR_TEXT_LENGTH = 10_000
 MAX_FILTER_VALUES = 50
 SIMILARITY_BATCH = 100
 SIMILARITY_CACHE_SIZE = 4096
+
+T = TypeVar("T")
 
 # Close tasks run detached from the subscription; keep references so they finish.
 _closing: set[asyncio.Task[None]] = set()
@@ -325,6 +327,23 @@ async def stream_events(
         bus.unsubscribe(subscriber)
 
 
+async def _live(
+    info: Info,
+    criteria: EventCriteria,
+    make: Callable[[EventRow], T],
+    *,
+    after: int | None = None,
+) -> AsyncGenerator[T, None]:
+    """`stream_events` as shared roots (`make(event)`, made once per event for every
+    subscriber); those whose group already has the result encoded are sent directly
+    and not yielded (`live_sharing.Fanout`)."""
+    fanout = Fanout(info)
+    async for event in stream_events(info, criteria, after=after):
+        root = shared_root((make, event.id), make, event)
+        if not await fanout.delivered(root):
+            yield root
+
+
 def _validate_claim_filter(filter: ClaimCreatedFilter | None) -> EventCriteria:
     criteria = EventCriteria(types=frozenset({EventType.CLAIM_CREATED.value}))
     if filter is None:
@@ -476,21 +495,25 @@ class LiveSubscriptions:
         similar = filter.similar_to if filter is not None else None
         # Embedded once per subscription, then compared with each candidate's stored vector.
         vector = await _embed(info, similar.text) if similar is not None else None
+        fanout = Fanout(info)
         async for event in stream_events(info, criteria):
             if similar is None or vector is None:
-                yield _claim_event(event)
-                continue
-            similarity = await _similarity(info, event, similar.text, vector)
-            if similarity is not None and similarity >= similar.min_similarity:
-                yield _claim_event(event, similarity)
+                root = _claim_event(event)
+            else:
+                similarity = await _similarity(info, event, similar.text, vector)
+                if similarity is None or similarity < similar.min_similarity:
+                    continue
+                root = _claim_event(event, similarity)
+            if not await fanout.delivered(root):
+                yield root
 
     @strawberry.subscription(
         description="New versions of existing claims.", permission_classes=[CanReadClaims]
     )
     async def claim_revised(self, info: Info) -> AsyncGenerator[ClaimEvent, None]:
         criteria = EventCriteria(types=frozenset({EventType.CLAIM_REVISED.value}))
-        async for event in stream_events(info, criteria):
-            yield _claim_event(event)
+        async for root in _live(info, criteria, ClaimEvent.from_event):
+            yield root
 
     @strawberry.subscription(
         description="Edges created from now on, optionally only of the given types.",
@@ -501,8 +524,8 @@ class LiveSubscriptions:
     ) -> AsyncGenerator[EdgeEvent, None]:
         wanted = await _validate_edge_types(info, edge_types)
         criteria = EventCriteria(types=frozenset({EventType.EDGE_CREATED.value}), edge_types=wanted)
-        async for event in stream_events(info, criteria):
-            yield shared_root((EdgeEvent, event.id), EdgeEvent.from_event, event)
+        async for root in _live(info, criteria, EdgeEvent.from_event):
+            yield root
 
     @strawberry.subscription(
         description="Reviews created from now on, optionally of one claim only.",
@@ -515,16 +538,16 @@ class LiveSubscriptions:
             types=frozenset({EventType.REVIEW_CREATED.value}),
             claim_id=str(claim_id) if claim_id else None,
         )
-        async for event in stream_events(info, criteria):
-            yield shared_root((ReviewEvent, event.id), ReviewEvent.from_event, event)
+        async for root in _live(info, criteria, ReviewEvent.from_event):
+            yield root
 
     @strawberry.subscription(
         description="Bundles accepted from now on.", permission_classes=[CanReadClaims]
     )
     async def bundle_submitted(self, info: Info) -> AsyncGenerator[BundleEvent, None]:
         criteria = EventCriteria(types=frozenset({EventType.BUNDLE_ACCEPTED.value}))
-        async for event in stream_events(info, criteria):
-            yield shared_root((BundleEvent, event.id), BundleEvent.from_event, event)
+        async for root in _live(info, criteria, BundleEvent.from_event):
+            yield root
 
     @strawberry.subscription(
         description="Pending references resolved from now on.", permission_classes=[CanReadClaims]
@@ -533,10 +556,8 @@ class LiveSubscriptions:
         self, info: Info
     ) -> AsyncGenerator[PendingReferenceEvent, None]:
         criteria = EventCriteria(types=frozenset({EventType.PENDING_REFERENCE_RESOLVED.value}))
-        async for event in stream_events(info, criteria):
-            yield shared_root(
-                (PendingReferenceEvent, event.id), PendingReferenceEvent.from_event, event
-            )
+        async for root in _live(info, criteria, PendingReferenceEvent.from_event):
+            yield root
 
     @strawberry.subscription(
         description=(
@@ -550,5 +571,5 @@ class LiveSubscriptions:
         self, info: Info, types: list[str] | None = None, after: str | None = None
     ) -> AsyncGenerator[Event, None]:
         wanted, position = _validate_events_args(types, after)
-        async for event in stream_events(info, EventCriteria(types=wanted), after=position):
-            yield shared_root((Event, event.id), Event.from_row, event)
+        async for root in _live(info, EventCriteria(types=wanted), Event.from_row, after=position):
+            yield root

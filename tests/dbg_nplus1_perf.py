@@ -1,0 +1,99 @@
+"""Nested fields are batched: a page's statement count does not grow with its size."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from phiacta.observability.sql import TimedCursor
+from tests.factories import Factory
+from tests.support import data_of, gql
+
+PAGE = """
+query ($filter: ClaimFilter, $first: Int) {
+  claims(filter: $filter, first: $first) {
+    edges { node {
+      content
+      createdBy { name }
+      namespace { path }
+      confidence { epistemicStatus }
+      reviews(first: 3) { edges { node { verdict reviewer { name } } } }
+      outgoing(first: 3) { edges { node { edgeType target { content createdBy { name } } } } }
+    } }
+  }
+}
+"""
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every statement the server's pool runs while the test is active.
+
+    The pool's connections make their cursors from `TimedCursor` (phiacta.db.pool), and
+    the test server runs in this process, so wrapping its `execute` sees every statement
+    a request sends to PostgreSQL, whichever connection it uses.
+    """
+    seen: list[str] = []
+    original = TimedCursor.execute
+
+    async def counting(self: TimedCursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(" ".join(str(query).split())[:80])
+        return await original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(TimedCursor, "execute", counting)
+    yield seen
+
+
+def arrange(database_url: str, size: int) -> dict[str, str]:
+    """`size` claims, each with a creator, a namespace, two reviews and two outgoing edges
+    to targets with their own creators."""
+    make = Factory(database_url)
+    marker = {"n_plus_one": uuid.uuid4().hex}
+    ns = make.namespace(f"n{uuid.uuid4().hex[:8]}")
+    try:
+        for i in range(size):
+            author = make.agent(f"author {i}")
+            claim = make.claim(f"claim {i}", created_by=author, namespace_id=ns, attrs=marker)
+            for verdict in ("endorse", "dispute"):
+                make.review(claim, make.agent(f"reviewer {i}"), verdict)
+            for j in range(2):
+                target = make.claim(f"target {i}.{j}", created_by=make.agent(f"t-author {i}"))
+                make.edge(claim, target, "supports")
+    finally:
+        make.close()
+    return marker
+
+
+def run_page(client: httpx.Client, marker: dict[str, str], size: int) -> list[dict[str, Any]]:
+    body = gql(client, PAGE, {"filter": {"attrs": marker}, "first": size})
+    nodes: list[dict[str, Any]] = [e["node"] for e in data_of(body)["claims"]["edges"]]
+    return nodes
+
+
+def test_a_page_runs_the_same_statements_for_10_and_50_claims(
+    database_url: str, client: httpx.Client, statements: list[str]
+) -> None:
+    small, large = arrange(database_url, 10), arrange(database_url, 50)
+    # Warm up: a pooled connection runs set-up statements once, when it is opened.
+    run_page(client, large, 50)
+    run_page(client, small, 10)
+
+    statements.clear()
+    ten = run_page(client, small, 10)
+    count_for_10 = len(statements); ten_statements = list(statements)
+
+    statements.clear()
+    fifty = run_page(client, large, 50)
+    count_for_50 = len(statements)
+
+    assert len(ten) == 10 and len(fifty) == 50
+    assert all(len(n["outgoing"]["edges"]) == 2 and len(n["reviews"]["edges"]) == 2 for n in fifty)
+    assert all(e["node"]["target"]["createdBy"] for n in fifty for e in n["outgoing"]["edges"])
+    print("COUNTS", count_for_10, count_for_50); print("TEN", ten_statements); print("FIFTY", statements)
+    # list, creators, namespaces, confidence, reviews, outgoing, reviewers, targets,
+    # target creators: one statement each, whatever the page size.
+    assert count_for_50 <= 9, statements
