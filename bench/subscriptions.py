@@ -1,7 +1,7 @@
 """Delay from commit to delivery with many concurrent subscribers on one server process.
 
     .venv/bin/python bench/subscriptions.py [--subscribers 1000] [--events 40]
-        [--interval 0.25] [--client-processes 2]
+        [--interval 0.25] [--client-processes 4]
 
 Starts an embedded PostgreSQL in a temporary folder and one `phiacta serve` process (one
 uvicorn worker), opens `--subscribers` WebSockets (graphql-transport-ws), each with
@@ -9,9 +9,13 @@ uvicorn worker), opens `--subscribers` WebSockets (graphql-transport-ws), each w
 Once every subscriber has seen a warm-up event, it commits `--events` events one per
 transaction, `--interval` seconds apart, noting the wall-clock time just before each
 COMMIT. Each client notes when each event arrived. Delay = arrival - commit, over every
-(subscriber, event) pair. Prints p50/p90/p99/max and writes bench/results/subscriptions.json.
-Clients, server and PostgreSQL share this machine's cores, so the figures are an upper
-bound of what the server alone adds.
+(subscriber, event) pair. Prints p50/p90/p99/max and writes bench/results/subscriptions.json,
+with the server's CPU time while the measured events were written (per delivery), each
+client process's CPU time, and the machine's load average before and after. Clients,
+server and PostgreSQL share this machine's cores, so the figures are an upper bound of
+what the server alone adds; the client processes, each parsing every message of its
+subscribers, are spread over more processes than cores so that no single client
+process is the bottleneck.
 """
 
 from __future__ import annotations
@@ -123,7 +127,8 @@ async def run_clients(ws_url: str, count: int, ready: Any, results: Any, last_se
     await warm.wait()
     ready.put(count)
     await asyncio.gather(*tasks)
-    results.put(arrivals)
+    cpu = os.times()
+    results.put((arrivals, cpu.user + cpu.system))
 
 
 def client_process(ws_url: str, count: int, ready: Any, results: Any, last_seq: int) -> None:
@@ -158,6 +163,12 @@ async def write_measured(database_url: str, events: int, interval: float) -> dic
     return commits
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
     return sorted_values[index]
@@ -168,7 +179,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--events", type=int, default=40)
     parser.add_argument("--interval", type=float, default=0.25)
-    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--client-processes", type=int, default=4)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="phiacta-bench-subs-") as tmp:
@@ -199,8 +210,14 @@ def main() -> None:
             started = time.monotonic()
             asyncio.run(write_until_ready(database_url, ready, args.subscribers))
             setup_s = time.monotonic() - started
+            load_before = os.getloadavg()[0]
+            server_cpu = process_cpu_seconds(process.pid)
             commits = asyncio.run(write_measured(database_url, args.events, args.interval))
-            arrivals = [pair for _ in clients for pair in results.get(timeout=120)]
+            server_cpu = process_cpu_seconds(process.pid) - server_cpu
+            outcomes = [results.get(timeout=120) for _ in clients]
+            arrivals = [pair for pairs, _ in outcomes for pair in pairs]
+            client_cpu = [round(cpu, 2) for _, cpu in outcomes]
+            load_after = os.getloadavg()[0]
             for client in clients:
                 client.join(timeout=30)
         finally:
@@ -219,6 +236,13 @@ def main() -> None:
         "deliveries": len(delays_ms),
         "deliveries_expected": expected,
         "setup_s": round(setup_s, 1),
+        # Where the CPU went: the server while the measured events were written, and
+        # each client process over its whole run (connecting and warm-up included).
+        "server_cpu_s": round(server_cpu, 2),
+        "server_cpu_us_per_delivery": round(server_cpu / max(1, len(delays_ms)) * 1e6, 1),
+        "client_cpu_s": client_cpu,
+        # The machine is shared: the 1-minute load average before and after.
+        "load_average": [round(load_before, 2), round(load_after, 2)],
         "delay_ms": {
             "p50": round(statistics.median(delays_ms), 1),
             "p90": round(percentile(delays_ms, 90), 1),

@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,21 +52,15 @@ def production(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
 def connections_opened(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the database connections resolvers open (the servers run in this process)."""
     opened: list[int] = []
-    for name in ("connection", "read_connection"):
-        original = getattr(Context, name)
+    original = Context.connection
 
-        def counting(
-            original: Callable[[Context], AbstractAsyncContextManager[Connection]],
-        ) -> Callable[[Context], AbstractAsyncContextManager[Connection]]:
-            @asynccontextmanager
-            async def counted(self: Context) -> AsyncIterator[Connection]:
-                opened.append(1)
-                async with original(self) as conn:
-                    yield conn
+    @asynccontextmanager
+    async def counting(self: Context) -> AsyncIterator[Connection]:
+        opened.append(1)
+        async with original(self) as conn:
+            yield conn
 
-            return counted
-
-        monkeypatch.setattr(Context, name, counting(original))
+    monkeypatch.setattr(Context, "connection", counting)
     return opened
 
 

@@ -97,3 +97,39 @@ def test_a_page_runs_the_same_statements_for_10_and_50_claims(
     # list, creators, namespaces, confidence, reviews, outgoing, reviewers, targets,
     # target creators: one statement each, whatever the page size.
     assert count_for_50 <= 9, statements
+
+
+CLAIM_WITH_EDGES = """
+query ($id: UUID!, $first: Int) {
+  claim(id: $id) {
+    content
+    createdBy { name }
+    outgoing(first: $first) { edges { node { edgeType target { content createdBy { name } } } } }
+  }
+}
+"""
+
+
+def test_a_claim_with_its_creator_and_first_edges_and_targets_is_one_statement(
+    database_url: str, client: httpx.Client, statements: list[str]
+) -> None:
+    make = Factory(database_url)
+    try:
+        author = make.agent(f"author {uuid.uuid4().hex[:8]}")
+        claim = make.claim("the hub", created_by=author)
+        for i in range(3):
+            make.edge(claim, make.claim(f"spoke {i}", created_by=author), "supports")
+    finally:
+        make.close()
+    gql(client, CLAIM_WITH_EDGES, {"id": str(claim), "first": 2})  # warm-up
+
+    statements.clear()
+    data = data_of(gql(client, CLAIM_WITH_EDGES, {"id": str(claim), "first": 2}))["claim"]
+
+    assert data["createdBy"]["name"].startswith("author")
+    assert [e["node"]["target"]["content"] for e in data["outgoing"]["edges"]] == [
+        "spoke 0",
+        "spoke 1",
+    ]
+    assert all(e["node"]["target"]["createdBy"] for e in data["outgoing"]["edges"])
+    assert len(statements) == 1, statements

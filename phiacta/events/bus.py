@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections import deque
 from collections.abc import Callable
 
@@ -41,6 +42,8 @@ MIN_BACKOFF_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 5.0
 
 EventFilter = Callable[[EventRow], bool]
+
+_instances = itertools.count(1)
 
 
 class SubscriberOverflowed(Exception):
@@ -95,6 +98,9 @@ class EventBus:
     def __init__(self, conninfo: str, *, capacity: int) -> None:
         self._conninfo = conninfo
         self._capacity = capacity
+        # Unique in this process: event ids are only unique within one database, so
+        # anything cached by event id is also keyed by the bus that read it.
+        self.instance = next(_instances)
         self._subscribers: set[Subscriber] = set()
         self._wakers: set[asyncio.Event] = set()
         self._position: int | None = None

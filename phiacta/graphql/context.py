@@ -15,7 +15,6 @@ from strawberry.types import Info as StrawberryInfo
 from phiacta.auth.viewer import Viewer
 from phiacta.config import Settings
 from phiacta.graphql.loaders import Loaders
-from phiacta.graphql.request_connection import RequestConnection
 from phiacta.services import Services
 from phiacta.store import Connection
 
@@ -27,8 +26,6 @@ class Context:
     response: Response | WebSocket | None
     request_id: str
     viewer: Viewer | None = None
-    # Set by the HTTP view: the request's reads share one connection (see read_connection).
-    shared_connection: RequestConnection | None = None
 
     @property
     def settings(self) -> Settings:
@@ -37,23 +34,11 @@ class Context:
     @cached_property
     def loaders(self) -> Loaders:
         """This request's DataLoaders, made on first use and dropped with the request."""
-        return Loaders(self.read_connection)
+        return Loaders(self.connection)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """A pooled connection in autocommit mode; open `conn.transaction()` to write."""
-        async with self.services.pool.connection() as conn:
-            yield conn
-
-    @asynccontextmanager
-    async def read_connection(self) -> AsyncIterator[Connection]:
-        """For reads only (never `conn.transaction()`): the HTTP request's shared
-        connection, else a pooled one per use."""
-        if self.shared_connection is not None:
-            async with self.shared_connection.borrow() as shared:
-                if shared is not None:
-                    yield shared
-                    return
         async with self.services.pool.connection() as conn:
             yield conn
 

@@ -57,7 +57,6 @@ from phiacta.errors import (
 from phiacta.graphql.context import Context
 from phiacta.graphql.limits import PersistedQueries, operation_groups, parse_document
 from phiacta.graphql.live_transport import LiveTransportHandler
-from phiacta.graphql.request_connection import RequestConnection
 from phiacta.middleware import request_id_of
 from phiacta.services import Services
 
@@ -81,9 +80,6 @@ def error_response(error: PhiactaError, request_id: str, status_code: int) -> JS
 
 
 log = structlog.get_logger(__name__)
-
-# The scope key of the request's shared read connection (`RequestConnection`).
-_SHARED_CONNECTION = "phiacta.shared_connection"
 
 # Status codes of the failures Strawberry itself raises while reading a request.
 _HTTP_CODES = {404: ErrorCode.NOT_FOUND, 413: ErrorCode.LIMIT_EXCEEDED}
@@ -263,19 +259,12 @@ class GraphQLView(GraphQL[Context, None]):
             replayed = True
             return {"type": "http.request", "body": graphql_request.body, "more_body": False}
 
-        shared = RequestConnection(scope["app"].state.services.pool)
-        inner_scope = {
-            **scope,
-            "query_string": graphql_request.query_string,
-            _SHARED_CONNECTION: shared,
-        }
+        inner_scope = {**scope, "query_string": graphql_request.query_string}
         try:
             return await self.run(Request(inner_scope, replay))
         except HTTPException as exc:
             code = _HTTP_CODES.get(exc.status_code, ErrorCode.VALIDATION_FAILED)
             raise _Refused(_HttpFailure(exc.reason, code), exc.status_code) from None
-        finally:
-            await shared.release()
 
     def _internal_error(self, exc: Exception, request_id: str) -> Response:
         log.error("graphql_http_internal_error", request_id=request_id, exc_info=exc)
@@ -295,7 +284,6 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             request_id=request_id_of(request.scope),
             viewer=request.scope.get("state", {}).get("viewer"),
-            shared_connection=request.scope.get(_SHARED_CONNECTION),
         )
 
 

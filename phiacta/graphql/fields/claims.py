@@ -192,7 +192,7 @@ class ClaimQueries:
         # targets) in one statement; the nested resolvers then find their rows in the
         # request's loaders instead of issuing three more.
         edge_types, first = outgoing
-        async with info.context.read_connection() as conn:
+        async with info.context.connection() as conn:
             found = await prefetch_store.claim_with_outgoing(conn, id, edge_types, first + 1)
         if found is None:
             return None

@@ -338,8 +338,9 @@ async def _live(
     subscriber); those whose group already has the result encoded are sent directly
     and not yielded (`live_sharing.Fanout`)."""
     fanout = Fanout(info)
+    bus = _bus_of(info).instance
     async for event in stream_events(info, criteria, after=after):
-        root = shared_root((make, event.id), make, event)
+        root = shared_root((make, bus, event.id), make, event)
         if not await fanout.delivered(root):
             yield root
 
@@ -388,41 +389,46 @@ async def _embed(info: Info, text: str) -> list[float]:
         raise Unavailable("the embedding provider failed; try again shortly") from None
 
 
-def _claim_event(event: EventRow, similarity: float | None = None) -> ClaimEvent:
-    return shared_root((ClaimEvent, event.id, similarity), ClaimEvent.from_event, event, similarity)
+def _claim_event(bus: int, event: EventRow, similarity: float | None = None) -> ClaimEvent:
+    return shared_root(
+        (ClaimEvent, bus, event.id, similarity), ClaimEvent.from_event, event, similarity
+    )
 
 
 # Every similarTo subscription is woken by the same event at about the same time: the
 # similarities of one event are computed once per distinct text, in one query per event.
-_similarities: OrderedDict[tuple[int, str], asyncio.Future[float | None]] = OrderedDict()
-_pending: dict[int, dict[str, tuple[list[float], asyncio.Future[float | None]]]] = {}
+# Events are told apart by (bus instance, event id), as in `_live`.
+_similarities: OrderedDict[tuple[int, int, str], asyncio.Future[float | None]] = OrderedDict()
+_pending: dict[tuple[int, int], dict[str, tuple[list[float], asyncio.Future[float | None]]]] = {}
 _batches: set[asyncio.Task[None]] = set()
 
 
-async def _similarity(info: Info, event: EventRow, text: str, vector: list[float]) -> float | None:
+async def _similarity(
+    info: Info, bus: int, event: EventRow, text: str, vector: list[float]
+) -> float | None:
     """Cosine similarity of the event's claim to `vector` (the embedding of `text`)."""
     claim_id = _uuid(event.payload, "claim_id")
     if claim_id is None:
         return None
-    key = (event.id, text)
+    key = (bus, event.id, text)
     future = _similarities.get(key)
     if future is None:
         future = asyncio.get_running_loop().create_future()
         _similarities[key] = future
         if len(_similarities) > SIMILARITY_CACHE_SIZE:
             _similarities.popitem(last=False)
-        wanted = _pending.setdefault(event.id, {})
+        wanted = _pending.setdefault((bus, event.id), {})
         wanted[text] = (vector, future)
         if len(wanted) == 1:
             # Runs after the subscribers woken with this one have queued their texts.
-            task = asyncio.create_task(_measure(info, event.id, claim_id))
+            task = asyncio.create_task(_measure(info, (bus, event.id), claim_id))
             _batches.add(task)
             task.add_done_callback(_batches.discard)
     return await asyncio.shield(future)
 
 
-async def _measure(info: Info, event_id: int, claim_id: UUID) -> None:
-    wanted = _pending.pop(event_id, {})
+async def _measure(info: Info, event: tuple[int, int], claim_id: UUID) -> None:
+    wanted = _pending.pop(event, {})
     texts = list(wanted)
     try:
         for start in range(0, len(texts), SIMILARITY_BATCH):
@@ -435,7 +441,7 @@ async def _measure(info: Info, event_id: int, claim_id: UUID) -> None:
                 wanted[text][1].set_result(similarity)
     except BaseException as exc:
         for text, (_, future) in wanted.items():
-            _similarities.pop((event_id, text), None)
+            _similarities.pop((*event, text), None)
             if not future.done():
                 future.set_exception(exc)
         if not isinstance(exc, Exception):
@@ -496,14 +502,15 @@ class LiveSubscriptions:
         # Embedded once per subscription, then compared with each candidate's stored vector.
         vector = await _embed(info, similar.text) if similar is not None else None
         fanout = Fanout(info)
+        bus = _bus_of(info).instance
         async for event in stream_events(info, criteria):
             if similar is None or vector is None:
-                root = _claim_event(event)
+                root = _claim_event(bus, event)
             else:
-                similarity = await _similarity(info, event, similar.text, vector)
+                similarity = await _similarity(info, bus, event, similar.text, vector)
                 if similarity is None or similarity < similar.min_similarity:
                     continue
-                root = _claim_event(event, similarity)
+                root = _claim_event(bus, event, similarity)
             if not await fanout.delivered(root):
                 yield root
 
