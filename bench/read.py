@@ -381,7 +381,8 @@ def print_table(all_results: dict[str, Any]) -> None:
             sql = results["sql"].get(name, {})
             print(
                 f"{name:28} {http['p50_ms']:>10} {http['p95_ms']:>10} "
-                f"{sql.get('p50_ms', '-'):>10} {sql.get('p95_ms', '-'):>10} {http.get('errors', '')}"
+                f"{sql.get('p50_ms', '-'):>10} {sql.get('p95_ms', '-'):>10} "
+                f"{http.get('errors', '')}"
             )
         for name, sql in results["sql"].items():
             if name not in results["http"]:

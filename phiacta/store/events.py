@@ -141,8 +141,13 @@ inserted AS (
         WITH ORDINALITY AS e(type, payload, position)
     ORDER BY e.position
     RETURNING id
+),
+-- One notification for the whole batch, naming its newest id: listeners read every
+-- event after the last one they saw, so a notification per event only adds queue work.
+notified AS (
+    SELECT pg_notify(%(channel)s, max(id)::text) FROM inserted
 )
-SELECT id, pg_notify(%(channel)s, id::text) FROM inserted ORDER BY id
+SELECT inserted.id FROM inserted, notified ORDER BY inserted.id
 """
 
 
