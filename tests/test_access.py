@@ -3,6 +3,7 @@ GraphQL and the CLI, extensions register from a manifest, and a raw key is never
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import uuid
@@ -277,6 +278,34 @@ def test_an_admin_registers_an_extension_whose_key_carries_the_manifest(
     assert viewer["viewer"]["manifest"] == given
     again = gql(client, REGISTER, {"input": {"manifest": given}}, headers=admin.headers)
     assert error_codes(again) == ["CONFLICT"]
+
+
+def test_racing_registrations_of_one_extension_id_make_one_agent(
+    server: LiveServer, database_url: str
+) -> None:
+    admin = create_api_key(database_url, ["admin"])
+    given = manifest()
+
+    async def register() -> list[str]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            responses = await asyncio.gather(
+                *[
+                    http.post(
+                        "/graphql",
+                        json={"query": REGISTER, "variables": {"input": {"manifest": given}}},
+                        headers=admin.headers,
+                    )
+                    for _ in range(8)
+                ]
+            )
+        return sorted(",".join(error_codes(r.json())) or "OK" for r in responses)
+
+    assert asyncio.run(register()) == ["CONFLICT"] * 7 + ["OK"]
+    with psycopg.connect(database_url) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM agents WHERE external_id = %s", (given["id"],)
+        ).fetchone()
+    assert found == (1,)
 
 
 def test_a_bad_manifest_is_refused_with_every_problem_listed(

@@ -32,6 +32,9 @@ CREATE TABLE agents (
 CREATE INDEX ix_agents_agent_type ON agents (agent_type);
 CREATE INDEX ix_agents_name ON agents (name);
 CREATE INDEX ix_agents_external_id ON agents (external_id);
+-- One extension agent per manifest id, also when two registrations race.
+CREATE UNIQUE INDEX ux_agents_extension_manifest_id ON agents ((attrs #>> '{manifest,id}'))
+    WHERE agent_type = 'extension';
 """
 
 NAMESPACES = """

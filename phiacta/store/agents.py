@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg import errors
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
@@ -48,6 +49,10 @@ async def agents_named(conn: Connection, name: str) -> list[AgentRow]:
         return await cur.fetchall()
 
 
+class ExtensionExists(Exception):
+    """An extension agent with that manifest id is already registered."""
+
+
 async def insert_agent(
     conn: Connection,
     *,
@@ -57,18 +62,24 @@ async def insert_agent(
     trust_score: float = 1.0,
     attrs: dict[str, Any] | None = None,
 ) -> AgentRow:
-    async with conn.cursor(row_factory=class_row(AgentRow)) as cur:
-        await cur.execute(
-            INSERT_AGENT,
-            {
-                "agent_type": agent_type,
-                "name": name,
-                "external_id": external_id,
-                "trust_score": trust_score,
-                "attrs": Jsonb(attrs or {}),
-            },
-        )
-        row = await cur.fetchone()
+    """Insert one agent; raises `ExtensionExists` for a second extension with one id."""
+    try:
+        async with conn.cursor(row_factory=class_row(AgentRow)) as cur:
+            await cur.execute(
+                INSERT_AGENT,
+                {
+                    "agent_type": agent_type,
+                    "name": name,
+                    "external_id": external_id,
+                    "trust_score": trust_score,
+                    "attrs": Jsonb(attrs or {}),
+                },
+            )
+            row = await cur.fetchone()
+    except errors.UniqueViolation as exc:
+        if exc.diag.constraint_name == "ux_agents_extension_manifest_id":
+            raise ExtensionExists(str((attrs or {}).get("manifest", {}).get("id"))) from None
+        raise
     assert row is not None
     return row
 

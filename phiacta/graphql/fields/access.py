@@ -292,13 +292,18 @@ class AccessMutations:
         async with info.context.connection() as conn, conn.transaction():
             if await agent_store.extension_by_manifest_id(conn, manifest.id) is not None:
                 raise Conflict(f"an extension with id {manifest.id!r} is already registered")
-            agent = await agent_store.insert_agent(
-                conn,
-                agent_type=EXTENSION_AGENT_TYPE,
-                name=manifest.name,
-                external_id=manifest.id,
-                attrs={"manifest": manifest.as_attrs()},
-            )
+            try:
+                agent = await agent_store.insert_agent(
+                    conn,
+                    agent_type=EXTENSION_AGENT_TYPE,
+                    name=manifest.name,
+                    external_id=manifest.id,
+                    attrs={"manifest": manifest.as_attrs()},
+                )
+            except agent_store.ExtensionExists:
+                raise Conflict(
+                    f"an extension with id {manifest.id!r} is already registered"
+                ) from None
             issued = await issue_api_key(
                 conn, agent_id=agent.id, scopes=scopes, pepper=pepper, name=manifest.id
             )
