@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 
 from phiacta.observability.sql import TimedCursor
 from tests.factories import Factory
@@ -31,17 +32,20 @@ query ($filter: ClaimFilter, $first: Int) {
 
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement the server's pool runs while the test is active.
+    """Every statement a request sends through the server's pool while the test is active.
 
     The pool's connections make their cursors from `TimedCursor` (phiacta.db.pool), and
     the test server runs in this process, so wrapping its `execute` sees every statement
-    a request sends to PostgreSQL, whichever connection it uses.
+    a request sends to PostgreSQL, whichever connection it uses. Statements run outside
+    a request (the pool opening a connection, the event bus, the view refresher, the
+    webhook worker) have no request id bound and are not the request's doing.
     """
     seen: list[str] = []
     original = TimedCursor.execute
 
     async def counting(self: TimedCursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(" ".join(str(query).split())[:80])
+        if structlog.contextvars.get_contextvars().get("request_id"):
+            seen.append(" ".join(str(query).split())[:80])
         return await original(self, query, *args, **kwargs)
 
     monkeypatch.setattr(TimedCursor, "execute", counting)
