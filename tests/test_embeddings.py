@@ -193,8 +193,9 @@ def unit(vector: list[float]) -> list[float]:
     return normalized
 
 
-@pytest.fixture
-def fake_openai() -> Iterator[FakeOpenAI]:
+@contextmanager
+def serving_fake_openai() -> Iterator[FakeOpenAI]:
+    """A FakeOpenAI answering on a free 127.0.0.1 port for the duration of the block."""
     fake = FakeOpenAI()
 
     class Handler(BaseHTTPRequestHandler):
@@ -223,6 +224,12 @@ def fake_openai() -> Iterator[FakeOpenAI]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    with serving_fake_openai() as fake:
+        yield fake
 
 
 def openai_settings(base_url: str, **overrides: object) -> Settings:
