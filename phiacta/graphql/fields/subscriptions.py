@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -29,6 +29,7 @@ from phiacta.graphql.fields.namespaces import parse_namespace_path
 from phiacta.graphql.live_sharing import Fanout, shared_root
 from phiacta.graphql.permissions import CanReadClaims
 from phiacta.graphql.types import Bundle, Claim, Edge, Event
+from phiacta.store import Connection
 from phiacta.store import bundles as bundle_store
 from phiacta.store import claims as claim_store
 from phiacta.store import edge_types as edge_type_store
@@ -62,6 +63,23 @@ def _uuid(payload: dict[str, Any], key: str) -> UUID | None:
 def _int(payload: dict[str, Any], key: str) -> int:
     value = payload.get(key)
     return int(value) if isinstance(value, (int, float, str)) and str(value).isdigit() else 0
+
+
+RowT = TypeVar("RowT")
+
+
+async def _current_row(
+    info: Info,
+    fetch: Callable[[Connection, list[UUID]], Awaitable[dict[UUID, RowT]]],
+    row_id: UUID | None,
+) -> RowT | None:
+    """The row as it is now, read fresh. Not through the request's DataLoaders: a
+    subscription's context lives as long as its socket, so their caches would hand later
+    events the rows as they were at the first event."""
+    if row_id is None:
+        return None
+    async with info.context.connection() as conn:
+        return (await fetch(conn, [row_id])).get(row_id)
 
 
 @strawberry.type(description="A claim was created or revised (a new version committed).")
@@ -102,10 +120,7 @@ class ClaimEvent:
 
     @strawberry.field(description="The claim version as it is now.")
     async def claim(self, info: Info) -> Claim | None:
-        if self.claim_id is None:
-            return None
-        async with info.context.connection() as conn:
-            row = await claim_store.claim_by_id(conn, self.claim_id)
+        row = await _current_row(info, claim_store.claims_by_id, self.claim_id)
         return Claim.from_row(row) if row else None
 
 
@@ -135,11 +150,7 @@ class EdgeEvent:
 
     @strawberry.field(description="The edge as it is now (null once deleted).")
     async def edge(self, info: Info) -> Edge | None:
-        if self.edge_id is None:
-            return None
-        async with info.context.connection() as conn:
-            rows = await edge_store.edges_by_id(conn, [self.edge_id])
-        row = rows.get(self.edge_id)
+        row = await _current_row(info, edge_store.edges_by_id, self.edge_id)
         return Edge.from_row(row) if row else None
 
 
@@ -170,10 +181,7 @@ class ReviewEvent:
 
     @strawberry.field(description="The reviewed claim.")
     async def claim(self, info: Info) -> Claim | None:
-        if self.claim_id is None:
-            return None
-        async with info.context.connection() as conn:
-            row = await claim_store.claim_by_id(conn, self.claim_id)
+        row = await _current_row(info, claim_store.claims_by_id, self.claim_id)
         return Claim.from_row(row) if row else None
 
 
@@ -204,11 +212,7 @@ class BundleEvent:
 
     @strawberry.field(description="The bundle.")
     async def bundle(self, info: Info) -> Bundle | None:
-        if self.bundle_id is None:
-            return None
-        async with info.context.connection() as conn:
-            rows = await bundle_store.bundles_by_id(conn, [self.bundle_id])
-        row = rows.get(self.bundle_id)
+        row = await _current_row(info, bundle_store.bundles_by_id, self.bundle_id)
         return Bundle.from_row(row) if row else None
 
 
