@@ -54,7 +54,7 @@ def test_an_expired_key_is_refused(client: httpx.Client, database_url: str) -> N
 
 def test_only_a_hash_of_the_key_is_stored(client: httpx.Client, database_url: str) -> None:
     key = create_api_key(database_url, ["claims:read"])
-    secret = key.raw.rsplit("_", 1)[1]
+    secret = key.raw.split("_", 2)[2]
     with psycopg.connect(database_url) as conn:
         stored = conn.execute(
             "SELECT prefix, hash FROM api_keys WHERE id = %s", (key.key_id,)
