@@ -121,6 +121,74 @@ def test_limit_truncates_and_says_so(make: Factory, client: httpx.Client) -> Non
     assert walk(client, hub, limit=5)["truncated"] is False
 
 
+# The benchmark's shape: ids and depths only, answered without reading any claim's row.
+TRAVERSE_IDS = """
+query ($start: UUID!, $retracted: Boolean) {
+  traverse(start: $start, maxDepth: 5, includeRetracted: $retracted) {
+    truncated start { content } nodes { depth reachedFrom claim { id __typename } }
+  }
+}
+"""
+
+
+def test_a_walk_read_by_ids_reports_the_same_nodes(make: Factory, client: httpx.Client) -> None:
+    c = chain(make, "abcde")
+    make.edge(c["a"], c["b"])
+    make.edge(c["a"], c["c"])
+    make.edge(c["b"], c["d"])
+    make.edge(c["c"], c["d"])
+    make.edge(c["d"], c["e"])
+    make.edge(c["e"], c["a"])
+    make.set_status(c["c"], "retracted")
+    result = data_of(gql(client, TRAVERSE_IDS, {"start": str(c["a"])}))["traverse"]
+    assert result["start"] == {"content": "a"} and result["truncated"] is False
+    by_id = {UUID(n["claim"]["id"]): (n["depth"], n["reachedFrom"]) for n in result["nodes"]}
+    assert by_id == {
+        c["a"]: (0, None),
+        c["b"]: (1, str(c["a"])),
+        c["d"]: (2, str(c["b"])),
+        c["e"]: (3, str(c["d"])),
+    }
+    full = walk(client, c["a"], depth=5, retracted=True)
+    everything = data_of(gql(client, TRAVERSE_IDS, {"start": str(c["a"]), "retracted": True}))
+    assert [n["depth"] for n in everything["traverse"]["nodes"]] == [
+        n["depth"] for n in full["nodes"]
+    ]
+    assert [n["reachedFrom"] for n in everything["traverse"]["nodes"]] == [
+        n["reachedFrom"] for n in full["nodes"]
+    ]
+
+
+FRAGMENT_SELECTIONS = [
+    "nodes { ...Node } } } fragment Node on TraversalNode { claim { content } }",
+    "nodes { ... on TraversalNode { claim { content } } } } }",
+    "nodes { claim { ...Content } } } } fragment Content on Claim { content }",
+    "nodes { claim { ... @include(if: true) { content } } } } }",
+]
+
+
+@pytest.mark.parametrize("selection", FRAGMENT_SELECTIONS)
+def test_claim_fields_behind_fragments_are_read(
+    make: Factory, client: httpx.Client, selection: str
+) -> None:
+    c = chain(make, "ab")
+    make.edge(c["a"], c["b"])
+    query = f"query ($start: UUID!) {{ traverse(start: $start) {{ {selection}"
+    nodes = data_of(gql(client, query, {"start": str(c["a"])}))["traverse"]["nodes"]
+    assert nodes == [{"claim": {"content": "a"}}, {"claim": {"content": "b"}}]
+
+
+def test_edges_are_read_beside_claim_ids(make: Factory, client: httpx.Client) -> None:
+    c = chain(make, "ab")
+    edge = make.edge(c["a"], c["b"])
+    query = """query ($start: UUID!) {
+      traverse(start: $start) { nodes { claim { id } via { id } } edges { id } }
+    }"""
+    result = data_of(gql(client, query, {"start": str(c["a"])}))["traverse"]
+    assert result["nodes"][1] == {"claim": {"id": str(c["b"])}, "via": {"id": str(edge)}}
+    assert result["edges"] == [{"id": str(edge)}]
+
+
 def test_depth_above_the_cap_is_limit_exceeded(make: Factory, client: httpx.Client) -> None:
     body = gql(client, TRAVERSE, {"start": str(make.claim("deep")), "depth": 11})
     assert error_codes(body) == ["LIMIT_EXCEEDED"]

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
-
-from psycopg.rows import dict_row
 
 from phiacta.store import Connection
 from phiacta.store.claims import CLAIM_COLUMNS, ClaimRow
+from phiacta.store.edges import EDGE_COLUMNS
 from phiacta.store.rows import EdgeRow
 
 Direction = Literal["outgoing", "incoming", "both"]
@@ -38,8 +37,22 @@ class ReachedRow:
 
 
 @dataclass(frozen=True)
-class Walk:
-    reached: list[ReachedRow]
+class ReachedId:
+    """A claim reached by a walk, by id: its depth, the edge that reached it and the claim
+    one step closer to the start."""
+
+    depth: int
+    claim_id: UUID
+    edge_id: UUID
+    parent_id: UUID
+
+
+Reached = TypeVar("Reached", ReachedRow, ReachedId)
+
+
+@dataclass(frozen=True)
+class Walk(Generic[Reached]):
+    reached: list[Reached]
     truncated: bool
 
 
@@ -112,17 +125,26 @@ _SYMMETRIC = "(SELECT names FROM symmetric_types)::text[]"
 # truncated): without an order, the retracted check stops as soon as it has them.
 _WALK_ANY = _WALK.replace("{order}", "").replace("%(symmetric)s", _SYMMETRIC)
 
+# The reached claims with their rows and edges. Columns: depth, parent id, the claim's
+# (ClaimRow's order), the edge's (EdgeRow's order).
 WALK_FROM = (
     _WALK_ANY
     + f"""
-SELECT r.depth, r.from_id AS parent_id, {CLAIM_COLUMNS},
-       e.id AS e_id, e.source_id AS e_source_id, e.target_id AS e_target_id,
-       e.edge_type AS e_edge_type, e.strength AS e_strength, e.created_by AS e_created_by,
-       e.source_provenance AS e_source_provenance, e.attrs AS e_attrs,
-       e.created_at AS e_created_at
+SELECT r.depth, r.from_id, {CLAIM_COLUMNS}, {EDGE_COLUMNS}
 FROM reached r
 JOIN claims c ON c.id = r.node_id
 JOIN edges e ON e.id = r.edge_id
+ORDER BY r.depth, r.node_id
+LIMIT %(result_limit)s
+"""
+)
+
+# The same walk by ids only: no claim or edge row is read after the walk, nor decoded.
+WALK_IDS_FROM = (
+    _WALK_ANY
+    + """
+SELECT r.depth, r.node_id, r.edge_id, r.from_id
+FROM reached r
 ORDER BY r.depth, r.node_id
 LIMIT %(result_limit)s
 """
@@ -237,11 +259,7 @@ steps(step, node_id, edge_id, from_id) AS (
     FROM to_target t, found f
     WHERE f.depth_b[t.i] > 0
 )
-SELECT s.step AS depth, s.from_id AS parent_id, {CLAIM_COLUMNS},
-       e.id AS e_id, e.source_id AS e_source_id, e.target_id AS e_target_id,
-       e.edge_type AS e_edge_type, e.strength AS e_strength, e.created_by AS e_created_by,
-       e.source_provenance AS e_source_provenance, e.attrs AS e_attrs,
-       e.created_at AS e_created_at
+SELECT s.step, s.from_id, {CLAIM_COLUMNS}, {EDGE_COLUMNS}
 FROM steps s
 JOIN claims c ON c.id = s.node_id
 JOIN edges e ON e.id = s.edge_id
@@ -249,11 +267,31 @@ ORDER BY s.step
 """.replace("%(symmetric)s", _SYMMETRIC)
 
 
-def _reached(row: dict[str, Any]) -> ReachedRow:
-    edge = EdgeRow(**{key[2:]: row.pop(key) for key in list(row) if key.startswith("e_")})
-    depth = int(row.pop("depth"))
-    parent_id = row.pop("parent_id")
-    return ReachedRow(depth=depth, claim=ClaimRow(**row), edge=edge, parent_id=parent_id)
+_CLAIM_END = 2 + len(ClaimRow.__dataclass_fields__)
+
+
+def _reached(row: tuple[Any, ...]) -> ReachedRow:
+    # Positional: a walk returns up to 1000 rows, and building them by column name cost
+    # more than the rest of the Python side of the walk.
+    return ReachedRow(
+        depth=row[0],
+        claim=ClaimRow(*row[2:_CLAIM_END]),
+        edge=EdgeRow(*row[_CLAIM_END:]),
+        parent_id=row[1],
+    )
+
+
+def _walk_params(
+    start: UUID,
+    direction: Direction,
+    edge_types: Sequence[str] | None,
+    max_depth: int,
+    limit: int,
+    min_strength: float,
+    include_retracted: bool,
+) -> dict[str, Any]:
+    params = _params(start, direction, edge_types, max_depth, min_strength, include_retracted)
+    return params | {"level_limit": limit + 1, "node_budget": limit, "result_limit": limit + 1}
 
 
 def _params(
@@ -286,16 +324,41 @@ async def walk_from(
     limit: int,
     min_strength: float = 0.0,
     include_retracted: bool = False,
-) -> Walk:
-    """Claims within `max_depth` steps of `start` (not itself), shallowest first.
+) -> Walk[ReachedRow]:
+    """Claims within `max_depth` steps of `start` (not itself), shallowest first, with
+    their rows and the edges that reached them.
 
     At most `limit` claims; `truncated` says whether more were reachable.
     """
-    params = _params(start, direction, edge_types, max_depth, min_strength, include_retracted)
-    params |= {"level_limit": limit + 1, "node_budget": limit, "result_limit": limit + 1}
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(WALK_FROM, params)
-        rows = [_reached(row) for row in await cur.fetchall()]
+    params = _walk_params(
+        start, direction, edge_types, max_depth, limit, min_strength, include_retracted
+    )
+    cur = await conn.execute(WALK_FROM, params)
+    rows = [_reached(row) for row in await cur.fetchall()]
+    return Walk(reached=rows[:limit], truncated=len(rows) > limit)
+
+
+async def walk_ids_from(
+    conn: Connection,
+    start: UUID,
+    *,
+    direction: Direction,
+    edge_types: Sequence[str] | None,
+    max_depth: int,
+    limit: int,
+    min_strength: float = 0.0,
+    include_retracted: bool = False,
+) -> Walk[ReachedId]:
+    """The same walk as `walk_from`, by ids only: for callers that need no claim or edge
+    column, it saves reading and decoding a row of each per reached claim."""
+    params = _walk_params(
+        start, direction, edge_types, max_depth, limit, min_strength, include_retracted
+    )
+    cur = await conn.execute(WALK_IDS_FROM, params)
+    rows = [
+        ReachedId(depth=depth, claim_id=claim_id, edge_id=edge_id, parent_id=parent_id)
+        for depth, claim_id, edge_id, parent_id in await cur.fetchall()
+    ]
     return Walk(reached=rows[:limit], truncated=len(rows) > limit)
 
 
@@ -319,7 +382,6 @@ async def shortest_path(
         "level_limit": PATH_SEARCH_BUDGET,
         "node_budget": PATH_SEARCH_BUDGET,
     }
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(SHORTEST_PATH, params)
-        steps = [_reached(row) for row in await cur.fetchall()]
+    cur = await conn.execute(SHORTEST_PATH, params)
+    steps = [_reached(row) for row in await cur.fetchall()]
     return steps or None
