@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from phiacta.config import ConfigError, Settings, load_settings
 
@@ -25,26 +26,35 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from phiacta.observability.multiprocess import prepare_multiprocess_dir
 
     prepare_multiprocess_dir()
+    options: dict[str, Any] = {
+        "app": "phiacta.app:create_app",
+        "factory": True,
+        "log_level": settings.log_level,
+        # Logging is Phiacta's (structlog, one format for every line); uvicorn's own
+        # config would add a second, unstructured handler.
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": True,
+        "server_header": False,
+        # Subscription messages are small JSON: compressing each one per socket costs
+        # more CPU than it saves bandwidth when fanning out to many clients.
+        "ws_per_message_deflate": False,
+    }
     try:
-        uvicorn.run(
-            "phiacta.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=None if args.reload else args.workers,
-            reload=args.reload,
-            reload_dirs=[str(Path(__file__).resolve().parent)] if args.reload else None,
-            log_level=settings.log_level,
-            # Logging is Phiacta's (structlog, one format for every line); uvicorn's
-            # own config would add a second, unstructured handler.
-            log_config=None,
-            access_log=False,
-            proxy_headers=True,
-            server_header=False,
-            # Subscription messages are small JSON: compressing each one per socket
-            # costs more CPU than it saves bandwidth when fanning out to many clients.
-            ws_per_message_deflate=False,
-        )
+        if args.workers > 1 and not args.reload:
+            from phiacta.observability.logging import configure_logging
+            from phiacta.serving import serve_balanced
+
+            configure_logging(settings)
+            serve_balanced(args.host, args.port, args.workers, options)
+        else:
+            uvicorn.run(
+                **options,
+                host=args.host,
+                port=args.port,
+                reload=args.reload,
+                reload_dirs=[str(Path(__file__).resolve().parent)] if args.reload else None,
+            )
     finally:
         if not settings.database_url:
             # `serve` owns the embedded server: Ctrl-C leaves no PostgreSQL behind.

@@ -1,0 +1,180 @@
+"""`phiacta serve --workers N`: the parent deals connections out evenly, counts the ones
+that close (WebSockets included), replaces a worker that dies and stops cleanly."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from websockets.sync.client import connect
+
+from tests.test_cli_serve import base_env, free_port, wait_until_ready
+
+DEADLINE_SECONDS = 60
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def workers(self) -> list[psutil.Process]:
+        children = psutil.Process(self.process.pid).children()
+        return [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+
+    def spread(self) -> list[int]:
+        """Established connections to the server's port held by each worker."""
+        counts = []
+        for worker in self.workers():
+            connections = worker.net_connections(kind="tcp")
+            counts.append(
+                sum(
+                    1
+                    for c in connections
+                    if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == self.port
+                )
+            )
+        return sorted(counts)
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
+@pytest.fixture(scope="module")
+def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    data_dir = tmp_path_factory.mktemp("serving")
+    port = free_port()
+    env = base_env(data_dir, DATABASE_URL=database_url, ENVIRONMENT="production")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "phiacta", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=data_dir,
+    )
+    server = Served(process, port)
+    try:
+        wait_until_ready(server.url, process)
+        wait_for(lambda: len(server.workers()) == 2, "both workers run")
+        wait_for(lambda: both_serve(server), "both workers take connections")
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+def clients(served: Served, count: int) -> list[httpx.Client]:
+    """`count` clients, each holding one keep-alive connection that has served a request."""
+    made = []
+    for _ in range(count):
+        client = httpx.Client(
+            base_url=served.url, timeout=30, limits=httpx.Limits(max_connections=1)
+        )
+        assert client.get("/health").status_code == 200
+        made.append(client)
+    return made
+
+
+def close(made: list[httpx.Client]) -> None:
+    for client in made:
+        client.close()
+
+
+def both_serve(served: Served) -> bool:
+    """Whether two new connections land on two workers: until a worker has started,
+    connections go only to the ones that can serve them now."""
+    made = clients(served, 2)
+    try:
+        return served.spread() == [1, 1]
+    finally:
+        close(made)
+        wait_for(lambda: served.spread() == [0, 0], "the probes are closed")
+
+
+def test_connections_are_dealt_out_evenly(served: Served) -> None:
+    made = clients(served, 8)
+    try:
+        assert served.spread() == [4, 4]
+        more = clients(served, 2)
+        assert served.spread() == [5, 5]
+        close(more)
+    finally:
+        close(made)
+    wait_for(lambda: served.spread() == [0, 0], "every connection is closed")
+
+
+def test_a_closed_websocket_counts_as_closed(served: Served) -> None:
+    ws_url = served.url.replace("http", "ws") + "/graphql"
+    with connect(ws_url, subprotocols=["graphql-transport-ws"]) as websocket:  # type: ignore[list-item]
+        websocket.send('{"type": "connection_init", "payload": {}}')
+        assert "connection_ack" in str(websocket.recv(timeout=30))
+        made = clients(served, 1)
+        assert served.spread() == [1, 1]
+        holder = next(w for w in served.workers() if _holds(w, served.port, 1))
+    wait_for(lambda: served.spread() == [0, 1], "the WebSocket is closed")
+    # The worker that held the WebSocket now has the fewest connections: it gets the next.
+    made += clients(served, 1)
+    assert _holds(holder, served.port, 1) and served.spread() == [1, 1]
+    close(made)
+    wait_for(lambda: served.spread() == [0, 0], "every connection is closed")
+
+
+def _holds(worker: psutil.Process, port: int, count: int) -> bool:
+    connections = worker.net_connections(kind="tcp")
+    return (
+        sum(1 for c in connections if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port)
+        == count
+    )
+
+
+def test_a_killed_worker_is_replaced_and_serving_goes_on(served: Served) -> None:
+    victim = served.workers()[0]
+    victim.kill()
+    victim.wait(timeout=30)
+    wait_for(
+        lambda: len(served.workers()) == 2 and victim.pid not in {w.pid for w in served.workers()},
+        "a new worker replaces the killed one",
+    )
+    wait_for(lambda: both_serve(served), "the new worker takes connections")
+    made = clients(served, 4)
+    try:
+        assert served.spread() == [2, 2]
+    finally:
+        close(made)
+    wait_for(lambda: served.spread() == [0, 0], "every connection is closed")
+
+
+def test_sigterm_stops_the_parent_and_every_worker(database_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = base_env(tmp_path, DATABASE_URL=database_url, ENVIRONMENT="production")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "phiacta", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+    )
+    server = Served(process, port)
+    wait_until_ready(server.url, process)
+    workers = server.workers()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive
+    with pytest.raises(httpx.TransportError):
+        httpx.get(server.url + "/health", timeout=5)
