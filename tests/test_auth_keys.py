@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import psycopg
 
-from tests.support import create_api_key, data_of, error_codes, gql
+from phiacta.auth.pepper import resolve_pepper
+from tests.support import create_api_key, data_of, error_codes, gql, make_settings
 
 QUERY = "{ edgeTypes { name } }"
 
@@ -63,3 +66,12 @@ def test_only_a_hash_of_the_key_is_stored(client: httpx.Client, database_url: st
     assert stored[1].startswith("$argon2id$")
     assert secret not in stored[1] and key.raw not in stored[1]
     assert key.raw.startswith(f"phk_{stored[0]}_")
+
+
+def test_processes_racing_to_generate_the_salt_all_read_one_whole_value(tmp_path: Path) -> None:
+    settings = make_settings("postgresql://unused/db", tmp_path, api_key_salt=None)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        peppers = set(pool.map(lambda _: resolve_pepper(settings), range(32)))
+    assert len(peppers) == 1
+    assert len(peppers.pop()) == 64
+    assert [p.name for p in tmp_path.iterdir()] == ["api_key_salt"]  # no draft left behind

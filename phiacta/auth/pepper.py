@@ -7,6 +7,7 @@ on one machine agree (`phiacta apikey create` then `make run`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 
@@ -25,14 +26,18 @@ def resolve_pepper(settings: Settings) -> str:
     path = settings.phiacta_data_dir / PEPPER_FILE
     if not path.exists():
         settings.phiacta_data_dir.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: when two processes race, one creates it and the other reads it.
+        # Written aside, then linked into place: link() fails when the file exists, so
+        # when processes race (the workers of one server) one wins and every one of them
+        # reads its complete value, never a half-written file.
+        draft = path.with_name(f".{PEPPER_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_hex(32))
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            draft.unlink()
     if not settings.is_development:
         log.warning(
             "api_key_salt_generated",
