@@ -19,6 +19,11 @@ class EmbeddingProvider(ABC):
 
     name: str
     dimensions: int
+    # How many texts the write path asks for at a time so it can store one chunk while
+    # the provider embeds the next, inside the writing transaction; None: all at once,
+    # before the transaction opens. Only a provider whose calls are quick and bounded
+    # should set it: the transaction (and its connection) stays open while it works.
+    write_chunk_size: int | None = None
 
     @abstractmethod
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:

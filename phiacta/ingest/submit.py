@@ -1,4 +1,4 @@
-"""Submitting a bundle: validate everything, embed, then write it all in one transaction.
+"""Submitting a bundle: validate everything, then embed and write it in one transaction.
 
 Guarantees:
 - Atomic: the source, claims, provenance, edges, artifacts, pending references, the
@@ -8,8 +8,19 @@ Guarantees:
   submissions of one key queue on an advisory lock; the first writes, the rest return
   its stored response.
 - Every problem is reported at once (`ValidationFailed` with each path and code).
-- The embedding provider runs before the transaction opens, so it never holds locks; when
-  it fails the claims are stored without vectors and a warning says so.
+- Embeddings overlap the writes when the provider sets `write_chunk_size` (the local
+  one): the claims are stored chunk by chunk inside the transaction while the provider
+  embeds the next chunk, so PostgreSQL's HNSW inserts run beside the model instead of
+  after it (500 claims: ~2.2 s -> under 2 s on 2 cores). The price: the transaction,
+  its connection, the idempotency lock and any namespace it created stay held while the
+  model works (about a second for 500 claims; a concurrent bundle creating the same
+  namespace waits that long). The first chunk is embedded before a connection is taken,
+  so time queued behind other requests' embeddings holds nothing. A remote provider
+  (openai) embeds everything before the transaction opens: its retries can take minutes.
+- Near-duplicate warnings compare with claims stored before this bundle: each chunk is
+  probed before it is inserted, leaving out the bundle's own earlier chunks.
+- A provider failure never loses a claim: the claims from the failing chunk on are
+  stored without vectors and an EMBEDDING_FAILED warning says how many.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ from phiacta.errors import (
     ValidationFailed,
 )
 from phiacta.events import EventType
-from phiacta.ingest.embedding import embed_for_write
+from phiacta.ingest.embedding import ChunkedEmbedding
 from phiacta.ingest.namespaces import ensure_namespaces
 from phiacta.ingest.result import (
     BundleResult,
@@ -115,7 +126,6 @@ async def submit_bundle(
     if problems:
         raise ValidationFailed(problems)
 
-    embedded = await embed_for_write(embedder, settings, [c.content for c in spec.claims])
     plan = _Plan(
         spec=spec,
         actor=actor,
@@ -124,27 +134,23 @@ async def submit_bundle(
         bundle_id=uuid.uuid4(),
         source_id=uuid.uuid4(),
         claim_ids=ascending_ids(len(spec.claims)),
-        vectors=embedded.vectors,
+        vectors=[None] * len(spec.claims),
     )
-    if embedded.failure is not None:
-        plan.warnings.append(
-            BundleWarning(
-                "claims",
-                "EMBEDDING_FAILED",
-                "the claims were stored without embeddings (run `phiacta embed --missing`): "
-                + embedded.failure,
-            )
-        )
-    async with pool.connection() as conn:
-        plan.warnings += await _near_duplicates(conn, plan)
-        async with conn.transaction():
+    embedding = ChunkedEmbedding(embedder, settings, [c.content for c in spec.claims])
+    try:
+        # Awaited before a connection is taken: waiting behind other requests'
+        # embeddings holds no transaction open.
+        first = await embedding.next_chunk()
+        async with pool.connection() as conn, conn.transaction():
             await bundle_store.lock_idempotency_key(conn, actor.agent_id, spec.idempotency_key)
             stored = await bundle_store.submission_by_key(
                 conn, actor.agent_id, spec.idempotency_key
             )
             if stored is not None:
                 return _replay(stored, digest)
-            result = await _write(conn, plan)
+            result = await _write(conn, plan, embedding, first)
+    finally:
+        await embedding.aclose()
     metrics.bundle_submitted(claims=len(result.claims))
     audit_write(
         operation="submitBundle",
@@ -174,12 +180,20 @@ def _replay(stored: StoredSubmission, digest: str) -> BundleResult:
     return BundleResult.from_json(stored.response).as_replay()
 
 
-async def _near_duplicates(conn: Connection, plan: _Plan) -> list[BundleWarning]:
-    probes = [(i, v) for i, v in enumerate(plan.vectors) if v is not None]
+async def _near_duplicates(
+    conn: Connection, plan: _Plan, start: int, end: int
+) -> list[BundleWarning]:
+    """Warnings for the claims [start, end) that are near-duplicates of claims stored
+    before this bundle: its own claims already inserted (those before `start`) are
+    left out."""
+    probes = [(i, v) for i in range(start, end) if (v := plan.vectors[i]) is not None]
     if not probes:
         return []
     rows = await claim_store.nearest_existing_claims(
-        conn, [v for _, v in probes], NEAR_DUPLICATE_SIMILARITY
+        conn,
+        [v for _, v in probes],
+        NEAR_DUPLICATE_SIMILARITY,
+        exclude=plan.claim_ids[:start],
     )
     warnings = []
     for row in rows:
@@ -197,7 +211,12 @@ async def _near_duplicates(conn: Connection, plan: _Plan) -> list[BundleWarning]
     return warnings
 
 
-async def _write(conn: Connection, plan: _Plan) -> BundleResult:
+async def _write(
+    conn: Connection,
+    plan: _Plan,
+    embedding: ChunkedEmbedding,
+    first: list[list[float] | None],
+) -> BundleResult:
     spec, agent = plan.spec, plan.actor.agent_id
     namespace_ids = await ensure_namespaces(conn, plan.refs)
     source = spec.source
@@ -222,39 +241,7 @@ async def _write(conn: Connection, plan: _Plan) -> BundleResult:
         request_hash=plan.digest,
         attrs=spec.attrs,
     )
-    new_claims = [
-        claim_store.NewClaim(
-            id=claim_id,
-            lineage_id=claim_id,
-            version=1,
-            claim_type=c.claim_type,
-            content=c.content,
-            formal_content=c.formal_content,
-            namespace_id=namespace_ids.get(claim_namespace(spec, c) or ""),
-            created_by=agent,
-            supersedes=None,
-            status=c.status,
-            embedding=vector,
-            attrs=c.attrs,
-        )
-        for c, claim_id, vector in zip(spec.claims, plan.claim_ids, plan.vectors, strict=True)
-    ]
-    await claim_store.insert_claims(conn, new_claims)
-    await provenance_store.insert_provenance(
-        conn,
-        [
-            provenance_store.NewProvenance(
-                claim_id=claim_id,
-                source_id=plan.source_id,
-                extracted_by=agent,
-                extraction_method=c.extraction_method,
-                location_in_source=c.location_in_source,
-                confidence=c.confidence,
-                attrs={},
-            )
-            for c, claim_id in zip(spec.claims, plan.claim_ids, strict=True)
-        ],
-    )
+    new_claims = await _write_claims(conn, plan, namespace_ids, embedding, first)
     edges, left = await _write_edges(conn, plan)
     artifacts = await _write_artifacts(conn, plan)
     resolved, resolution_edges = await _resolve_earlier_references(conn, plan)
@@ -288,6 +275,77 @@ async def _write(conn: Connection, plan: _Plan) -> BundleResult:
     events.append(_bundle_accepted(plan, len(new_claims), len(created_edges), len(artifacts)))
     await event_store.append_events(conn, events)
     return result
+
+
+async def _write_claims(
+    conn: Connection,
+    plan: _Plan,
+    namespace_ids: dict[str, UUID],
+    embedding: ChunkedEmbedding,
+    vectors: list[list[float] | None],
+) -> list[claim_store.NewClaim]:
+    """Store the claims and their provenance chunk by chunk as the vectors arrive:
+    PostgreSQL indexes one chunk while the provider embeds the next."""
+    new_claims: list[claim_store.NewClaim] = []
+    while True:
+        start = len(new_claims)
+        end = start + len(vectors)
+        plan.vectors[start:end] = vectors
+        plan.warnings += await _near_duplicates(conn, plan, start, end)
+        chunk = [_new_claim(plan, i, namespace_ids) for i in range(start, end)]
+        await claim_store.insert_claims(conn, chunk)
+        await provenance_store.insert_provenance(
+            conn, [_provenance(plan, i) for i in range(start, end)]
+        )
+        new_claims += chunk
+        if embedding.done:
+            break
+        vectors = await embedding.next_chunk()
+    if embedding.failure is not None:
+        missing = sum(1 for v in plan.vectors if v is None)
+        stored = "the claims were" if missing == len(new_claims) else f"{missing} claims were"
+        # First, as before chunking: it concerns the whole bundle.
+        plan.warnings.insert(
+            0,
+            BundleWarning(
+                "claims",
+                "EMBEDDING_FAILED",
+                f"{stored} stored without embeddings (run `phiacta embed --missing`): "
+                + embedding.failure,
+            ),
+        )
+    return new_claims
+
+
+def _new_claim(plan: _Plan, i: int, namespace_ids: dict[str, UUID]) -> claim_store.NewClaim:
+    claim, claim_id = plan.spec.claims[i], plan.claim_ids[i]
+    return claim_store.NewClaim(
+        id=claim_id,
+        lineage_id=claim_id,
+        version=1,
+        claim_type=claim.claim_type,
+        content=claim.content,
+        formal_content=claim.formal_content,
+        namespace_id=namespace_ids.get(claim_namespace(plan.spec, claim) or ""),
+        created_by=plan.actor.agent_id,
+        supersedes=None,
+        status=claim.status,
+        embedding=plan.vectors[i],
+        attrs=claim.attrs,
+    )
+
+
+def _provenance(plan: _Plan, i: int) -> provenance_store.NewProvenance:
+    spec = plan.spec.claims[i]
+    return provenance_store.NewProvenance(
+        claim_id=plan.claim_ids[i],
+        source_id=plan.source_id,
+        extracted_by=plan.actor.agent_id,
+        extraction_method=spec.extraction_method,
+        location_in_source=spec.location_in_source,
+        confidence=spec.confidence,
+        attrs={},
+    )
 
 
 def _ref(external_ref: str | None) -> str | None:

@@ -337,6 +337,8 @@ UPDATE claims SET status = %(status)s WHERE id = %(id)s
 """
 
 # The ANN index answers each probe; only the single nearest neighbour matters here.
+# `exclude` leaves out claims the caller's own transaction wrote (the iterative scan the
+# pool turns on keeps the index scan going past them).
 NEAREST_EXISTING_CLAIMS = """
 SELECT q.position, n.id AS claim_id, n.similarity
 FROM unnest(%(vectors)b::vector[]) WITH ORDINALITY AS q(vector, position)
@@ -344,10 +346,12 @@ CROSS JOIN LATERAL (
     SELECT c.id, 1 - (c.embedding <=> q.vector) AS similarity
     FROM claims c
     WHERE c.embedding IS NOT NULL
+      AND c.id <> ALL(%(exclude)b::uuid[])
     ORDER BY c.embedding <=> q.vector
     LIMIT 1
 ) n
 WHERE n.similarity >= %(threshold)s
+ORDER BY q.position
 """
 
 CLAIMS_MISSING_EMBEDDING = """
@@ -418,17 +422,21 @@ async def set_claim_status(conn: Connection, claim_id: UUID, status: str) -> Non
 
 
 async def nearest_existing_claims(
-    conn: Connection, vectors: Sequence[Sequence[float]], threshold: float
+    conn: Connection,
+    vectors: Sequence[Sequence[float]],
+    threshold: float,
+    *,
+    exclude: Sequence[UUID] = (),
 ) -> list[NearDuplicateRow]:
-    """For each vector (1-based position), its nearest stored claim when at least
-    `threshold`-similar (cosine)."""
+    """For each vector (1-based position, ascending), its nearest stored claim other
+    than `exclude` when at least `threshold`-similar (cosine)."""
     if not vectors:
         return []
     await use_packed_vectors(conn)
     async with conn.cursor(row_factory=class_row(NearDuplicateRow)) as cur:
         await cur.execute(
             NEAREST_EXISTING_CLAIMS,
-            {"vectors": packed(vectors), "threshold": threshold},
+            {"vectors": packed(vectors), "threshold": threshold, "exclude": list(exclude)},
         )
         return await cur.fetchall()
 
