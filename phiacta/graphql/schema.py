@@ -30,6 +30,7 @@ from phiacta.graphql.fields.webhooks import WebhookMutations, WebhookQueries
 from phiacta.graphql.limits import limit_extensions
 from phiacta.graphql.live_sharing import SharingExecutor
 from phiacta.graphql.permissions import guard_reads
+from phiacta.graphql.plain_lists import PlainListsExecutor
 from phiacta.observability.access import OperationName
 
 
@@ -82,6 +83,10 @@ class PhiactaSchema(strawberry.Schema):
         return
 
 
+class Executor(PlainListsExecutor, SharingExecutor):
+    """Long lists of plain objects completed directly; subscription events shared."""
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema; with `settings`, it also enforces their document limits."""
     limits = limit_extensions(settings) if settings is not None else []
@@ -99,7 +104,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ],
         config=StrawberryConfig(auto_camel_case=True),
         # Subscription events are executed once per group of identical subscribers.
-        execution_context_class=SharingExecutor,
+        execution_context_class=Executor,
     )
 
 
