@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import TypeVar
 from uuid import UUID
 
@@ -116,45 +117,68 @@ def _grouped(
 
 
 class Loaders:
-    """The DataLoaders of one request."""
+    """The DataLoaders of one request, each made on first use: a request touches a few
+    of them, and making all of them cost more than some whole queries."""
 
     def __init__(self, connection: ConnectionFactory) -> None:
         self._connection = connection
-        self.claim: DataLoader[UUID, ClaimRow | None] = _by_id(connection, claim_store.claims_by_id)
-        self.agent: DataLoader[UUID, AgentRow | None] = _by_id(connection, agent_store.agents_by_id)
-        self.namespace: DataLoader[UUID, NamespaceRow | None] = _by_id(
-            connection, namespace_store.namespaces_by_id
-        )
-        self.source: DataLoader[UUID, SourceRow | None] = _by_id(
-            connection, source_store.sources_by_id
-        )
-        self.bundle: DataLoader[UUID, BundleRow | None] = _by_id(
-            connection, bundle_store.bundles_by_id
-        )
-        self.edge: DataLoader[UUID, EdgeRow | None] = _by_id(connection, edge_store.edges_by_id)
-        self.edge_type: DataLoader[str, EdgeTypeRow | None] = _by_id(
-            connection, edge_type_store.edge_types_by_name
-        )
-        self.confidence: DataLoader[UUID, ConfidenceRow | None] = _by_id(
-            connection, claim_store.confidence_of_claims
-        )
-        self.provenance: DataLoader[UUID, list[ProvenanceRow] | None] = _by_id(
-            connection, provenance_store.provenance_of_claims
-        )
-        self.versions: DataLoader[UUID, list[ClaimRow] | None] = _by_id(
-            connection, claim_store.versions_of_lineages
-        )
-        self.artifacts_of_claim: DataLoader[UUID, list[ArtifactRow] | None] = _by_id(
-            connection, artifact_store.artifacts_of_claims
-        )
-        self.artifacts_of_bundle: DataLoader[UUID, list[ArtifactRow] | None] = _by_id(
-            connection, artifact_store.artifacts_of_bundles
-        )
-        self.claims_of_artifact: DataLoader[UUID, list[ClaimRow] | None] = _by_id(
-            connection, artifact_store.claims_of_artifacts
-        )
-        self.edge_page: DataLoader[EdgePageKey, list[EdgeRow]] = _grouped(
-            connection,
+
+    @cached_property
+    def claim(self) -> DataLoader[UUID, ClaimRow | None]:
+        return _by_id(self._connection, claim_store.claims_by_id)
+
+    @cached_property
+    def agent(self) -> DataLoader[UUID, AgentRow | None]:
+        return _by_id(self._connection, agent_store.agents_by_id)
+
+    @cached_property
+    def namespace(self) -> DataLoader[UUID, NamespaceRow | None]:
+        return _by_id(self._connection, namespace_store.namespaces_by_id)
+
+    @cached_property
+    def source(self) -> DataLoader[UUID, SourceRow | None]:
+        return _by_id(self._connection, source_store.sources_by_id)
+
+    @cached_property
+    def bundle(self) -> DataLoader[UUID, BundleRow | None]:
+        return _by_id(self._connection, bundle_store.bundles_by_id)
+
+    @cached_property
+    def edge(self) -> DataLoader[UUID, EdgeRow | None]:
+        return _by_id(self._connection, edge_store.edges_by_id)
+
+    @cached_property
+    def edge_type(self) -> DataLoader[str, EdgeTypeRow | None]:
+        return _by_id(self._connection, edge_type_store.edge_types_by_name)
+
+    @cached_property
+    def confidence(self) -> DataLoader[UUID, ConfidenceRow | None]:
+        return _by_id(self._connection, claim_store.confidence_of_claims)
+
+    @cached_property
+    def provenance(self) -> DataLoader[UUID, list[ProvenanceRow] | None]:
+        return _by_id(self._connection, provenance_store.provenance_of_claims)
+
+    @cached_property
+    def versions(self) -> DataLoader[UUID, list[ClaimRow] | None]:
+        return _by_id(self._connection, claim_store.versions_of_lineages)
+
+    @cached_property
+    def artifacts_of_claim(self) -> DataLoader[UUID, list[ArtifactRow] | None]:
+        return _by_id(self._connection, artifact_store.artifacts_of_claims)
+
+    @cached_property
+    def artifacts_of_bundle(self) -> DataLoader[UUID, list[ArtifactRow] | None]:
+        return _by_id(self._connection, artifact_store.artifacts_of_bundles)
+
+    @cached_property
+    def claims_of_artifact(self) -> DataLoader[UUID, list[ClaimRow] | None]:
+        return _by_id(self._connection, artifact_store.claims_of_artifacts)
+
+    @cached_property
+    def edge_page(self) -> DataLoader[EdgePageKey, list[EdgeRow]]:
+        return _grouped(
+            self._connection,
             lambda k: (k.direction, k.edge_types, k.limit, k.after),
             lambda k: k.claim_id,
             lambda conn, g, ids: edge_store.edges_of_claims(
@@ -162,34 +186,44 @@ class Loaders:
             ),
             list,
         )
-        self.edge_count: DataLoader[EdgeCountKey, int] = _grouped(
-            connection,
+
+    @cached_property
+    def edge_count(self) -> DataLoader[EdgeCountKey, int]:
+        return _grouped(
+            self._connection,
             lambda k: (k.direction, k.edge_types),
             lambda k: k.claim_id,
             lambda conn, g, ids: edge_store.count_edges_of_claims(conn, ids, g[0], g[1]),
             int,
         )
-        self.review_page: DataLoader[ReviewPageKey, list[ReviewRow]] = _grouped(
-            connection,
+
+    @cached_property
+    def review_page(self) -> DataLoader[ReviewPageKey, list[ReviewRow]]:
+        return _grouped(
+            self._connection,
             lambda k: (k.limit, k.after),
             lambda k: k.claim_id,
             lambda conn, g, ids: review_store.reviews_of_claims(conn, ids, limit=g[0], after=g[1]),
             list,
         )
-        self.review_count: DataLoader[UUID, int | None] = _by_id(
-            connection, review_store.count_reviews_of_claims
-        )
-        self.similar: DataLoader[SimilarKey, list[SimilarClaimRow]] = _grouped(
-            connection,
+
+    @cached_property
+    def review_count(self) -> DataLoader[UUID, int | None]:
+        return _by_id(self._connection, review_store.count_reviews_of_claims)
+
+    @cached_property
+    def similar(self) -> DataLoader[SimilarKey, list[SimilarClaimRow]]:
+        return _grouped(
+            self._connection,
             lambda k: k.limit,
             lambda k: k.claim_id,
             lambda conn, limit, ids: claim_store.similar_to_claims(conn, ids, limit),
             list,
         )
 
-        self.namespace_children: DataLoader[UUID | None, list[NamespaceRow]] = DataLoader(
-            load_fn=self._namespace_children
-        )
+    @cached_property
+    def namespace_children(self) -> DataLoader[UUID | None, list[NamespaceRow]]:
+        return DataLoader(load_fn=self._namespace_children)
 
     async def _namespace_children(self, parents: list[UUID | None]) -> list[list[NamespaceRow]]:
         # The tree is small and read whole (see store.namespaces), so one read serves

@@ -124,8 +124,14 @@ class PageInfo:
 
 @strawberry.type(description="One node of a connection, with the cursor to continue after it.")
 class ConnectionEdge(Generic[NodeT]):
-    cursor: str
+    # Encoded only when asked for: most reads of a page never look at its cursors.
+    @strawberry.field(description="Pass as `after` to continue after this node.")
+    def cursor(self) -> str:
+        return encode_cursor(self._kind, self._key)
+
     node: NodeT
+    _kind: strawberry.Private[str]
+    _key: strawberry.Private[Sequence[CursorValue]]
 
 
 CountFn = Callable[[], Awaitable[int]]
@@ -158,14 +164,14 @@ def build_connection(
     """A connection from up to `first + 1` rows fetched in order (the extra one tells
     that a next page exists)."""
     page = rows[: args.first]
-    edges = [ConnectionEdge(cursor=encode_cursor(kind, key(row)), node=node(row)) for row in page]
+    edges = [ConnectionEdge(node=node(row), _kind=kind, _key=key(row)) for row in page]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=len(rows) > args.first,
             has_previous_page=args.after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=edges[0].cursor() if edges else None,
+            end_cursor=edges[-1].cursor() if edges else None,
         ),
         _count=count,
     )
