@@ -195,7 +195,7 @@ async def insert_edges(conn: Connection, edges: Sequence[NewEdge]) -> set[UUID]:
             "attrs": Jsonb([e.attrs for e in edges]),
         },
     )
-    return {UUID(str(row[0])) for row in await cur.fetchall()}
+    return {row[0] for row in await cur.fetchall()}
 
 
 async def insert_edge(conn: Connection, edge: NewEdge) -> EdgeRow:
