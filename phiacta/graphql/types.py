@@ -203,27 +203,27 @@ class Claim:
     @strawberry.field(
         description="Edges from this claim, oldest first; `edgeTypes` keeps only those types."
     )
-    async def outgoing(
+    def outgoing(
         self,
         info: Info,
         edge_types: list[str] | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Edge]:
-        return await edge_connection(info, self.id, "outgoing", edge_types, first, after)
+        return edge_connection(info, self.id, "outgoing", edge_types, first, after)
 
     @strawberry.field(
         description="Edges into this claim, oldest first, each labelled with its type's "
         "inverse name (`supported_by` for a `supports` edge)."
     )
-    async def incoming(
+    def incoming(
         self,
         info: Info,
         edge_types: list[str] | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Edge]:
-        return await edge_connection(info, self.id, "incoming", edge_types, first, after)
+        return edge_connection(info, self.id, "incoming", edge_types, first, after)
 
     @strawberry.field(description="Figures, tables and other artifacts attached to the claim.")
     async def artifacts(self, info: Info) -> list[Artifact]:
@@ -344,7 +344,7 @@ async def load_source(info: Info, source_id: UUID | None) -> Source | None:
     return Source.from_row(row) if row else None
 
 
-async def edge_connection(
+def edge_connection(
     info: Info,
     claim_id: UUID,
     direction: EdgeDirection,
@@ -352,24 +352,34 @@ async def edge_connection(
     first: int | None,
     after: str | None,
 ) -> Connection[Edge]:
+    """A page of a claim's edges: at once when the request already read it (the claim
+    lookup primes its first page), else an awaitable of it."""
     args, keyset = time_page(first, after, "edge")
     types = tuple(sorted(set(edge_types))) if edge_types is not None else None
     loaders = info.context.loaders
-    rows = await loaders.edge_page.load(
-        EdgePageKey(claim_id, direction, types, args.first + 1, keyset)
-    )
 
-    async def count() -> int:
-        return await loaders.edge_count.load(EdgeCountKey(claim_id, direction, types))
+    def connection(rows: list[EdgeRow]) -> Connection[Edge]:
+        async def count() -> int:
+            return await loaders.edge_count.load(EdgeCountKey(claim_id, direction, types))
 
-    return build_connection(
-        rows,
-        args,
-        kind="edge",
-        key=lambda r: time_key(r.created_at, r.id),
-        node=lambda r: Edge.from_row(r, direction),
-        count=count,
-    )
+        return build_connection(
+            rows,
+            args,
+            kind="edge",
+            key=lambda r: time_key(r.created_at, r.id),
+            node=lambda r: Edge.from_row(r, direction),
+            count=count,
+        )
+
+    page = loaders.edge_page.load(EdgePageKey(claim_id, direction, types, args.first + 1, keyset))
+    rows = _ready(page)
+    if isinstance(rows, list):
+        return connection(rows)
+
+    async def later() -> Connection[Edge]:
+        return connection(await page)
+
+    return cast("Connection[Edge]", later())
 
 
 @strawberry.type(description="A person, model, organization, pipeline or extension.")
