@@ -44,6 +44,7 @@ INDEXES = {
     "ix_claims_attrs",
     "ix_claims_embedding",
     "ix_claims_live",
+    "ix_claims_retracted",
     "uq_claims_lineage_version",
     "ix_edges_source_type",
     "ix_edges_target_type",

@@ -74,6 +74,12 @@ _STEP = """
       AND e.strength >= %(min_strength)s
 """
 
+# Whether a candidate is retracted: a probe of the small partial index
+# ix_claims_retracted, instead of a visit to the claim's heap row for its status.
+_RETRACTED = """EXISTS (
+            SELECT 1 FROM claims rc WHERE rc.id = fresh.next_id AND rc.status = 'retracted'
+        )"""
+
 # One BFS level: new nodes only (anti-join on the visited set), each once with its
 # strongest edge, retracted claims left out unless asked for, at most `level_limit`.
 _LEVEL = f"""
@@ -88,8 +94,7 @@ _LEVEL = f"""
             WHERE NOT EXISTS (SELECT 1 FROM unnest(w.visited) v(id) WHERE v.id = n.next_id)
             ORDER BY n.next_id, n.strength DESC, n.edge_id
         ) fresh
-        JOIN claims rc ON rc.id = fresh.next_id
-        WHERE %(include_retracted)s OR rc.status <> 'retracted'
+        WHERE %(include_retracted)s OR NOT {_RETRACTED}
         {{order}}
         LIMIT LEAST(%(level_limit)s, %(node_budget)s + 2 - cardinality(w.visited))
     ) pick
@@ -185,8 +190,7 @@ _PATH_LEVEL = f"""
                 )
                 ORDER BY n.next_id, n.strength DESC, n.edge_id
             ) fresh
-            JOIN claims rc ON rc.id = fresh.next_id
-            WHERE %(include_retracted)s OR rc.status <> 'retracted'
+            WHERE %(include_retracted)s OR NOT {_RETRACTED}
                OR fresh.next_id = %(start)s OR fresh.next_id = %(target)s
             LIMIT %(node_budget)s
         ) fresh
@@ -232,7 +236,10 @@ search(fwd, rounds, front_f, front_b, seen_f, seen_b, depth_f, depth_b,
       AND cardinality(s.seen_f) + cardinality(s.seen_b) <= %(node_budget)s
       AND level.ids IS NOT NULL
 ),
-found AS (SELECT * FROM search WHERE meet IS NOT NULL),
+-- One row at most (the search stops at its first meeting). Saying so matters: estimated
+-- at a dozen rows, the steps below looked like tens of thousands, and the final joins
+-- became hash joins over every edge and claim (1.3 s at 100k claims instead of 2 ms).
+found AS (SELECT * FROM search WHERE meet IS NOT NULL LIMIT 1),
 -- From the meeting claim back to the start, and on to the target: positions in the arrays.
 to_start(i) AS (
     SELECT array_position(f.seen_f, f.meet) FROM found f
