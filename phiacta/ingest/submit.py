@@ -295,10 +295,13 @@ async def _write_claims(
         plan.vectors[start:end] = vectors
         plan.warnings += await _near_duplicates(conn, plan, start, end)
         chunk = [_new_claim(plan, i, namespace_ids) for i in range(start, end)]
-        await claim_store.insert_claims(conn, chunk)
-        await provenance_store.insert_provenance(
-            conn, [_provenance(plan, i) for i in range(start, end)]
-        )
+        # One round trip for both: PostgreSQL inserts the claims while the provenance
+        # rows are built (an error still surfaces here, at the pipeline's end).
+        async with conn.pipeline():
+            await claim_store.insert_claims(conn, chunk)
+            await provenance_store.insert_provenance(
+                conn, [_provenance(plan, i) for i in range(start, end)]
+            )
         new_claims += chunk
         if embedding.done:
             break
