@@ -9,7 +9,7 @@ import pytest
 import strawberry
 from graphql import ExecutionResult
 
-from phiacta.graphql.plain_lists import PlainListsExecutor
+from phiacta.graphql.plain_lists import PlainListsExecutor, reads_only_context
 
 
 @strawberry.enum
@@ -34,6 +34,19 @@ class Item:
     @strawberry.field
     def doubled(self) -> int:
         return self.depth * 2
+
+    @strawberry.field
+    @reads_only_context
+    def known(self, info: strawberry.Info) -> Inner | None:
+        """Answers at once from the context when it holds the value, else later."""
+        found = info.context["known"].get(self.depth)
+        if found is not None or self.depth in info.context["known"]:
+            return found  # type: ignore[no-any-return]
+
+        async def later() -> Inner:
+            return Inner(id=strawberry.ID(f"late{self.depth}"), colour=Colour.BLUE, note="late")
+
+        return later()  # type: ignore[return-value]
 
 
 def items(broken: bool) -> list[Item]:
@@ -65,6 +78,16 @@ class Query:
 def run(query: str, executor: type[Any] | None) -> ExecutionResult:
     schema = strawberry.Schema(query=Query, execution_context_class=executor)
     return schema.execute_sync(query)  # type: ignore[return-value]
+
+
+KNOWN = {i: Inner(id=strawberry.ID(f"k{i}"), colour=Colour.BLUE, note=None) for i in range(3)}
+
+
+async def run_with(
+    query: str, executor: type[Any] | None, known: dict[int, Any]
+) -> ExecutionResult:
+    schema = strawberry.Schema(query=Query, execution_context_class=executor)
+    return await schema.execute(query, context_value={"known": known})
 
 
 QUERIES = [
@@ -101,3 +124,32 @@ def test_plain_items_skip_the_general_completion(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(PlainListsExecutor, "complete_list_item_value", general)
     assert run(QUERIES[0], PlainListsExecutor).errors is None
     assert run(QUERIES[4], PlainListsExecutor).errors is not None  # `doubled` has a resolver
+
+
+CONTEXT_QUERY = "{ items { depth known { id colour note } } }"
+
+
+@pytest.mark.parametrize(
+    "known",
+    [KNOWN, {0: KNOWN[0], 1: None, 2: KNOWN[2]}, {0: KNOWN[0]}],
+    ids=["all", "null", "late"],
+)
+async def test_context_only_resolvers_answer_as_graphql_core_does(known: dict[int, Any]) -> None:
+    plain = await run_with(CONTEXT_QUERY, PlainListsExecutor, known)
+    general = await run_with(CONTEXT_QUERY, None, known)
+    assert plain.errors is None and general.errors is None
+    assert plain.data == general.data
+
+
+async def test_a_context_only_resolver_that_answers_at_once_stays_plain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def general(*_: object) -> bool:
+        raise AssertionError("completed the general way")
+
+    monkeypatch.setattr(PlainListsExecutor, "complete_list_item_value", general)
+    result = await run_with(CONTEXT_QUERY, PlainListsExecutor, KNOWN)
+    assert result.errors is None
+    assert result.data is not None and result.data["items"][2]["known"]["id"] == "k2"
+    # One value still to be loaded sends the whole list the general way.
+    assert (await run_with(CONTEXT_QUERY, PlainListsExecutor, {})).errors is not None

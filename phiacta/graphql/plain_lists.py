@@ -9,6 +9,12 @@ no middleware) and is a scalar, an enum or another such object, the item is comp
 here directly: each field read through the same resolver graphql-core would call and
 each leaf coerced the same way.
 
+A resolver marked `@reads_only_context` (it reads nothing but `info.context`, like an
+edge's `target`, which answers from the request's DataLoaders when they hold the row)
+counts as plain too: it is called with a stand-in info holding only the context, and
+when it cannot answer at once (it returns an awaitable) the list is left to the general
+completion.
+
 An item that does not complete plainly (a null where the type says non-null, a value
 that does not coerce, an error) makes the whole list complete again the general way,
 so errors, their paths and null propagation are exactly graphql-core's.
@@ -17,12 +23,14 @@ so errors, their paths and null propagation are exactly graphql-core's.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from typing import Any
+from inspect import isawaitable
+from typing import Any, TypeVar
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLField,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -53,6 +61,46 @@ class PlainField:
 
 class NotPlain(Exception):
     """This item needs the general completion."""
+
+
+_CONTEXT_ONLY = "_phiacta_reads_only_context"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reads_only_context(resolver: F) -> F:
+    """Mark a resolver `(self, info)` that uses nothing of `info` but `info.context`
+    and has no arguments, no permissions and no field extensions."""
+    setattr(resolver, _CONTEXT_ONLY, True)
+    return resolver
+
+
+@dataclass(frozen=True)
+class _ContextInfo:
+    """All a `reads_only_context` resolver may touch of its info."""
+
+    context: Any
+
+
+def _context_resolver(field_def: GraphQLField, context: Any) -> Callable[[Any, None], Any] | None:
+    """A plain stand-in for a field whose resolver is marked `reads_only_context`."""
+    definition = field_def.extensions.get("strawberry-definition")
+    resolver = getattr(definition, "base_resolver", None)
+    function = getattr(resolver, "wrapped_func", None)
+    if function is None or not getattr(function, _CONTEXT_ONLY, False):
+        return None
+    if getattr(definition, "extensions", None) or getattr(definition, "permission_classes", None):
+        return None
+    info = _ContextInfo(context)
+
+    def resolve(source: Any, _: None) -> Any:
+        value = function(source, info)
+        if isawaitable(value):
+            if isinstance(value, Coroutine):
+                value.close()  # never started: nothing to clean up but the warning
+            raise NotPlain
+        return value
+
+    return resolve
 
 
 def complete_plain(fields: tuple[PlainField, ...], source: Any) -> dict[str, Any]:
@@ -146,16 +194,16 @@ class PlainListsExecutor(StrawberryGraphQLCoreExecutionContext):
         if name == "__typename":
             return PlainField(response_name, None, True, None, None, object_type.name)
         field_def = self.schema.get_field(object_type, name)
-        # Strawberry marks the resolver of a field that only reads an attribute.
-        if (
-            field_def is None
-            or field_def.args
-            or node.arguments
-            or not getattr(field_def.resolve, "_is_default", False)
-        ):
+        if field_def is None or field_def.args or node.arguments:
             return None
-        resolve = field_def.resolve
-        assert resolve is not None
+        resolve: Callable[[Any, None], Any] | None
+        # Strawberry marks the resolver of a field that only reads an attribute.
+        if getattr(field_def.resolve, "_is_default", False):
+            resolve = field_def.resolve
+        else:
+            resolve = _context_resolver(field_def, self.context_value)
+        if resolve is None:
+            return None
         return_type = field_def.type
         non_null = isinstance(return_type, GraphQLNonNull)
         named = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type

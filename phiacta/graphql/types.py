@@ -32,6 +32,7 @@ from phiacta.graphql.pagination import (
     time_key,
     time_page,
 )
+from phiacta.graphql.plain_lists import reads_only_context
 from phiacta.store.claims import MAX_SIMILAR, ClaimRow, ConfidenceRow
 from phiacta.store.edge_types import EdgeTypeRow
 from phiacta.store.edges import EdgeDirection
@@ -155,6 +156,7 @@ class Claim:
         return Namespace.from_row(row) if row else None
 
     @strawberry.field(description="The agent that wrote this version.")
+    @reads_only_context
     def created_by(self, info: Info) -> Agent | None:
         return agent_now(info, self.created_by_id)
 
@@ -464,14 +466,17 @@ class Edge:
         )
 
     @strawberry.field(description="The claim the edge starts from.")
+    @reads_only_context
     def source(self, info: Info) -> Claim | None:
         return claim_now(info, self.source_id)
 
     @strawberry.field(description="The claim the edge points to.")
+    @reads_only_context
     def target(self, info: Info) -> Claim | None:
         return claim_now(info, self.target_id)
 
     @strawberry.field(description="The agent that asserted the edge.")
+    @reads_only_context
     def created_by(self, info: Info) -> Agent | None:
         return agent_now(info, self.created_by_id)
 
