@@ -195,12 +195,21 @@ class EventBus:
     async def _follow(self, conn: Connection) -> None:
         """Catch up from the outbox, then again after every wake-up, until the connection
         fails."""
+        await self._catch_up(conn)
         while True:
-            await self._catch_up(conn)
-            await self._wait_for_news(conn)
+            newest = await self._wait_for_news(conn)
+            if self._subscribers or newest is None:
+                await self._catch_up(conn)
+            else:
+                # Nobody in this process listens: skip reading the rows (a bundle writes
+                # one per claim and edge). Ids are committed in order, so every event up
+                # to the notified one is in the outbox, where a later subscriber's
+                # replay (`events(after)`) finds it.
+                self._advance(newest)
 
-    async def _wait_for_news(self, conn: Connection) -> None:
-        """Return once a notification names an event not dispatched yet.
+    async def _wait_for_news(self, conn: Connection) -> int | None:
+        """The newest event id notified once it is one not dispatched yet (None when a
+        notification does not say).
 
         Notifications pile up while a catch-up reads a burst; those naming events already
         dispatched are skipped instead of costing a read each.
@@ -211,9 +220,9 @@ class EventBus:
                 try:
                     newest = max(newest, int(notify.payload))
                 except ValueError:
-                    return
+                    return None
             if self._position is None or newest > self._position:
-                return
+                return newest
 
     async def _catch_up(self, conn: Connection) -> None:
         assert self._position is not None
@@ -230,6 +239,10 @@ class EventBus:
             for subscriber in dropped:
                 self._subscribers.discard(subscriber)
                 log.warning("subscriber_dropped", reason="buffer_full", event_id=event.id)
-        self._position = batch[-1].id
+        self._advance(batch[-1].id)
+
+    def _advance(self, position: int) -> None:
+        assert self._position is not None
+        self._position = max(self._position, position)
         for waker in self._wakers:
             waker.set()
