@@ -58,19 +58,29 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"timed out waiting until {what}")
 
 
-@pytest.fixture(scope="module")
-def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    data_dir = tmp_path_factory.mktemp("serving")
+def start_two_workers(database_url: str, folder: Path) -> Served:
+    """`phiacta serve --workers 2` in production mode, once it answers /ready."""
     port = free_port()
-    env = base_env(data_dir, DATABASE_URL=database_url, ENVIRONMENT="production")
+    env = base_env(folder, DATABASE_URL=database_url, ENVIRONMENT="production")
     process = subprocess.Popen(
         [sys.executable, "-m", "phiacta", "serve", "--port", str(port), "--workers", "2"],
         env=env,
-        cwd=data_dir,
+        cwd=folder,
     )
-    server = Served(process, port)
+    served = Served(process, port)
     try:
-        wait_until_ready(server.url, process)
+        wait_until_ready(served.url, process)
+    except BaseException:
+        process.kill()
+        raise
+    return served
+
+
+@pytest.fixture(scope="module")
+def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    server = start_two_workers(database_url, tmp_path_factory.mktemp("serving"))
+    process = server.process
+    try:
         wait_for(lambda: len(server.workers()) == 2, "both workers run")
         wait_for(lambda: both_serve(server), "both workers take connections")
         yield server
@@ -162,15 +172,8 @@ def test_a_killed_worker_is_replaced_and_serving_goes_on(served: Served) -> None
 
 
 def test_sigterm_stops_the_parent_and_every_worker(database_url: str, tmp_path: Path) -> None:
-    port = free_port()
-    env = base_env(tmp_path, DATABASE_URL=database_url, ENVIRONMENT="production")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "phiacta", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        cwd=tmp_path,
-    )
-    server = Served(process, port)
-    wait_until_ready(server.url, process)
+    server = start_two_workers(database_url, tmp_path)
+    process = server.process
     workers = server.workers()
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
