@@ -3,11 +3,14 @@
 uvicorn's own `--workers` lets every worker accept from one shared listening socket:
 whichever is in `accept()` first wins, so the split of keep-alive connections is left to
 chance (19 against 13 of 32 was measured), and a worker holding more of them serves its
-clients slower. Here the parent process alone accepts. It hands each connection to the
-worker holding the fewest open ones (ties in turn), passing the socket itself over a
-Unix socket pair (SCM_RIGHTS); a worker sends one byte back on that pair whenever one of
-its connections closes, WebSockets included, so the counts stay true. Requests never pass
+clients slower. Here the parent process alone accepts and deals the connections out in
+turn, passing the socket itself over a Unix socket pair (SCM_RIGHTS). Requests never pass
 through the parent: after the hand-over, client and worker talk directly.
+
+In turn, not to the worker with the fewest open connections: a busy worker learns late
+that its clients hung up, so counts of open connections lag exactly when many clients
+reconnect at once (a load generator's second run was dealt 8 against 24). A worker
+still starting (loading the app after a crash, say) is skipped while another can serve.
 
 A worker that dies is started again; SIGINT or SIGTERM stops accepting, asks every
 worker to finish its requests (uvicorn's graceful shutdown) and waits for them.
@@ -33,10 +36,9 @@ import uvicorn
 log = structlog.get_logger(__name__)
 
 # Parent to worker: one byte with each connection handed over. Worker to parent: one
-# byte once it has started (its app's lifespan ran), and one per connection closed.
+# byte once it has started (its app's lifespan ran).
 _HANDED = b"c"
 _READY = b"r"
-_CLOSED = b"x"
 # How long stopping workers get to finish their requests before they are killed.
 SHUTDOWN_SECONDS = 30.0
 _spawn = multiprocessing.get_context("spawn")
@@ -47,7 +49,6 @@ class _Worker:
     index: int
     process: SpawnProcess
     channel: socket.socket  # the parent's end of the pair
-    open: int = 0
     ready: bool = False
 
 
@@ -57,7 +58,7 @@ def serve_balanced(
     """Listen on host:port and run `workers` uvicorn workers until SIGINT or SIGTERM."""
     listener = socket.create_server((host, port), backlog=backlog, reuse_port=False)
     listener.setblocking(False)
-    log.info("listening", host=host, port=port, workers=workers, balancing="fewest connections")
+    log.info("listening", host=host, port=port, workers=workers, balancing="round robin")
     _Supervisor(listener, workers, uvicorn_options).run()
 
 
@@ -103,7 +104,7 @@ class _Supervisor:
                     if kind == "accept":
                         self._accept()
                     elif kind == "channel":
-                        self._closed_connections(worker)
+                        self._news_from(worker)
                     elif kind == "exit":
                         self._exited(worker)
                     else:
@@ -127,32 +128,20 @@ class _Supervisor:
                 self._hand_over(connection)
 
     def _hand_over(self, connection: socket.socket) -> None:
-        # A worker reports a closed connection before its socket goes away: reading those
-        # reports first keeps the counts true even when a client reconnects at once.
-        for worker in self.workers:
-            self._closed_connections(worker)
         alive = [w for w in self.workers if w.process.is_alive()]
-        # A worker still starting (loading the app, say after a crash) would keep the
-        # client waiting while another could serve it at once.
         ready = [w for w in alive if w.ready] or alive
         if not ready:
             return  # closing the connection tells the client to retry
-        fewest = min(w.open for w in ready)
-        candidates = [w for w in ready if w.open == fewest]
-        worker = candidates[self.turn % len(candidates)]
+        worker = ready[self.turn % len(ready)]
         self.turn += 1
         try:
             socket.send_fds(worker.channel, [_HANDED], [connection.fileno()])
         except OSError as exc:
             log.warning("handover_failed", worker=worker.index, error=str(exc))
-            return
-        worker.open += 1
 
-    def _closed_connections(self, worker: _Worker) -> None:
-        if worker.channel.fileno() < 0:
-            return
+    def _news_from(self, worker: _Worker) -> None:
         try:
-            data = worker.channel.recv(4096)
+            data = worker.channel.recv(64)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -161,7 +150,6 @@ class _Supervisor:
             self._forget_channel(worker)
             return
         worker.ready = worker.ready or _READY in data
-        worker.open = max(0, worker.open - data.count(_CLOSED))
 
     def _forget_channel(self, worker: _Worker) -> None:
         with contextlib.suppress(KeyError, ValueError):
@@ -212,12 +200,6 @@ class _ChannelServer(uvicorn.Server):
         if self.should_exit:
             return
         config = self.config
-        closed = self._connection_closed
-        # Every connection ends in exactly one connection_lost: the HTTP protocol's, or
-        # after an upgrade the WebSocket protocol's that replaced it.
-        config.http_protocol_class = _counted(config.http_protocol_class, closed)
-        if config.ws_protocol_class is not None:
-            config.ws_protocol_class = _counted(config.ws_protocol_class, closed)
         protocol_class: Any = config.http_protocol_class
         factory = partial(
             protocol_class,
@@ -260,30 +242,8 @@ class _ChannelServer(uvicorn.Server):
             await loop.connect_accepted_socket(factory, connection)
         except OSError:
             connection.close()
-            self._connection_closed()
-
-    def _connection_closed(self) -> None:
-        with contextlib.suppress(OSError):
-            self.channel.send(_CLOSED)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         with contextlib.suppress(ValueError, OSError):
             asyncio.get_running_loop().remove_reader(self.channel.fileno())
         await super().shutdown(sockets=sockets)
-
-
-def _counted(protocol_class: Any, closed: Callable[[], None]) -> Any:
-    if getattr(protocol_class, "_phiacta_counted", False):
-        return protocol_class
-
-    def connection_lost(self: Any, exc: Exception | None) -> None:
-        try:
-            protocol_class.connection_lost(self, exc)
-        finally:
-            closed()
-
-    return type(
-        protocol_class.__name__,
-        (protocol_class,),
-        {"connection_lost": connection_lost, "_phiacta_counted": True},
-    )

@@ -1,5 +1,5 @@
-"""`phiacta serve --workers N`: the parent deals connections out evenly, counts the ones
-that close (WebSockets included), replaces a worker that dies and stops cleanly."""
+"""`phiacta serve --workers N`: the parent deals connections out in turn (WebSockets
+included), skips a worker still starting, replaces one that dies and stops cleanly."""
 
 from __future__ import annotations
 
@@ -130,28 +130,22 @@ def test_connections_are_dealt_out_evenly(served: Served) -> None:
     wait_for(lambda: served.spread() == [0, 0], "every connection is closed")
 
 
-def test_a_closed_websocket_counts_as_closed(served: Served) -> None:
+def test_a_burst_of_reconnections_and_websockets_are_dealt_out_evenly(served: Served) -> None:
     ws_url = served.url.replace("http", "ws") + "/graphql"
     with connect(ws_url, subprotocols=["graphql-transport-ws"]) as websocket:  # type: ignore[list-item]
         websocket.send('{"type": "connection_init", "payload": {}}')
         assert "connection_ack" in str(websocket.recv(timeout=30))
         made = clients(served, 1)
         assert served.spread() == [1, 1]
-        holder = next(w for w in served.workers() if _holds(w, served.port, 1))
-    wait_for(lambda: served.spread() == [0, 1], "the WebSocket is closed")
-    # The worker that held the WebSocket now has the fewest connections: it gets the next.
-    made += clients(served, 1)
-    assert _holds(holder, served.port, 1) and served.spread() == [1, 1]
     close(made)
+    # Every client hangs up and reconnects at once, as a load generator's next run does:
+    # the workers may not have noticed the hang-ups yet, and the new ones still split.
+    made = clients(served, 8)
+    try:
+        wait_for(lambda: served.spread() == [4, 4], "only the new connections are open")
+    finally:
+        close(made)
     wait_for(lambda: served.spread() == [0, 0], "every connection is closed")
-
-
-def _holds(worker: psutil.Process, port: int, count: int) -> bool:
-    connections = worker.net_connections(kind="tcp")
-    return (
-        sum(1 for c in connections if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port)
-        == count
-    )
 
 
 def test_a_killed_worker_is_replaced_and_serving_goes_on(served: Served) -> None:
