@@ -89,6 +89,7 @@ def test_a_page_runs_the_same_statements_for_10_and_50_claims(
     statements.clear()
     ten = run_page(client, small, 10)
     count_for_10 = len(statements)
+    ten_statements = list(statements)
 
     statements.clear()
     fifty = run_page(client, large, 50)
@@ -97,10 +98,13 @@ def test_a_page_runs_the_same_statements_for_10_and_50_claims(
     assert len(ten) == 10 and len(fifty) == 50
     assert all(len(n["outgoing"]["edges"]) == 2 and len(n["reviews"]["edges"]) == 2 for n in fifty)
     assert all(e["node"]["target"]["createdBy"] for n in fifty for e in n["outgoing"]["edges"])
-    assert count_for_10 == count_for_50, statements
     # list, creators, namespaces, confidence, reviews, outgoing, reviewers, targets,
-    # target creators: one statement each, whatever the page size.
-    assert count_for_50 <= 9, statements
+    # target creators: one statement each, whatever the page size. Reviewers and the
+    # targets' creators are both agents: when their loads fall in the same event-loop
+    # turn (the two reads before them finish together) they share one batch, so a page
+    # runs 8 or 9 statements, of the same kinds at 10 and at 50 claims.
+    assert set(ten_statements) == set(statements), (ten_statements, statements)
+    assert count_for_10 <= 9 and count_for_50 <= 9, (ten_statements, statements)
 
 
 CLAIM_WITH_EDGES = """
