@@ -235,7 +235,7 @@ async def measure_size(url: str, iterations: int) -> dict[str, Any]:
     for depth in (1, 3, 5, 10):
         sql[f"traverse_depth_{depth}"] = await time_sql(
             lambda d=depth: traversal_store.walk_from(
-                conn, busy(), direction="outgoing", edge_types=None, max_depth=d, limit=1000
+                conn, traversal_store.WalkSpec(busy(), "outgoing", None, d, 1000)
             ),
             iterations,
         )

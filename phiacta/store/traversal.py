@@ -288,17 +288,29 @@ def _reached(row: tuple[Any, ...]) -> ReachedRow:
     )
 
 
-def _walk_params(
-    start: UUID,
-    direction: Direction,
-    edge_types: Sequence[str] | None,
-    max_depth: int,
-    limit: int,
-    min_strength: float,
-    include_retracted: bool,
-) -> dict[str, Any]:
-    params = _params(start, direction, edge_types, max_depth, min_strength, include_retracted)
-    return params | {"level_limit": limit + 1, "node_budget": limit, "result_limit": limit + 1}
+@dataclass(frozen=True)
+class WalkSpec:
+    """Where a walk starts and how far and wide it may go."""
+
+    start: UUID
+    direction: Direction
+    edge_types: Sequence[str] | None
+    max_depth: int
+    limit: int
+    min_strength: float = 0.0
+    include_retracted: bool = False
+
+    def params(self) -> dict[str, Any]:
+        params = _params(
+            self.start,
+            self.direction,
+            self.edge_types,
+            self.max_depth,
+            self.min_strength,
+            self.include_retracted,
+        )
+        limit = self.limit
+        return params | {"level_limit": limit + 1, "node_budget": limit, "result_limit": limit + 1}
 
 
 def _params(
@@ -321,52 +333,26 @@ def _params(
     }
 
 
-async def walk_from(
-    conn: Connection,
-    start: UUID,
-    *,
-    direction: Direction,
-    edge_types: Sequence[str] | None,
-    max_depth: int,
-    limit: int,
-    min_strength: float = 0.0,
-    include_retracted: bool = False,
-) -> Walk[ReachedRow]:
-    """Claims within `max_depth` steps of `start` (not itself), shallowest first, with
-    their rows and the edges that reached them.
+async def walk_from(conn: Connection, spec: WalkSpec) -> Walk[ReachedRow]:
+    """Claims within `spec.max_depth` steps of `spec.start` (not itself), shallowest
+    first, with their rows and the edges that reached them.
 
-    At most `limit` claims; `truncated` says whether more were reachable.
+    At most `spec.limit` claims; `truncated` says whether more were reachable.
     """
-    params = _walk_params(
-        start, direction, edge_types, max_depth, limit, min_strength, include_retracted
-    )
-    cur = await conn.execute(WALK_FROM, params)
+    cur = await conn.execute(WALK_FROM, spec.params())
     rows = [_reached(row) for row in await cur.fetchall()]
-    return Walk(reached=rows[:limit], truncated=len(rows) > limit)
+    return Walk(reached=rows[: spec.limit], truncated=len(rows) > spec.limit)
 
 
-async def walk_ids_from(
-    conn: Connection,
-    start: UUID,
-    *,
-    direction: Direction,
-    edge_types: Sequence[str] | None,
-    max_depth: int,
-    limit: int,
-    min_strength: float = 0.0,
-    include_retracted: bool = False,
-) -> Walk[ReachedId]:
+async def walk_ids_from(conn: Connection, spec: WalkSpec) -> Walk[ReachedId]:
     """The same walk as `walk_from`, by ids only: for callers that need no claim or edge
     column, it saves reading and decoding a row of each per reached claim."""
-    params = _walk_params(
-        start, direction, edge_types, max_depth, limit, min_strength, include_retracted
-    )
-    cur = await conn.execute(WALK_IDS_FROM, params)
+    cur = await conn.execute(WALK_IDS_FROM, spec.params())
     rows = [
         ReachedId(depth=depth, claim_id=claim_id, edge_id=edge_id, parent_id=parent_id)
         for depth, claim_id, edge_id, parent_id in await cur.fetchall()
     ]
-    return Walk(reached=rows[:limit], truncated=len(rows) > limit)
+    return Walk(reached=rows[: spec.limit], truncated=len(rows) > spec.limit)
 
 
 async def shortest_path(

@@ -259,14 +259,10 @@ async def evidence_of(info: Info, claim: ClaimRow, depth: int) -> Evidence:
         direction: traversal_store.Direction, edge_type: str, to_depth: int
     ) -> Walk[ReachedRow]:
         async with info.context.connection() as conn:
-            return await traversal_store.walk_from(
-                conn,
-                claim.id,
-                direction=direction,
-                edge_types=[edge_type],
-                max_depth=to_depth,
-                limit=MAX_EVIDENCE_PER_KIND,
+            spec = traversal_store.WalkSpec(
+                claim.id, direction, [edge_type], to_depth, MAX_EVIDENCE_PER_KIND
             )
+            return await traversal_store.walk_from(conn, spec)
 
     supporting = await walk("incoming", "supports", depth)
     corroborating = await walk("incoming", "corroborates", depth)
@@ -325,30 +321,20 @@ class TraversalQueries:
         types = await check_edge_types(info, edge_types)
         root = await existing_claim(info, start, "start")
         async with info.context.connection() as conn:
-            # A walk of 1000 claims read by id (the common case: ids and depths) costs a
-            # fraction of one that reads and decodes each claim's and edge's row.
-            if reads_only_ids(info):
-                by_ids = await traversal_store.walk_ids_from(
-                    conn,
-                    start,
-                    direction=direction.value,
-                    edge_types=types,
-                    max_depth=max_depth,
-                    limit=limit,
-                    min_strength=min_strength,
-                    include_retracted=include_retracted,
-                )
-                return traversal_by_ids(root, by_ids)
-            walk = await traversal_store.walk_from(
-                conn,
+            spec = traversal_store.WalkSpec(
                 start,
-                direction=direction.value,
-                edge_types=types,
-                max_depth=max_depth,
-                limit=limit,
+                direction.value,
+                types,
+                max_depth,
+                limit,
                 min_strength=min_strength,
                 include_retracted=include_retracted,
             )
+            # A walk of 1000 claims read by id (the common case: ids and depths) costs a
+            # fraction of one that reads and decodes each claim's and edge's row.
+            if reads_only_ids(info):
+                return traversal_by_ids(root, await traversal_store.walk_ids_from(conn, spec))
+            walk = await traversal_store.walk_from(conn, spec)
         return traversal_of(info, root, walk)
 
     @strawberry.field(

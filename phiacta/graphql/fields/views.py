@@ -126,14 +126,10 @@ async def _proof_tree(info: Info, claim_id: UUID, max_depth: int) -> ProofTreeVi
     if root is None:
         return None
     async with info.context.connection() as conn:
-        walk = await traversal_store.walk_from(
-            conn,
-            claim_id,
-            direction="outgoing",
-            edge_types=PROOF_EDGE_TYPES,
-            max_depth=max_depth,
-            limit=MAX_TRAVERSAL_LIMIT,
+        spec = traversal_store.WalkSpec(
+            claim_id, "outgoing", PROOF_EDGE_TYPES, max_depth, MAX_TRAVERSAL_LIMIT
         )
+        walk = await traversal_store.walk_from(conn, spec)
     info.context.loaders.prime_claims([r.claim for r in walk.reached])
     top = Claim.from_row(root)
     return ProofTreeView(
