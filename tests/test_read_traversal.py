@@ -69,15 +69,18 @@ def test_cycle_is_walked_once_per_node(make: Factory, client: httpx.Client) -> N
     assert len(result["edges"]) == 2
 
 
+def diamond(make: Factory) -> dict[str, UUID]:
+    """a -> b -> d and a -> c -> d, then d -> e."""
+    c = chain(make, "abcde")
+    for source, target in ("ab", "ac", "bd", "cd", "de"):
+        make.edge(c[source], c[target])
+    return c
+
+
 def test_diamond_reports_each_node_once_at_its_shortest_depth(
     make: Factory, client: httpx.Client
 ) -> None:
-    c = chain(make, "abcde")
-    make.edge(c["a"], c["b"])
-    make.edge(c["a"], c["c"])
-    make.edge(c["b"], c["d"])
-    make.edge(c["c"], c["d"])
-    make.edge(c["d"], c["e"])
+    c = diamond(make)
     make.edge(c["a"], c["e"], "refines")  # a shortcut: e is at depth 1
     result = walk(client, c["a"], depth=5)
     assert depths(result) == {"a": 0, "b": 1, "c": 1, "d": 2, "e": 1}
@@ -132,12 +135,7 @@ query ($start: UUID!, $retracted: Boolean) {
 
 
 def test_a_walk_read_by_ids_reports_the_same_nodes(make: Factory, client: httpx.Client) -> None:
-    c = chain(make, "abcde")
-    make.edge(c["a"], c["b"])
-    make.edge(c["a"], c["c"])
-    make.edge(c["b"], c["d"])
-    make.edge(c["c"], c["d"])
-    make.edge(c["d"], c["e"])
+    c = diamond(make)
     make.edge(c["e"], c["a"])
     make.set_status(c["c"], "retracted")
     result = data_of(gql(client, TRAVERSE_IDS, {"start": str(c["a"])}))["traverse"]
