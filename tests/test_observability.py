@@ -176,6 +176,10 @@ def test_the_access_line_names_the_operation_status_and_duration_under_the_respo
     assert line["operation"] == "ListEdgeTypes"
     assert line["status"] == 200
     assert isinstance(line["duration_ms"], float | int) and line["duration_ms"] >= 0
+    # One access line per request: uvicorn's own (printed first, when the response
+    # starts) is switched off.
+    mine = [entry for entry in served.stdout.lines() if entry.get("request_id") == request_id]
+    assert [entry["logger"] for entry in mine if "access" in entry["logger"]] == ["phiacta.access"]
 
 
 def test_a_write_logs_an_audit_line_with_the_agent_the_ids_and_the_request_id(

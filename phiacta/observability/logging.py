@@ -172,9 +172,14 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     for name in _QUIET_AT_DEBUG:
         logging.getLogger(name).setLevel(max(level, logging.INFO))
     # uvicorn's own handlers would print a second, unstructured copy of its lines.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic"):
+    for name in ("uvicorn", "uvicorn.error", "alembic"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # The access line is AccessLogMiddleware's (with the operation name and duration);
+    # uvicorn's would be a second line for every request.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers.clear()
+    uvicorn_access.propagate = False
 
     structlog.configure(
         processors=[
