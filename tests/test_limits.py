@@ -193,6 +193,43 @@ def test_a_mutation_over_get_is_refused_with_a_code(client: httpx.Client) -> Non
     assert "GET" in response.json()["errors"][0]["message"]
 
 
+# -- a document is checked once, each request answered as its own --------------------
+
+
+def test_a_document_refused_twice_carries_each_requests_own_id(client: httpx.Client) -> None:
+    bodies = [
+        gql(client, "{ claims { nope } }", headers={"x-request-id": f"req-{i}"}) for i in (1, 2)
+    ]
+    for i, body in enumerate(bodies, start=1):
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "VALIDATION_FAILED", "request_id": f"req-{i}"}
+        assert "nope" in error["message"]
+        assert error["locations"] == [{"line": 1, "column": 12}]
+
+
+def test_the_named_operation_of_a_document_with_several_runs(client: httpx.Client) -> None:
+    document = "query A { edgeTypes { name } } query B { namespaces { id } }"
+    response = client.post("/graphql", json={"query": document, "operationName": "B"})
+    assert data_of(response.json()) == {"namespaces": response.json()["data"]["namespaces"]}
+    assert "edgeTypes" not in response.json()["data"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"query": "query A { __typename }", "operationName": "C"},
+        {"query": "{ __typename }", "variables": [1, 2]},
+    ],
+    ids=["an unknown operation name", "variables not an object"],
+)
+def test_an_operation_that_cannot_run_as_sent_is_400_with_a_code(
+    client: httpx.Client, payload: dict[str, Any]
+) -> None:
+    response = client.post("/graphql", json=payload)
+    assert response.status_code == 400
+    assert refused_code(response.json()) == "VALIDATION_FAILED"
+
+
 # -- production ----------------------------------------------------------------------
 
 

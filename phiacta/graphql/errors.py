@@ -87,10 +87,19 @@ class CodedErrors(SchemaExtension):
         if not errors:
             return
         context = self.execution_context.context
-        request_id = str(getattr(context, "request_id", ""))
         settings = getattr(context, "settings", None)
-        development = bool(getattr(settings, "is_development", False))
-        coded = [coded_error(e, request_id=request_id, development=development) for e in errors]
-        for error in coded:
-            metrics.graphql_error(str((error.extensions or {}).get("code", ErrorCode.INTERNAL)))
-        result.errors = coded
+        result.errors = code_errors(
+            errors,
+            request_id=str(getattr(context, "request_id", "")),
+            development=bool(getattr(settings, "is_development", False)),
+        )
+
+
+def code_errors(
+    errors: list[GraphQLError], *, request_id: str, development: bool
+) -> list[GraphQLError]:
+    """Each error in its coded form, counted in the errors metric."""
+    coded = [coded_error(e, request_id=request_id, development=development) for e in errors]
+    for error in coded:
+        metrics.graphql_error(str((error.extensions or {}).get("code", ErrorCode.INTERNAL)))
+    return coded

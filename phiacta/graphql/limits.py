@@ -139,11 +139,11 @@ def coded_rule(rule: type[ValidationRule], error: type[PhiactaError]) -> type[Va
     return Coded
 
 
-def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """The schema extensions enforcing the document limits of `settings`.
+def limit_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """The validation rules enforcing the depth, alias and introspection limits.
 
-    The rule classes are made once here: the validation cache is keyed by them, so a
-    class made per request would never hit it.
+    Made once per server: the validation cache is keyed by the rule classes, so a class
+    made per request would never hit it.
     """
     rules: list[type[ASTValidationRule]] = [
         coded_rule(max_depth_rule(settings.graphql_max_depth, None, None), LimitExceeded),
@@ -151,6 +151,12 @@ def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     ]
     if not settings.introspection_enabled:
         rules.append(coded_rule(NoSchemaIntrospectionCustomRule, Forbidden))
+    return rules
+
+
+def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """The schema extensions enforcing the document limits of `settings`."""
+    rules = limit_rules(settings)
     max_cost = settings.graphql_max_cost
     max_tokens = settings.graphql_max_tokens
     return [
@@ -175,20 +181,38 @@ class CostLimit(SchemaExtension):
         # A subscription's events are bounded by the subscription itself; Strawberry
         # also ignores a preset result for them.
         if document is not None and context.operation_type is not StrawberryOperation.SUBSCRIPTION:
-            cost = operation_cost(
-                context.schema._schema, document, context.operation_name, context.variables
+            # A result set here makes Strawberry skip execution; raising instead would
+            # bypass the other extensions (the error would lose its code).
+            refusal = cost_refusal(
+                context.schema._schema,
+                document,
+                context.operation_name,
+                context.variables,
+                self.max_cost,
             )
-            if cost > self.max_cost:
-                refusal = LimitExceeded(
-                    f"the query costs {cost}, over the limit of {self.max_cost}: "
-                    "ask for smaller pages (first/limit) or fewer nested lists"
-                )
-                # A result set here makes Strawberry skip execution; raising instead
-                # would bypass the other extensions (the error would lose its code).
-                context.result = ExecutionResult(
-                    data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]
-                )
+            if refusal is not None:
+                context.result = refusal
         yield
+
+
+def cost_refusal(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    max_cost: int,
+) -> ExecutionResult | None:
+    """The LIMIT_EXCEEDED result for an operation costing over `max_cost`, else None."""
+    cost = operation_cost(schema, document, operation_name, variables)
+    if cost <= max_cost:
+        return None
+    refusal = LimitExceeded(
+        f"the query costs {cost}, over the limit of {max_cost}: "
+        "ask for smaller pages (first/limit) or fewer nested lists"
+    )
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]
+    )
 
 
 def operation_cost(
@@ -485,7 +509,9 @@ class PersistedQueries:
 __all__ = [
     "CostLimit",
     "PersistedQueries",
+    "cost_refusal",
     "limit_extensions",
+    "limit_rules",
     "operation_cost",
     "operation_groups",
 ]

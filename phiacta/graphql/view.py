@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode
 import psycopg
 import structlog
 from cross_web import HTTPException
+from graphql import OperationType
 from psycopg_pool import PoolTimeout
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -38,7 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.schema.base import BaseSchema
+from strawberry.schema import Schema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from phiacta.auth import ratelimit
@@ -57,7 +58,9 @@ from phiacta.errors import (
 from phiacta.graphql.context import Context
 from phiacta.graphql.limits import PersistedQueries, operation_groups, parse_document
 from phiacta.graphql.live_transport import LiveTransportHandler
+from phiacta.graphql.operations import PreparedOperation, PreparedOperations
 from phiacta.middleware import request_id_of
+from phiacta.observability.access import OPERATION_KEY
 from phiacta.services import Services
 
 
@@ -113,6 +116,15 @@ class _GraphQLRequest:
     # The body or query string to hand to Strawberry (rewritten when APQ filled it in).
     body: bytes
     query_string: bytes
+    # As sent (a JSON body's members); checked where they are used.
+    variables: object = None
+    extensions: object = None
+
+
+# Operations the view runs itself; subscriptions go through Strawberry.
+_RUN_HERE = (OperationType.QUERY, OperationType.MUTATION)
+# Accept types asking Strawberry to stream a subscription over HTTP.
+_STREAMING_ACCEPT = ("multipart/mixed", "text/event-stream")
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -121,7 +133,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     def __init__(
         self,
-        schema: BaseSchema,
+        schema: Schema,
         settings: Settings,
         persisted: PersistedQueries | None = None,
         **options: Any,
@@ -129,6 +141,7 @@ class GraphQLView(GraphQL[Context, None]):
         super().__init__(schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,), **options)
         self.settings = settings
         self.persisted = persisted or PersistedQueries.from_settings(settings)
+        self.operations = PreparedOperations(schema, settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -176,7 +189,50 @@ class GraphQLView(GraphQL[Context, None]):
         )
         groups = operation_groups(document, graphql_request.operation_name)
         await self._take(services, viewer, client_ip, groups, headers)
+        prepared = self._prepared(request, graphql_request)
+        if prepared is not None:
+            return await self._run(request, graphql_request, prepared)
         return await self._execute(scope, receive, graphql_request)
+
+    def _prepared(
+        self, request: Request, graphql_request: _GraphQLRequest
+    ) -> PreparedOperation | None:
+        """The prepared operation when this request can run it; None sends it through
+        Strawberry (GET, a subscription, an operation that cannot be picked, variables
+        or extensions that are not objects), whose answer for those is the reference."""
+        query = graphql_request.query
+        if request.method != "POST" or query is None:
+            return None
+        if not isinstance(graphql_request.variables, dict | None) or not isinstance(
+            graphql_request.extensions, dict | None
+        ):
+            return None
+        accept = request.headers.get("accept", "")
+        if any(kind in accept for kind in _STREAMING_ACCEPT):
+            return None
+        prepared = self.operations.prepare(query, graphql_request.operation_name)
+        if prepared.errors or prepared.operation_type in _RUN_HERE:
+            return prepared
+        return None
+
+    async def _run(
+        self, request: Request, graphql_request: _GraphQLRequest, prepared: PreparedOperation
+    ) -> Response:
+        request_id = request_id_of(request.scope)
+        context = self._context(request, None)
+        result = await self.operations.run_prepared(
+            prepared,
+            context,
+            graphql_request.variables,  # type: ignore[arg-type]  # checked in _prepared
+            graphql_request.extensions,  # type: ignore[arg-type]
+            request_id,
+        )
+        if prepared.name:
+            request.scope["state"][OPERATION_KEY] = prepared.name
+        body: dict[str, object] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [error.formatted for error in result.errors]
+        return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
 
     async def _take(
         self,
@@ -245,7 +301,14 @@ class GraphQLView(GraphQL[Context, None]):
                 query_string = urlencode({**params, "query": resolved}).encode()
             else:
                 body = json.dumps({**payload, "query": resolved}).encode()
-        return _GraphQLRequest(resolved, operation_name, body, query_string)
+        return _GraphQLRequest(
+            resolved,
+            operation_name,
+            body,
+            query_string,
+            payload.get("variables"),
+            payload.get("extensions"),
+        )
 
     async def _execute(
         self, scope: Scope, receive: Receive, graphql_request: _GraphQLRequest
@@ -276,6 +339,11 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        return self._context(request, response)
+
+    def _context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
         services: Services = request.app.state.services
         return Context(

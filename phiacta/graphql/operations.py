@@ -1,0 +1,143 @@
+"""Running an HTTP query or mutation with its document checked once, not per request.
+
+Strawberry's `Schema.execute` makes, for every request, an execution context, an
+extension runner, an instance of each schema extension and a context manager per hook;
+for a short read that costs more than the resolvers do. Everything those hooks decide
+about a document alone is the same on every request, so `PreparedOperations` decides it
+once per (document, operation name) and keeps the answer:
+
+- parsing, with the token cap (GRAPHQL_MAX_TOKENS);
+- which operation runs, its type and name (the name goes on the access line);
+- validation: GraphQL's rules, Strawberry's two (oneOf inputs, `Maybe`) and the depth,
+  alias and introspection limits of `graphql.limits`.
+
+Per request, `run_prepared` checks the cost (it depends on variables), executes with
+graphql-core and the schema's executor class, and codes the errors, exactly as the
+schema's extensions would. The HTTP view sends here the POSTed queries and mutations it
+can; anything else (GET, subscriptions, a document whose operation cannot be picked)
+still goes through Strawberry, so each of those keeps Strawberry's own answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from inspect import isawaitable
+from typing import Any, TypeGuard, cast
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    specified_rules,
+)
+from graphql.validation import ASTValidationRule
+from strawberry.execution import optimized_is_awaitable
+from strawberry.schema import Schema
+from strawberry.schema.schema import validate_document
+
+from phiacta.config import Settings
+from phiacta.graphql.errors import code_errors
+from phiacta.graphql.limits import cost_refusal, limit_rules
+
+# Distinct (document, operation name) pairs kept; a hostile client sending new documents
+# only evicts older ones.
+PREPARED_CACHE_SIZE = 1024
+
+# Strawberry's check, cheaper than `inspect.isawaitable` for the values resolvers return.
+_is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
+
+
+@dataclass(frozen=True)
+class PreparedOperation:
+    """What a document and operation name decide before any variable is known."""
+
+    document: DocumentNode | None
+    # Parse or validation errors: the operation is answered with these and never runs.
+    errors: tuple[GraphQLError, ...]
+    # None when the document has no operation of that name (or several, unnamed).
+    operation_type: OperationType | None
+    name: str | None
+
+
+class PreparedOperations:
+    """Parsed and validated operations of one schema under one set of limits."""
+
+    def __init__(self, schema: Schema, settings: Settings) -> None:
+        self.schema = schema
+        self.max_tokens = settings.graphql_max_tokens
+        self.max_cost = settings.graphql_max_cost
+        self.development = settings.is_development
+        self.rules: tuple[type[ASTValidationRule], ...] = (
+            *specified_rules,
+            *limit_rules(settings),
+        )
+        self.prepare: Callable[[str, str | None], PreparedOperation] = lru_cache(
+            maxsize=PREPARED_CACHE_SIZE
+        )(self._prepare)
+
+    def _prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
+        try:
+            document = parse(query, max_tokens=self.max_tokens)
+        except GraphQLError as error:
+            return PreparedOperation(None, (error,), None, None)
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            return PreparedOperation(document, (), None, None)
+        errors = validate_document(self.schema._schema, document, self.rules)
+        name = operation.name.value if operation.name else None
+        return PreparedOperation(document, tuple(errors), operation.operation, name)
+
+    async def run_prepared(
+        self,
+        prepared: PreparedOperation,
+        context: Any,
+        variables: dict[str, Any] | None,
+        operation_extensions: dict[str, Any] | None,
+        request_id: str,
+    ) -> ExecutionResult:
+        """The operation's result, its errors coded. Never raises."""
+        result = await self._result(prepared, context, variables, operation_extensions)
+        if result.errors:
+            result.errors = code_errors(
+                result.errors, request_id=request_id, development=self.development
+            )
+        return result
+
+    async def _result(
+        self,
+        prepared: PreparedOperation,
+        context: Any,
+        variables: dict[str, Any] | None,
+        operation_extensions: dict[str, Any] | None,
+    ) -> ExecutionResult:
+        if prepared.errors or prepared.document is None:
+            return ExecutionResult(data=None, errors=list(prepared.errors))
+        schema = self.schema._schema
+        try:
+            refusal = cost_refusal(
+                schema, prepared.document, prepared.name, variables, self.max_cost
+            )
+            if refusal is not None:
+                return refusal
+            result = execute(
+                schema,
+                prepared.document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=prepared.name,
+                executor_class=self.schema.execution_context_class,
+                is_awaitable=_is_awaitable,
+                operation_extensions=operation_extensions,
+            )
+            if isawaitable(result):
+                result = await result
+        except Exception as exc:  # as Strawberry does: a failure outside any resolver
+            return ExecutionResult(data=None, errors=[GraphQLError(str(exc), original_error=exc)])
+        assert isinstance(result, ExecutionResult)
+        return result
