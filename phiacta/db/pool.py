@@ -9,8 +9,10 @@ from __future__ import annotations
 import psycopg
 from pgvector.psycopg import register_vector_async
 from psycopg.rows import TupleRow
+from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
+from phiacta import jsoncodec
 from phiacta.config import Settings
 from phiacta.observability.sql import TimedCursor
 
@@ -21,6 +23,8 @@ Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
 
 
 async def _configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    set_json_loads(jsoncodec.loads, conn)
+    set_json_dumps(jsoncodec.dumps, conn)
     # The vector type exists only once the first migration ran; a connection opened
     # before that (production with pending migrations) simply goes without the adapter.
     cur = await conn.execute("SELECT 1 FROM pg_type WHERE typname = 'vector'")

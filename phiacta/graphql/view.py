@@ -42,6 +42,7 @@ from strawberry.asgi import GraphQL
 from strawberry.schema import Schema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from phiacta import jsoncodec
 from phiacta.auth import ratelimit
 from phiacta.auth.viewer import Viewer
 from phiacta.config import Settings
@@ -232,7 +233,7 @@ class GraphQLView(GraphQL[Context, None]):
         body: dict[str, object] = {"data": result.data}
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]
-        return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+        return Response(jsoncodec.dumps(body), media_type="application/json")
 
     async def _take(
         self,
@@ -381,7 +382,7 @@ def _json_body(content_type: str, body: bytes) -> dict[str, Any]:
             415,
         )
     try:
-        payload = json.loads(body)
+        payload = jsoncodec.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise _Refused(
             ValidationFailed.single("body", "the request body is not valid JSON"), 400
