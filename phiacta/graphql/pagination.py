@@ -15,7 +15,8 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from functools import partial
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -112,26 +113,35 @@ def parse_time_key(key: tuple[CursorValue, ...], path: str = "after") -> tuple[d
         raise ValidationFailed.single(path, "is not a cursor of this list") from None
 
 
+@strawberry.type(description="One node of a connection, with the cursor to continue after it.")
+class ConnectionEdge(Generic[NodeT]):
+    # Encoded only when asked for: most reads of a page never look at its cursors.
+    @strawberry.field(description="Pass as `after` to continue after this node.")
+    def cursor(self) -> str:
+        return encode_cursor(self._kind, self._key())
+
+    node: NodeT
+    _kind: strawberry.Private[str]
+    # The node's keyset, computed on demand for the same reason.
+    _key: strawberry.Private[Callable[[], Sequence[CursorValue]]]
+
+
 @strawberry.type(description="Where a page sits in its list.")
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool = strawberry.field(
         description="Whether the page was asked for with `after` (pages only go forward)."
     )
-    start_cursor: str | None
-    end_cursor: str | None
+    _first: strawberry.Private[ConnectionEdge[Any] | None]
+    _last: strawberry.Private[ConnectionEdge[Any] | None]
 
+    @strawberry.field
+    def start_cursor(self) -> str | None:
+        return self._first.cursor() if self._first is not None else None
 
-@strawberry.type(description="One node of a connection, with the cursor to continue after it.")
-class ConnectionEdge(Generic[NodeT]):
-    # Encoded only when asked for: most reads of a page never look at its cursors.
-    @strawberry.field(description="Pass as `after` to continue after this node.")
-    def cursor(self) -> str:
-        return encode_cursor(self._kind, self._key)
-
-    node: NodeT
-    _kind: strawberry.Private[str]
-    _key: strawberry.Private[Sequence[CursorValue]]
+    @strawberry.field
+    def end_cursor(self) -> str | None:
+        return self._last.cursor() if self._last is not None else None
 
 
 CountFn = Callable[[], Awaitable[int]]
@@ -164,14 +174,14 @@ def build_connection(
     """A connection from up to `first + 1` rows fetched in order (the extra one tells
     that a next page exists)."""
     page = rows[: args.first]
-    edges = [ConnectionEdge(node=node(row), _kind=kind, _key=key(row)) for row in page]
+    edges = [ConnectionEdge(node=node(row), _kind=kind, _key=partial(key, row)) for row in page]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=len(rows) > args.first,
             has_previous_page=args.after is not None,
-            start_cursor=edges[0].cursor() if edges else None,
-            end_cursor=edges[-1].cursor() if edges else None,
+            _first=edges[0] if edges else None,
+            _last=edges[-1] if edges else None,
         ),
         _count=count,
     )
