@@ -61,7 +61,8 @@ async def claim_with_outgoing(
         "edge_types": list(edge_types) if edge_types is not None else None,
         "limit": limit,
     }
-    cur = await conn.execute(CLAIM_WITH_OUTGOING, params)
+    # Binary rows: uuids and timestamps load from their 16 and 8 bytes, not from text.
+    cur = await conn.execute(CLAIM_WITH_OUTGOING, params, binary=True)
     claim: ClaimRow | None = None
     creator: AgentRow | None = None
     outgoing: list[tuple[EdgeRow, ClaimRow]] = []
