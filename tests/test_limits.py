@@ -106,9 +106,10 @@ query Nested($n: Int) {
 def test_a_query_over_the_cost_limit_is_refused_before_any_sql(
     client: httpx.Client, connections_opened: list[int]
 ) -> None:
-    body = gql(client, NESTED_PAGES, {"n": 200})
-    assert refused_code(body) == "LIMIT_EXCEEDED"
-    assert "costs 40200, over the limit of 25000" in body["errors"][0]["message"]
+    for _ in range(2):  # the second time, the cost is known already
+        body = gql(client, NESTED_PAGES, {"n": 200})
+        assert refused_code(body) == "LIMIT_EXCEEDED"
+        assert "costs 40200, over the limit of 25000" in body["errors"][0]["message"]
     assert connections_opened == []
     # The same document with small pages is cheap and runs.
     data_of(gql(client, NESTED_PAGES, {"n": 2}))

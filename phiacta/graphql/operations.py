@@ -21,7 +21,7 @@ still goes through Strawberry, so each of those keeps Strawberry's own answer.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from inspect import isawaitable
 from typing import Any, TypeGuard, cast
@@ -48,6 +48,8 @@ from phiacta.graphql.limits import cost_refusal, limit_rules
 # Distinct (document, operation name) pairs kept; a hostile client sending new documents
 # only evicts older ones.
 PREPARED_CACHE_SIZE = 1024
+# Distinct page sizes remembered per operation.
+MAX_REMEMBERED_COSTS = 64
 
 # Strawberry's check, cheaper than `inspect.isawaitable` for the values resolvers return.
 _is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
@@ -63,6 +65,10 @@ class PreparedOperation:
     # None when the document has no operation of that name (or several, unnamed).
     operation_type: OperationType | None
     name: str | None
+    # Costs by the integer variables they were computed with (see `cost_refusal_of`).
+    refusals: dict[tuple[tuple[str, int], ...], ExecutionResult | None] = field(
+        default_factory=dict, compare=False
+    )
 
 
 class PreparedOperations:
@@ -120,9 +126,7 @@ class PreparedOperations:
             return ExecutionResult(data=None, errors=list(prepared.errors))
         schema = self.schema._schema
         try:
-            refusal = cost_refusal(
-                schema, prepared.document, prepared.name, variables, self.max_cost
-            )
+            refusal = self._cost_refusal(prepared, prepared.document, variables)
             if refusal is not None:
                 return refusal
             result = execute(
@@ -141,3 +145,22 @@ class PreparedOperations:
             return ExecutionResult(data=None, errors=[GraphQLError(str(exc), original_error=exc)])
         assert isinstance(result, ExecutionResult)
         return result
+
+    def _cost_refusal(
+        self,
+        prepared: PreparedOperation,
+        document: DocumentNode,
+        variables: dict[str, Any] | None,
+    ) -> ExecutionResult | None:
+        """`cost_refusal`, remembered per operation: a cost depends on variables only
+        through page sizes, which are integers, so those are the key."""
+        sizes = tuple(sorted((k, v) for k, v in (variables or {}).items() if type(v) is int))
+        if sizes not in prepared.refusals:
+            if len(prepared.refusals) >= MAX_REMEMBERED_COSTS:
+                prepared.refusals.clear()
+            prepared.refusals[sizes] = cost_refusal(
+                self.schema._schema, document, prepared.name, variables, self.max_cost
+            )
+        refusal = prepared.refusals[sizes]
+        # A result of its own: the caller replaces its errors with their coded forms.
+        return None if refusal is None else ExecutionResult(None, list(refusal.errors or ()))
