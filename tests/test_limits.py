@@ -185,6 +185,15 @@ def test_a_malformed_request_gets_a_coded_json_error(
     assert response.headers["x-ratelimit-limit"]
 
 
+def test_an_integer_variable_beyond_64_bits_is_a_coded_error_about_that_variable(
+    client: httpx.Client,
+) -> None:
+    query = "query($id: UUID!, $n: Int) { traverse(start: $id, maxDepth: $n) { truncated } }"
+    body = gql(client, query, {"id": str(uuid.uuid4()), "n": 2**70})
+    assert refused_code(body) == "VALIDATION_FAILED"
+    assert "$n" in body["errors"][0]["message"]
+
+
 def test_a_mutation_over_get_is_refused_with_a_code(client: httpx.Client) -> None:
     response = client.get(
         "/graphql", params={"query": 'mutation { createNamespace(input: {path: "g"}) { id } }'}

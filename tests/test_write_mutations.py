@@ -73,6 +73,17 @@ def test_create_claim_is_version_one_made_by_the_calling_agent(
     assert row == (True,) and event == (1,)
 
 
+def test_attrs_keep_integers_beyond_64_bits_through_the_database_and_back(
+    client: httpx.Client, writer: ApiKey
+) -> None:
+    attrs = {"avogadro_scaled": 602214076000000000000000, "note": "caf\u00e9"}
+    claim = new_claim(client, writer, attrs=attrs)
+    read = data_of(
+        gql(client, "query($id: UUID!) { claim(id: $id) { attrs } }", {"id": claim["id"]})
+    )
+    assert read["claim"]["attrs"] == attrs
+
+
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
