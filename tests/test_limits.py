@@ -224,6 +224,21 @@ def test_the_named_operation_of_a_document_with_several_runs(client: httpx.Clien
     assert "edgeTypes" not in response.json()["data"]
 
 
+def test_a_query_over_get_runs_with_its_variables(client: httpx.Client) -> None:
+    query = "query($first: Int) { claims(first: $first) { edges { node { id } } } }"
+    response = client.get("/graphql", params={"query": query, "variables": '{"first": 2}'})
+    assert response.status_code == 200
+    assert len(data_of(response.json())["claims"]["edges"]) <= 2
+
+
+def test_an_invalid_mutation_over_get_is_refused_for_the_method_first(
+    client: httpx.Client,
+) -> None:
+    response = client.get("/graphql", params={"query": "mutation { nope }"})
+    assert response.status_code == 400
+    assert "GET" in response.json()["errors"][0]["message"]
+
+
 @pytest.mark.parametrize(
     "payload",
     [

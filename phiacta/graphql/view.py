@@ -122,8 +122,12 @@ class _GraphQLRequest:
     extensions: object = None
 
 
-# Operations the view runs itself; subscriptions go through Strawberry.
-_RUN_HERE = (OperationType.QUERY, OperationType.MUTATION)
+# Operations the view runs itself, by method; the others (subscriptions, mutations over
+# GET) go through Strawberry, which answers them as it always did.
+_RUN_HERE = {
+    "POST": (OperationType.QUERY, OperationType.MUTATION),
+    "GET": (OperationType.QUERY,),
+}
 # Accept types asking Strawberry to stream a subscription over HTTP.
 _STREAMING_ACCEPT = ("multipart/mixed", "text/event-stream")
 
@@ -199,10 +203,11 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request, graphql_request: _GraphQLRequest
     ) -> PreparedOperation | None:
         """The prepared operation when this request can run it; None sends it through
-        Strawberry (GET, a subscription, an operation that cannot be picked, variables
-        or extensions that are not objects), whose answer for those is the reference."""
+        Strawberry (a subscription, a mutation over GET, an operation that cannot be
+        picked, variables or extensions that are not objects), whose answer for those
+        is the reference."""
         query = graphql_request.query
-        if request.method != "POST" or query is None:
+        if query is None:
             return None
         if not isinstance(graphql_request.variables, dict | None) or not isinstance(
             graphql_request.extensions, dict | None
@@ -212,7 +217,10 @@ class GraphQLView(GraphQL[Context, None]):
         if any(kind in accept for kind in _STREAMING_ACCEPT):
             return None
         prepared = self.operations.prepare(query, graphql_request.operation_name)
-        if prepared.errors or prepared.operation_type in _RUN_HERE:
+        if prepared.operation_type is None:
+            # Unparsable: answered with the syntax error, as Strawberry would.
+            return prepared if prepared.errors else None
+        if prepared.operation_type in _RUN_HERE.get(request.method, ()):
             return prepared
         return None
 
@@ -268,7 +276,11 @@ class GraphQLView(GraphQL[Context, None]):
         query_string: bytes = request.scope.get("query_string", b"")
         if request.method == "GET":
             params = dict(parse_qsl(query_string.decode("latin-1")))
-            payload: dict[str, Any] = {**params, "extensions": _json_param(params, "extensions")}
+            payload: dict[str, Any] = {
+                **params,
+                "variables": _json_param(params, "variables"),
+                "extensions": _json_param(params, "extensions"),
+            }
         else:
             payload = _json_body(request.headers.get("content-type", ""), body)
         query = payload.get("query")
