@@ -51,6 +51,8 @@ INDEXES = {
     "ix_edges_edge_type",
     "ix_edges_created_by",
     "ix_edges_source_provenance",
+    "ix_edges_source_created",
+    "ix_edges_target_created",
     "uq_edges_source_target_type_creator",
     "ix_provenance_claim_id",
     "ix_provenance_source_id",
