@@ -14,9 +14,12 @@ at one is answered with a coded GraphQL-shaped error and never executes:
 
 Every response carries X-RateLimit-Limit, -Remaining and -Reset: each request takes
 one unit, a request refused before its operation is known from the claims:read group.
-Depth, alias, cost and introspection limits are enforced by the schema's extensions
-(`graphql.limits`). Subscriptions use only the graphql-transport-ws protocol, whose
-connection_init carries the key (the legacy graphql-ws protocol would skip it).
+Queries and mutations then run through `graphql.operations`, which checks each document
+once (parse, validation with the depth, alias and introspection limits) and per request
+only its cost; subscriptions and the odd request Strawberry answers itself, through the
+schema's extensions, which enforce the same limits (`graphql.limits`). Subscriptions
+use only the graphql-transport-ws protocol, whose connection_init carries the key (the
+legacy graphql-ws protocol would skip it).
 """
 
 from __future__ import annotations
