@@ -3,8 +3,9 @@
 `AccessLogMiddleware` sits inside `RequestIdMiddleware`: it binds the request id to
 every line logged while the request runs, times the request, and on completion logs
 `request` with method, path, GraphQL operation name, status and duration_ms. The
-operation name is recorded on the request scope by the `OperationName` schema
-extension, after Strawberry parsed the document, so the body is never read twice.
+operation name is recorded on the request scope once the document is parsed: by the
+HTTP view for the operations it runs itself, by the `OperationName` schema extension
+for those Strawberry runs, so the body is never read twice.
 """
 
 from __future__ import annotations
