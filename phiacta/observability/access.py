@@ -10,6 +10,7 @@ for those Strawberry runs, so the body is never read twice.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 
@@ -21,6 +22,7 @@ from phiacta.middleware import request_id_of
 from phiacta.observability import metrics
 
 access_log = structlog.get_logger("phiacta.access")
+_stdlib_access_log = logging.getLogger("phiacta.access")
 
 OPERATION_KEY = "graphql_operation"
 # Routes other than /graphql are labelled by their path: it cannot collide with an
@@ -69,14 +71,16 @@ class AccessLogMiddleware:
             seconds = time.perf_counter() - started
             operation = _route_label(scope)
             metrics.request_finished(operation, status, seconds)
-            access_log.info(
-                "request",
-                method=scope.get("method"),
-                path=scope.get("path"),
-                operation=operation,
-                status=status,
-                duration_ms=round(seconds * 1000, 2),
-            )
+            # Above LOG_LEVEL=info nobody prints the line: skip building it.
+            if _stdlib_access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "request",
+                    method=scope.get("method"),
+                    path=scope.get("path"),
+                    operation=operation,
+                    status=status,
+                    duration_ms=round(seconds * 1000, 2),
+                )
 
 
 class OperationName(SchemaExtension):

@@ -10,12 +10,14 @@ logger wrote it.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 from collections.abc import Mapping
 from typing import TextIO
 
+import orjson
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
 
@@ -65,8 +67,21 @@ _QUIET_AT_DEBUG = ("asyncio", "httpcore", "httpx", "openai", "multipart", "webso
 _HANDLER_NAME = "phiacta"
 
 
+# Any of the patterns above, to tell in one scan that a string holds none of them (the
+# usual case: every line is redacted, and most of its values are short and plain).
+_ANY_SECRET = re.compile(
+    "|".join(
+        # A pattern's leading (?i) becomes a scoped flag: global flags must come first.
+        f"(?i:{p[4:]})" if p.startswith("(?i)") else f"(?:{p})"
+        for p in (pattern.pattern for pattern, _ in _SECRET_PATTERNS)
+    )
+)
+
+
 def redact_text(text: str) -> str:
     """`text` with every recognisable secret replaced by [REDACTED]."""
+    if _ANY_SECRET.search(text) is None:
+        return text
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
@@ -131,12 +146,20 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
+def _json_line(event_dict: EventDict, **_: object) -> str:
+    # orjson: rendering is most of the cost of a log line, and there is one per request.
+    try:
+        return orjson.dumps(event_dict, default=str).decode()
+    except TypeError:  # keys that are not strings, integers beyond 64 bits
+        return json.dumps(event_dict, default=str)
+
+
 def _renderer_chain(log_format: str) -> list[Processor]:
     if log_format == "json":
         return [
             structlog.processors.format_exc_info,
             redact_secrets,
-            structlog.processors.JSONRenderer(default=str),
+            structlog.processors.JSONRenderer(serializer=_json_line),
         ]
     return [redact_secrets, structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())]
 
