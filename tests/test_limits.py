@@ -17,6 +17,7 @@ import websockets
 
 from phiacta.auth.authenticate import Authenticator
 from phiacta.graphql.context import Context
+from phiacta.graphql.limits import CACHEABLE_DOCUMENT_CHARS
 from phiacta.store import Connection
 from phiacta.store import edge_types as edge_type_store
 from tests.support import LiveServer, data_of, error_codes, gql, make_settings
@@ -215,6 +216,17 @@ def test_a_document_refused_twice_carries_each_requests_own_id(client: httpx.Cli
         assert error["extensions"] == {"code": "VALIDATION_FAILED", "request_id": f"req-{i}"}
         assert "nope" in error["message"]
         assert error["locations"] == [{"line": 1, "column": 12}]
+
+
+def test_a_document_too_large_to_keep_is_checked_and_run_on_every_request(
+    client: httpx.Client,
+) -> None:
+    padding = "# " + "x" * (CACHEABLE_DOCUMENT_CHARS + 100) + "\n"
+    for _ in range(2):
+        assert data_of(gql(client, padding + "{ edgeTypes { name } }"))["edgeTypes"]
+        broken = gql(client, padding + "{ edgeTypes { name }")
+        assert refused_code(broken) == "VALIDATION_FAILED"
+        assert "Syntax Error" in broken["errors"][0]["message"]
 
 
 def test_the_named_operation_of_a_document_with_several_runs(client: httpx.Client) -> None:

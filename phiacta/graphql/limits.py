@@ -327,13 +327,34 @@ def _field_size(field: GraphQLField, node: FieldNode, variables: dict[str, Any])
 # -- rate-limit groups ---------------------------------------------------------------
 
 
-@lru_cache(maxsize=1024)
+# Parsed documents are kept for documents up to this size. Real operations are a few
+# hundred bytes to a few kilobytes; a larger one is parsed for each request, so a client
+# sending many large, distinct documents cannot fill memory with their syntax trees.
+CACHEABLE_DOCUMENT_CHARS = 16 * 1024
+PARSED_CACHE_SIZE = 1024
+
+
+def parsed(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
+    """The parsed document, or why it does not parse; kept for small documents."""
+    if len(query) > CACHEABLE_DOCUMENT_CHARS:
+        return _parse(query, max_tokens)
+    return _cached_parse(query, max_tokens)
+
+
 def parse_document(query: str, max_tokens: int) -> DocumentNode | None:
     """The parsed document, or None when it does not parse (GraphQL reports why)."""
+    document = parsed(query, max_tokens)
+    return document if isinstance(document, DocumentNode) else None
+
+
+def _parse(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
     try:
         return parse(query, max_tokens=max_tokens)
-    except GraphQLError:
-        return None
+    except GraphQLError as error:
+        return error
+
+
+_cached_parse = lru_cache(maxsize=PARSED_CACHE_SIZE)(_parse)
 
 
 def operation_groups(document: DocumentNode | None, operation_name: str | None) -> set[str]:

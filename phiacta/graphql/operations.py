@@ -33,7 +33,6 @@ from graphql import (
     OperationType,
     execute,
     get_operation_ast,
-    parse,
     specified_rules,
 )
 from graphql.validation import ASTValidationRule
@@ -43,7 +42,12 @@ from strawberry.schema.schema import validate_document
 
 from phiacta.config import Settings
 from phiacta.graphql.errors import code_errors
-from phiacta.graphql.limits import cost_refusal, limit_rules
+from phiacta.graphql.limits import (
+    CACHEABLE_DOCUMENT_CHARS,
+    cost_refusal,
+    limit_rules,
+    parsed,
+)
 
 # Distinct (document, operation name) pairs kept; a hostile client sending new documents
 # only evicts older ones.
@@ -83,15 +87,22 @@ class PreparedOperations:
             *specified_rules,
             *limit_rules(settings),
         )
-        self.prepare: Callable[[str, str | None], PreparedOperation] = lru_cache(
+        self._cached_prepare: Callable[[str, str | None], PreparedOperation] = lru_cache(
             maxsize=PREPARED_CACHE_SIZE
         )(self._prepare)
 
+    def prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
+        """The operation `operation_name` of `query`, checked; kept for small documents
+        (see `CACHEABLE_DOCUMENT_CHARS`)."""
+        if len(query) > CACHEABLE_DOCUMENT_CHARS:
+            return self._prepare(query, operation_name)
+        return self._cached_prepare(query, operation_name)
+
     def _prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
-        try:
-            document = parse(query, max_tokens=self.max_tokens)
-        except GraphQLError as error:
-            return PreparedOperation(None, (error,), None, None)
+        # The syntax tree the rate-limit gate already parsed (and kept) for this query.
+        document = parsed(query, self.max_tokens)
+        if isinstance(document, GraphQLError):
+            return PreparedOperation(None, (document,), None, None)
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             return PreparedOperation(document, (), None, None)

@@ -97,9 +97,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=[
             CodedErrors,
             OperationName,
-            # Factories: the caches themselves live at module level and are shared.
-            lambda: ParserCache(maxsize=1024),
-            lambda: ValidationCache(maxsize=1024),
+            # Factories: the caches themselves live at module level and are shared. They
+            # serve only what `graphql.operations` leaves to Strawberry (subscriptions,
+            # odd requests), so they are small.
+            lambda: ParserCache(maxsize=128),
+            lambda: ValidationCache(maxsize=128),
             *limits,
         ],
         config=StrawberryConfig(auto_camel_case=True),
