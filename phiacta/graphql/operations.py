@@ -6,16 +6,16 @@ for a short read that costs more than the resolvers do. Everything those hooks d
 about a document alone is the same on every request, so `PreparedOperations` decides it
 once per (document, operation name) and keeps the answer:
 
-- parsing, with the token cap (GRAPHQL_MAX_TOKENS);
+- parsing, with the token cap (GRAPHQL_MAX_TOKENS), shared with the rate-limit gate;
 - which operation runs, its type and name (the name goes on the access line);
 - validation: GraphQL's rules, Strawberry's two (oneOf inputs, `Maybe`) and the depth,
   alias and introspection limits of `graphql.limits`.
 
 Per request, `run_prepared` checks the cost (it depends on variables), executes with
 graphql-core and the schema's executor class, and codes the errors, exactly as the
-schema's extensions would. The HTTP view sends here the POSTed queries and mutations it
-can; anything else (GET, subscriptions, a document whose operation cannot be picked)
-still goes through Strawberry, so each of those keeps Strawberry's own answer.
+schema's extensions would. The HTTP view sends here queries (POST or GET) and POSTed
+mutations; anything else (subscriptions, mutations over GET, a document whose operation
+cannot be picked) still goes through Strawberry, so each keeps Strawberry's own answer.
 """
 
 from __future__ import annotations
