@@ -137,7 +137,7 @@ class PreparedOperations:
             return ExecutionResult(data=None, errors=list(prepared.errors))
         schema = self.schema._schema
         try:
-            refusal = self._cost_refusal(prepared, prepared.document, variables)
+            refusal = self._cost_refusal(prepared, variables)
             if refusal is not None:
                 return refusal
             result = execute(
@@ -158,10 +158,7 @@ class PreparedOperations:
         return result
 
     def _cost_refusal(
-        self,
-        prepared: PreparedOperation,
-        document: DocumentNode,
-        variables: dict[str, Any] | None,
+        self, prepared: PreparedOperation, variables: dict[str, Any] | None
     ) -> ExecutionResult | None:
         """`cost_refusal`, remembered per operation: a cost depends on variables only
         through page sizes, which are integers, so those are the key."""
@@ -169,8 +166,9 @@ class PreparedOperations:
         if sizes not in prepared.refusals:
             if len(prepared.refusals) >= MAX_REMEMBERED_COSTS:
                 prepared.refusals.clear()
+            assert prepared.document is not None  # only prepared documents are run
             prepared.refusals[sizes] = cost_refusal(
-                self.schema._schema, document, prepared.name, variables, self.max_cost
+                self.schema._schema, prepared.document, prepared.name, variables, self.max_cost
             )
         refusal = prepared.refusals[sizes]
         # A result of its own: the caller replaces its errors with their coded forms.

@@ -120,9 +120,11 @@ class _GraphQLRequest:
     # The body or query string to hand to Strawberry (rewritten when APQ filled it in).
     body: bytes
     query_string: bytes
-    # As sent (a JSON body's members); checked where they are used.
-    variables: object = None
-    extensions: object = None
+    variables: dict[str, Any] | None = None
+    extensions: dict[str, Any] | None = None
+    # False when variables or extensions were sent but are not objects: Strawberry
+    # answers such a request, as it always did.
+    well_formed: bool = True
 
 
 # Operations the view runs itself, by method; the others (subscriptions, mutations over
@@ -212,9 +214,7 @@ class GraphQLView(GraphQL[Context, None]):
         query = graphql_request.query
         if query is None:
             return None
-        if not isinstance(graphql_request.variables, dict | None) or not isinstance(
-            graphql_request.extensions, dict | None
-        ):
+        if not graphql_request.well_formed:
             return None
         accept = request.headers.get("accept", "")
         if any(kind in accept for kind in _STREAMING_ACCEPT):
@@ -235,8 +235,8 @@ class GraphQLView(GraphQL[Context, None]):
         result = await self.operations.run_prepared(
             prepared,
             context,
-            graphql_request.variables,  # type: ignore[arg-type]  # checked in _prepared
-            graphql_request.extensions,  # type: ignore[arg-type]
+            graphql_request.variables,
+            graphql_request.extensions,
             request_id,
         )
         if prepared.name:
@@ -317,13 +317,16 @@ class GraphQLView(GraphQL[Context, None]):
                 query_string = urlencode({**params, "query": resolved}).encode()
             else:
                 body = json.dumps({**payload, "query": resolved}).encode()
+        variables, extensions = payload.get("variables"), payload.get("extensions")
+        well_formed = isinstance(variables, dict | None) and isinstance(extensions, dict | None)
         return _GraphQLRequest(
             resolved,
             operation_name,
             body,
             query_string,
-            payload.get("variables"),
-            payload.get("extensions"),
+            variables if isinstance(variables, dict) else None,
+            extensions if isinstance(extensions, dict) else None,
+            well_formed,
         )
 
     async def _execute(
