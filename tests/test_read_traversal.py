@@ -124,6 +124,42 @@ def test_limit_truncates_and_says_so(make: Factory, client: httpx.Client) -> Non
     assert walk(client, hub, limit=5)["truncated"] is False
 
 
+def test_a_level_with_more_edges_than_its_sample_is_read_whole(
+    make: Factory, client: httpx.Client
+) -> None:
+    # Level 2 needs up to 91 new claims, so it samples 4 * 91 = 364 candidate edges first.
+    # Here 390 edges lead to 3 new claims: the sample alone would miss some, so the level
+    # reads every edge and the walk goes on beyond it.
+    types = ["supports", "contradicts", "corroborates", "depends_on", "assumes", "derives_from",
+             "implies", "generalizes", "refines", "part_of", "instantiates", "supersedes",
+             "responds_to"]  # fmt: skip
+    start = make.claim("start")
+    fans = [make.claim(f"fan {i}") for i in range(10)]
+    sinks = [make.claim(f"sink {i}") for i in range(3)]
+    beyond = make.claim("beyond")
+    for fan in fans:
+        make.edge(start, fan)
+        for sink in sinks:
+            for edge_type in types:
+                make.edge(fan, sink, edge_type)
+    make.edge(sinks[0], beyond)
+    result = walk(client, start, depth=5, limit=100)
+    assert result["truncated"] is False
+    reached = depths(result)
+    assert {reached[f"sink {i}"] for i in range(3)} == {2}
+    assert reached["beyond"] == 3 and len(reached) == 15
+
+
+def test_a_truncated_level_stops_at_its_sample(make: Factory, client: httpx.Client) -> None:
+    hub = make.claim("big hub")
+    for i in range(40):
+        make.edge(hub, make.claim(f"spoke {i}"))
+    result = walk(client, hub, limit=3)
+    assert result["truncated"] is True
+    assert len(result["nodes"]) == 4
+    assert {n["depth"] for n in result["nodes"][1:]} == {1}
+
+
 # The benchmark's shape: ids and depths only, answered without reading any claim's row.
 TRAVERSE_IDS = """
 query ($start: UUID!, $retracted: Boolean) {
@@ -155,6 +191,43 @@ def test_a_walk_read_by_ids_reports_the_same_nodes(make: Factory, client: httpx.
     assert [n["reachedFrom"] for n in everything["traverse"]["nodes"]] == [
         n["reachedFrom"] for n in full["nodes"]
     ]
+
+
+# By-ids selections, each with the fragments it spreads. Without directives and with
+# `nodes` under one name, the nodes are built straight from the selection (NodeShape);
+# the others go through graphql-core. Either way the answer is graphql-core's.
+ID_SELECTIONS = [
+    ("nodes { depth claim { id } }", ""),
+    ("nodes { d: depth from: reachedFrom t: __typename c: claim { i: id __typename } }", ""),
+    ("nodes { ...N claim { __typename } }", "fragment N on TraversalNode { depth claim { id } }"),
+    ("nodes { depth ... on TraversalNode { reachedFrom claim { id } } }", ""),
+    ("nodes { claim { id } c2: claim { ...C } }", "fragment C on Claim { __typename id }"),
+    ("nodes { depth @include(if: true) claim { id @skip(if: true) } }", ""),
+    ("first: nodes { depth } second: nodes { claim { id } }", ""),
+]
+
+
+@pytest.mark.parametrize(("selection", "fragments"), ID_SELECTIONS)
+def test_nodes_read_by_ids_answer_as_graphql_core_would(
+    make: Factory, client: httpx.Client, selection: str, fragments: str
+) -> None:
+    c = diamond(make)
+
+    def answer(extra: str) -> dict[str, Any]:
+        query = (
+            "query ($start: UUID!) { traverse(start: $start, maxDepth: 5) { "
+            f"{selection} {extra} }} }} {fragments}"
+        )
+        result: dict[str, Any] = data_of(gql(client, query, {"start": str(c["a"])}))["traverse"]
+        return result
+
+    by_ids = answer("")
+    # Asking for the edges too makes the walk read whole rows and graphql-core complete
+    # every node: the reference answer.
+    general = answer("edges { id }")
+    del general["edges"]
+    assert by_ids == general
+    assert len(next(iter(by_ids.values()))) == 5
 
 
 FRAGMENT_SELECTIONS = [

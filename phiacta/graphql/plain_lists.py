@@ -26,6 +26,7 @@ import contextlib
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from inspect import isawaitable
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from graphql import (
@@ -49,8 +50,8 @@ class PlainField:
     """How to complete one response key of a plain object."""
 
     response_name: str
-    # The field's resolver (reads an attribute); None for `__typename`.
-    resolve: Callable[[Any, None], Any] | None
+    # Reads the field's value from the item; None for `__typename`.
+    resolve: Callable[[Any], Any] | None
     non_null: bool
     # Exactly one of these for a resolved field: the leaf type to coerce to, or the
     # plain fields of the object it returns.
@@ -81,7 +82,19 @@ class _ContextInfo:
     context: Any
 
 
-def _context_resolver(field_def: GraphQLField, context: Any) -> Callable[[Any, None], Any] | None:
+def _attribute_reader(field_def: GraphQLField) -> Callable[[Any], Any]:
+    """The value of a resolver-less field: the item's attribute, read directly when
+    Strawberry's default resolver is `getattr` (it is unless configured otherwise), which
+    saves the three Python calls of its wrapper per field."""
+    definition = field_def.extensions.get("strawberry-definition")
+    if definition is not None and getattr(definition, "default_resolver", None) is getattr:
+        return attrgetter(definition.python_name)
+    resolve = field_def.resolve
+    assert resolve is not None
+    return lambda source: resolve(source, None)
+
+
+def _context_resolver(field_def: GraphQLField, context: Any) -> Callable[[Any], Any] | None:
     """A plain stand-in for a field whose resolver is marked `reads_only_context`."""
     definition = field_def.extensions.get("strawberry-definition")
     resolver = getattr(definition, "base_resolver", None)
@@ -92,7 +105,7 @@ def _context_resolver(field_def: GraphQLField, context: Any) -> Callable[[Any, N
         return None
     info = _ContextInfo(context)
 
-    def resolve(source: Any, _: None) -> Any:
+    def resolve(source: Any) -> Any:
         value = function(source, info)
         if isawaitable(value):
             if isinstance(value, Coroutine):
@@ -109,7 +122,7 @@ def complete_plain(fields: tuple[PlainField, ...], source: Any) -> dict[str, Any
         if field.resolve is None:
             completed[field.response_name] = field.typename
             continue
-        value = field.resolve(source, None)
+        value = field.resolve(source)
         if value is None or value is Undefined:
             if field.non_null:
                 raise NotPlain
@@ -127,6 +140,12 @@ def complete_plain(fields: tuple[PlainField, ...], source: Any) -> dict[str, Any
     return completed
 
 
+class CompletedList(list[Any]):
+    """A list field's value whose items are already its response: JSON objects keyed by
+    the selection's response names, built by a resolver that read its own selection
+    (as `traverse` does for a walk read by ids). The executor passes it through as is."""
+
+
 class PlainListsExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, with lists of plain objects completed directly."""
 
@@ -139,6 +158,8 @@ class PlainListsExecutor(StrawberryGraphQLCoreExecutionContext):
         items: Iterable[Any],
         position_context: Any,
     ) -> AwaitableOrValue[list[Any]]:
+        if isinstance(items, CompletedList):
+            return items
         fields = None
         if isinstance(items, list) and len(items) > 1:
             fields = self._plain_items(item_type, field_details_list, path)
@@ -196,10 +217,10 @@ class PlainListsExecutor(StrawberryGraphQLCoreExecutionContext):
         field_def = self.schema.get_field(object_type, name)
         if field_def is None or field_def.args or node.arguments:
             return None
-        resolve: Callable[[Any, None], Any] | None
+        resolve: Callable[[Any], Any] | None
         # Strawberry marks the resolver of a field that only reads an attribute.
         if getattr(field_def.resolve, "_is_default", False):
-            resolve = field_def.resolve
+            resolve = _attribute_reader(field_def)
         else:
             resolve = _context_resolver(field_def, self.context_value)
         if resolve is None:
