@@ -9,6 +9,11 @@ Latency and `claims_per_second` come from `--bundles` bundles sent one after ano
 (the server's Python and PostgreSQL then work at the same time, as under real load).
 `cpu_s_per_bundle` is the CPU time of this process (server and client) per sequential
 bundle: unlike wall time, it is barely moved by other load on the machine.
+
+By default the server runs in a thread of this process, so client and server share one
+interpreter lock. `--server-workers N` runs it as production does instead,
+`phiacta serve --workers N` in processes of its own (`cpu_s_per_bundle` then counts the
+client only).
 """
 
 from __future__ import annotations
@@ -17,16 +22,22 @@ import argparse
 import json
 import os
 import random
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from phiacta.config import Settings
 from phiacta.db import admin, migrate
 from phiacta.db.embedded import EmbeddedPostgres
 from tests.support import LiveServer, create_api_key, data_of, make_settings
@@ -94,6 +105,66 @@ def make_bundle(claims: int, rng: random.Random) -> dict[str, Any]:
     }
 
 
+def _settings(database_url: str, data_dir: Path, embed: bool) -> Settings:
+    return make_settings(
+        database_url,
+        data_dir,
+        embed_on_write=embed,
+        matview_refresh_seconds=0,
+        database_pool_size=4,
+    )
+
+
+@contextmanager
+def served_in_thread(database_url: str, data_dir: Path, embed: bool) -> Iterator[str]:
+    with LiveServer.run(_settings(database_url, data_dir, embed)) as server:
+        yield server.url
+
+
+@contextmanager
+def served_in_processes(
+    database_url: str, data_dir: Path, embed: bool, workers: int
+) -> Iterator[str]:
+    """`phiacta serve --workers N` with the thread server's settings, as environment."""
+    settings = _settings(database_url, data_dir, embed)
+    salt = settings.api_key_salt
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "ENVIRONMENT": "production",
+        "EMBED_ON_WRITE": str(embed).lower(),
+        "EMBEDDING_PROVIDER": "local",
+        "MATVIEW_REFRESH_SECONDS": "0",
+        "DATABASE_POOL_SIZE": str(settings.database_pool_size),
+        "PHIACTA_DATA_DIR": str(data_dir),
+        "API_KEY_SALT": salt.get_secret_value() if salt else "",
+        "LOG_LEVEL": "warning",
+        "RATE_LIMIT_ENABLED": "false",
+    }
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "phiacta", "serve", "--port", str(port)]
+    process = subprocess.Popen([*command, "--workers", str(workers)], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while not _ready(url):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the server did not become ready")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url + "/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def run(
     database_url: str,
     data_dir: Path,
@@ -102,19 +173,18 @@ def run(
     bundles: int,
     claims: int,
     concurrency: int,
+    server_workers: int,
 ) -> dict[str, Any]:
-    settings = make_settings(
-        database_url,
-        data_dir,
-        embed_on_write=embed,
-        matview_refresh_seconds=0,
-        database_pool_size=4,
-    )
     key = create_api_key(database_url, ["bundles:write"])
     rng = random.Random(7)
     bodies = [make_bundle(claims, rng) for _ in range(2 * bundles + 1)]
     latencies = []
-    with LiveServer.run(settings) as server, httpx.Client(base_url=server.url, timeout=300) as http:
+    serving = (
+        served_in_processes(database_url, data_dir, embed, server_workers)
+        if server_workers
+        else served_in_thread(database_url, data_dir, embed)
+    )
+    with serving as url, httpx.Client(base_url=url, timeout=300) as http:
         data_of(submit(http, bodies[0], key.headers))  # warm-up: model load, caches
         started, cpu_started = time.perf_counter(), time.process_time()
         for body in bodies[1 : bundles + 1]:
@@ -125,7 +195,7 @@ def run(
         cpu = time.process_time() - cpu_started
 
         def send(body: dict[str, Any]) -> None:
-            with httpx.Client(base_url=server.url, timeout=300) as client:
+            with httpx.Client(base_url=url, timeout=300) as client:
                 data_of(submit(client, body, key.headers))
 
         started = time.perf_counter()
@@ -142,6 +212,7 @@ def run(
         "cpu_s_per_bundle": round(cpu / bundles, 4),
         "concurrency": concurrency,
         "claims_per_second_concurrent": round(bundles * claims / concurrent_elapsed, 1),
+        "server": f"{server_workers} worker processes" if server_workers else "in-process thread",
     }
 
 
@@ -150,6 +221,7 @@ def main() -> None:
     parser.add_argument("--bundles", type=int, default=20)
     parser.add_argument("--claims", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--server-workers", type=int, default=0, help="0: a thread of this process")
     args = parser.parse_args()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="phiacta-bench-") as tmp:
@@ -171,6 +243,7 @@ def main() -> None:
                     bundles=args.bundles,
                     claims=args.claims,
                     concurrency=args.concurrency,
+                    server_workers=args.server_workers,
                 )
                 print(json.dumps(result))
                 results.append(result)
