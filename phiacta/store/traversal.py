@@ -86,7 +86,10 @@ _RETRACTED = """EXISTS (
 # One BFS level's candidates: new nodes only (anti-join on the visited set), each once
 # with its strongest edge among those read, and whether it may be kept (retracted claims
 # are left out unless asked for). `{cap}` bounds how many candidate edges are read;
-# `{raw}` counts them when it does.
+# `{raw}` counts them when it does. The visited check is NOT IN on purpose: PostgreSQL
+# runs it as a hashed sub-plan, one hash per level. As a NOT EXISTS anti-join, the
+# prepared statement's generic plan chose a nested loop under the sample's LIMIT and
+# compared each candidate with each visited claim (50 ms instead of 13 at 10k claims).
 _CANDIDATES = f"""
         SELECT fresh.next_id, fresh.edge_id, fresh.from_id, fresh.n_raw,
                %(include_retracted)s OR NOT {_RETRACTED} AS keep
@@ -95,7 +98,7 @@ _CANDIDATES = f"""
             FROM (
                 SELECT n.next_id, n.edge_id, n.from_id, n.strength
                 FROM ({_STEP}) n
-                WHERE NOT EXISTS (SELECT 1 FROM unnest(w.visited) v(id) WHERE v.id = n.next_id)
+                WHERE n.next_id NOT IN (SELECT unnest(w.visited))
                 {{cap}}
             ) n
             ORDER BY n.next_id, n.strength DESC, n.edge_id
@@ -251,9 +254,8 @@ _PATH_LEVEL = f"""
             FROM (
                 SELECT DISTINCT ON (n.next_id) n.next_id, n.edge_id, n.from_id
                 FROM ({_BIDIRECTIONAL_STEP}) n
-                WHERE NOT EXISTS (
-                    SELECT 1 FROM unnest(CASE WHEN s.fwd THEN s.seen_f ELSE s.seen_b END) v(id)
-                    WHERE v.id = n.next_id
+                WHERE n.next_id NOT IN (
+                    SELECT unnest(CASE WHEN s.fwd THEN s.seen_f ELSE s.seen_b END)
                 )
                 ORDER BY n.next_id, n.strength DESC, n.edge_id
             ) fresh
