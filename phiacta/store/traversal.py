@@ -83,7 +83,7 @@ _RETRACTED = """EXISTS (
             SELECT 1 FROM claims rc WHERE rc.id = fresh.next_id AND rc.status = 'retracted'
         )"""
 
-# One BFS level's candidates: new nodes only (anti-join on the visited set), each once
+# One BFS level's candidates: new nodes only (not in the visited set), each once
 # with its strongest edge among those read, and whether it may be kept (retracted claims
 # are left out unless asked for). `{cap}` bounds how many candidate edges are read;
 # `{raw}` counts them when it does. The visited check is NOT IN on purpose: PostgreSQL
@@ -110,6 +110,8 @@ def _packed(candidates: str, usable: str) -> str:
     """The kept candidates, at most `lim.needed`, as one array: their ids, then the edges
     that reached them, then the claims those edges came from. NULL when not `usable`."""
     kept = "FILTER (WHERE c.keep)"
+    # OFFSET 0 keeps the planner from inlining the sub-query into each expression that
+    # reads `keep`, which would probe the retracted index once per reference.
     return f"""(
         SELECT CASE WHEN {usable} THEN COALESCE(
                    (array_agg(c.next_id) {kept})[:lim.needed]
@@ -118,8 +120,6 @@ def _packed(candidates: str, usable: str) -> str:
                    ARRAY[]::uuid[]) END
         FROM ({candidates} OFFSET 0) c
     )"""
-    # OFFSET 0 keeps the planner from inlining the sub-query into each expression that
-    # reads `keep`, which would probe the retracted index once per reference.
 
 
 # A level needs at most `lim.needed` new claims. It first reads a bounded sample of the
@@ -134,6 +134,8 @@ _SAMPLE = _CANDIDATES.replace("{cap}", "LIMIT lim.needed * %(sample_factor)s").r
 _EVERY = _CANDIDATES.replace("{cap}", "").replace("{raw}", "0")
 _SAMPLE_WILL_DO = """coalesce(max(c.n_raw), 0) < lim.needed * %(sample_factor)s
                 OR count(*) FILTER (WHERE c.keep) >= lim.needed"""
+# The level's OFFSET 0 keeps it from being inlined into each of the five places that
+# read `packed` in the walk, and computed that many times.
 _LEVEL = f"""
     SELECT COALESCE(
         {_packed(_SAMPLE, _SAMPLE_WILL_DO)},
@@ -141,8 +143,6 @@ _LEVEL = f"""
     ) AS packed
     OFFSET 0
 """
-# (Without its OFFSET 0, the level would be inlined into each of the five places that
-# read `packed` below, and computed that many times.)
 
 _WALK = f"""
 WITH RECURSIVE

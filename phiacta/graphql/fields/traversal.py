@@ -225,8 +225,9 @@ _LEAF_POSITIONS = {"depth": 0, "reachedFrom": 2, "__typename": -1}
 
 def node_shape(info: Info) -> NodeShape | None:
     """The shape of this `traverse`'s nodes when it can be completed directly: a by-ids
-    selection (`reads_only_ids`) with `nodes` under one response name and no directive
-    anywhere. Otherwise None, and graphql-core completes the nodes."""
+    selection (nodes read for depth, reachedFrom, __typename and the claim's id) with
+    `nodes` under one response name and no directive anywhere. Otherwise None, and
+    graphql-core completes the nodes."""
     raw = info._raw_info
     top = _collect([node.selection_set for node in raw.field_nodes], raw.fragments)
     if top is None:
@@ -241,10 +242,14 @@ def node_shape(info: Info) -> NodeShape | None:
     claims: list[tuple[str, tuple[tuple[str, bool], ...]]] = []
     for key, (name, sets) in node_fields.items():
         if name != "claim":
+            if name not in _LEAF_POSITIONS:
+                return None
             leaves.append((key, _LEAF_POSITIONS[name]))
             continue
         claim_fields = _collect(sets, raw.fragments)
         if claim_fields is None:
+            return None
+        if any(n not in ("id", "__typename") for n, _ in claim_fields.values()):
             return None
         claims.append((key, tuple((k, n == "id") for k, (n, _) in claim_fields.items())))
     return NodeShape(tuple(leaves), tuple(claims))
