@@ -11,9 +11,10 @@ once per (document, operation name) and keeps the answer:
 - validation: GraphQL's rules, Strawberry's two (oneOf inputs, `Maybe`) and the depth,
   alias and introspection limits of `graphql.limits`.
 
-Per request, `run_prepared` checks the cost (it depends on variables), executes with
-graphql-core and the schema's executor class, and codes the errors, exactly as the
-schema's extensions would. The HTTP view sends here queries (POST or GET) and POSTed
+Per request, `run_prepared` checks the cost (it depends on variables), runs a query
+from its plan (`graphql.compiled`, made on the query's first run) or else executes
+with graphql-core and the schema's executor class, and codes the errors, exactly as
+the schema's extensions would. The HTTP view sends here queries (POST or GET) and POSTed
 mutations; anything else (subscriptions, mutations over GET, a document whose operation
 cannot be picked) still goes through Strawberry, so each keeps Strawberry's own answer.
 """
@@ -41,6 +42,8 @@ from strawberry.schema import Schema
 from strawberry.schema.schema import validate_document
 
 from phiacta.config import Settings
+from phiacta.graphql import compiled
+from phiacta.graphql.compiled import Plan
 from phiacta.graphql.errors import code_errors
 from phiacta.graphql.limits import (
     CACHEABLE_DOCUMENT_CHARS,
@@ -73,6 +76,9 @@ class PreparedOperation:
     refusals: dict[tuple[tuple[str, int], ...], ExecutionResult | None] = field(
         default_factory=dict, compare=False
     )
+    # The query's plan (`graphql.compiled`), made on its first run; None when the
+    # document is not covered or the plan was dropped.
+    plans: list[Plan | None] = field(default_factory=list, compare=False)
 
 
 class PreparedOperations:
@@ -83,6 +89,7 @@ class PreparedOperations:
         self.max_tokens = settings.graphql_max_tokens
         self.max_cost = settings.graphql_max_cost
         self.development = settings.is_development
+        self.compiled = settings.graphql_compiled_queries
         self.rules: tuple[type[ASTValidationRule], ...] = (
             *specified_rules,
             *limit_rules(settings),
@@ -95,7 +102,12 @@ class PreparedOperations:
         """The operation `operation_name` of `query`, checked; kept for small documents
         (see `CACHEABLE_DOCUMENT_CHARS`)."""
         if len(query) > CACHEABLE_DOCUMENT_CHARS:
-            return self._prepare(query, operation_name)
+            prepared = self._prepare(query, operation_name)
+            # Not kept, so a plan would be made for one run only: it would cost more
+            # than it saves.
+            if not prepared.plans:
+                prepared.plans.append(None)
+            return prepared
         return self._cached_prepare(query, operation_name)
 
     def _prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
@@ -108,7 +120,13 @@ class PreparedOperations:
             return PreparedOperation(document, (), None, None)
         errors = validate_document(self.schema._schema, document, self.rules)
         name = operation.name.value if operation.name else None
-        return PreparedOperation(document, tuple(errors), operation.operation, name)
+        prepared = PreparedOperation(document, tuple(errors), operation.operation, name)
+        # Only queries are planned (a mutation that fell back would run twice), and
+        # only documents a plan covers; the others are marked at once.
+        plannable = not errors and self.compiled and operation.operation is OperationType.QUERY
+        if not plannable or not compiled.plannable(document):
+            prepared.plans.append(None)
+        return prepared
 
     async def run_prepared(
         self,
@@ -140,6 +158,10 @@ class PreparedOperations:
             refusal = self._cost_refusal(prepared, variables)
             if refusal is not None:
                 return refusal
+            if not prepared.plans or prepared.plans[0] is not None:
+                data = await self._planned(prepared, context, variables, operation_extensions)
+                if data is not None:
+                    return ExecutionResult(data=data)
             result = execute(
                 schema,
                 prepared.document,
@@ -156,6 +178,42 @@ class PreparedOperations:
             return ExecutionResult(data=None, errors=[GraphQLError(str(exc), original_error=exc)])
         assert isinstance(result, ExecutionResult)
         return result
+
+    async def _planned(
+        self,
+        prepared: PreparedOperation,
+        context: Any,
+        variables: dict[str, Any] | None,
+        operation_extensions: dict[str, Any] | None,
+    ) -> dict[str, Any] | None:
+        """The data of a planned query, or None when graphql-core must run it (no plan,
+        variables that do not coerce, or a run that fell back)."""
+        assert prepared.document is not None
+        executor = self.schema.execution_context_class.build(
+            self.schema._schema,
+            prepared.document,
+            context_value=context,
+            raw_variable_values=variables,
+            operation_name=prepared.name,
+            is_awaitable=_is_awaitable,
+            operation_extensions=operation_extensions,
+        )
+        if isinstance(executor, list):
+            return None
+        if not prepared.plans:
+            prepared.plans.append(compiled.plan(executor))
+        plan = prepared.plans[0]
+        if plan is None:
+            return None
+        try:
+            data = await compiled.run(plan, executor, _is_awaitable)
+        except compiled.Fallback:
+            plan.note(answered=False)
+            if plan.dropped:
+                prepared.plans[0] = None
+            return None
+        plan.note(answered=True)
+        return data
 
     def _cost_refusal(
         self, prepared: PreparedOperation, variables: dict[str, Any] | None

@@ -76,13 +76,13 @@ def reads_only_context(resolver: F) -> F:
 
 
 @dataclass(frozen=True)
-class _ContextInfo:
+class ContextInfo:
     """All a `reads_only_context` resolver may touch of its info."""
 
     context: Any
 
 
-def _attribute_reader(field_def: GraphQLField) -> Callable[[Any], Any]:
+def attribute_reader(field_def: GraphQLField) -> Callable[[Any], Any]:
     """The value of a resolver-less field: the item's attribute, read directly when
     Strawberry's default resolver is `getattr` (it is unless configured otherwise), which
     saves the three Python calls of its wrapper per field."""
@@ -94,8 +94,9 @@ def _attribute_reader(field_def: GraphQLField) -> Callable[[Any], Any]:
     return lambda source: resolve(source, None)
 
 
-def _context_resolver(field_def: GraphQLField, context: Any) -> Callable[[Any], Any] | None:
-    """A plain stand-in for a field whose resolver is marked `reads_only_context`."""
+def context_only_function(field_def: GraphQLField) -> Callable[[Any, Any], Any] | None:
+    """The function `(source, info)` of a field whose resolver is marked
+    `reads_only_context`, callable with a stand-in info; None for other fields."""
     definition = field_def.extensions.get("strawberry-definition")
     resolver = getattr(definition, "base_resolver", None)
     function = getattr(resolver, "wrapped_func", None)
@@ -103,7 +104,15 @@ def _context_resolver(field_def: GraphQLField, context: Any) -> Callable[[Any], 
         return None
     if getattr(definition, "extensions", None) or getattr(definition, "permission_classes", None):
         return None
-    info = _ContextInfo(context)
+    return function  # type: ignore[no-any-return]
+
+
+def _context_resolver(field_def: GraphQLField, context: Any) -> Callable[[Any], Any] | None:
+    """A plain stand-in for a field whose resolver is marked `reads_only_context`."""
+    function = context_only_function(field_def)
+    if function is None:
+        return None
+    info = ContextInfo(context)
 
     def resolve(source: Any) -> Any:
         value = function(source, info)
@@ -220,7 +229,7 @@ class PlainListsExecutor(StrawberryGraphQLCoreExecutionContext):
         resolve: Callable[[Any], Any] | None
         # Strawberry marks the resolver of a field that only reads an attribute.
         if getattr(field_def.resolve, "_is_default", False):
-            resolve = _attribute_reader(field_def)
+            resolve = attribute_reader(field_def)
         else:
             resolve = _context_resolver(field_def, self.context_value)
         if resolve is None:
