@@ -4,6 +4,7 @@ execution), errors included."""
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -186,3 +187,25 @@ def test_the_setting_is_read(tmp_path: Path, database_url: str) -> None:
     assert make_settings(database_url, tmp_path).graphql_compiled_queries is True
     off = make_settings(database_url, tmp_path, graphql_compiled_queries=False)
     assert off.graphql_compiled_queries is False
+
+
+def test_an_answered_query_leaves_no_cyclic_garbage(
+    client: httpx.Client, graph: dict[str, str]
+) -> None:
+    """The request's context, loaders and executor are freed by reference counting: left
+    in reference cycles, they cost the cyclic collector about a tenth of the CPU."""
+    payload = {"query": CLAIM, "variables": {"id": graph["claim"]}}
+    client.post("/graphql", json=payload)  # the plan is made
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(5):
+            assert "errors" not in client.post("/graphql", json=payload).json()
+        gc.collect()
+        left = {type(obj).__name__ for obj in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert not left & {"Context", "Loaders", "Executor", "ClaimRow", "DataLoader"}

@@ -36,6 +36,12 @@ class Context:
         """This request's DataLoaders, made on first use and dropped with the request."""
         return Loaders(self.connection)
 
+    def release(self) -> None:
+        """Drop this request's DataLoaders once it is answered: they refer back to the
+        context (their connections come from it), a cycle that would leave them and
+        every row they hold to the cyclic garbage collector."""
+        self.__dict__.pop("loaders", None)
+
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """A pooled connection in autocommit mode; open `conn.transaction()` to write."""

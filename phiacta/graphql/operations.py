@@ -212,6 +212,11 @@ class PreparedOperations:
             if plan.dropped:
                 prepared.plans[0] = None
             return None
+        finally:
+            # graphql-core's executor refers to itself (through its async helpers), so
+            # it and all it holds (the context, the loaders and their rows) would wait
+            # for the cyclic garbage collector, which then costs a tenth of the CPU.
+            executor.__dict__.clear()
         plan.note(answered=True)
         return data
 

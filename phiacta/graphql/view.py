@@ -232,13 +232,16 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> Response:
         request_id = request_id_of(request.scope)
         context = self._context(request, None)
-        result = await self.operations.run_prepared(
-            prepared,
-            context,
-            graphql_request.variables,
-            graphql_request.extensions,
-            request_id,
-        )
+        try:
+            result = await self.operations.run_prepared(
+                prepared,
+                context,
+                graphql_request.variables,
+                graphql_request.extensions,
+                request_id,
+            )
+        finally:
+            context.release()
         if prepared.name:
             request.scope["state"][OPERATION_KEY] = prepared.name
         body: dict[str, object] = {"data": result.data}
