@@ -105,6 +105,21 @@ class Query:
     def person(self) -> Named:
         return Person(name="ada", age=36)
 
+    @strawberry.field
+    async def slow_failure(self) -> int | None:
+        """Fails after its work, as a statement timeout does."""
+        CALLS.append("slow_failure")
+        await asyncio.sleep(0)
+        raise TimeoutError("canceling statement due to statement timeout")
+
+    @strawberry.field
+    def failure(self) -> int:
+        CALLS.append("failure")
+        raise ValueError("fails at once")
+
+
+CALLS: list[str] = []
+
 
 SCHEMA = strawberry.Schema(query=Query)
 
@@ -237,3 +252,18 @@ async def test_documents_too_large_to_keep_are_not_planned() -> None:
     data, errors, _ = await answer(ops, query)
     assert data == {"items": [{"depth": 0}, {"depth": 1}, {"depth": 2}]} and errors == []
     assert ops.prepare(query, None).plans == [None]
+
+
+@pytest.mark.parametrize(
+    "query", ["{ slowFailure items(count: 1) { depth } }", "{ items(count: 1) { depth } failure }"]
+)
+async def test_a_failed_resolver_is_not_called_again_by_the_fallback(query: str) -> None:
+    general = await answer(operations(False), query)
+    CALLS.clear()
+    ops = operations(True)
+    planned = await answer(ops, query)
+    assert planned == general and planned[1] != []
+    # graphql-core answered (the plan fell back) with the failure the plan's run met.
+    assert len(CALLS) == 1
+    plan = ops.prepare(query, None).plans[0]
+    assert plan is not None and plan.fell_back == 1

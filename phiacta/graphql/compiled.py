@@ -74,7 +74,16 @@ MAX_FALLBACK_EXCESS = 16
 
 
 class Fallback(Exception):
-    """The run met something only graphql-core's general execution answers."""
+    """The run met something only graphql-core's general execution answers.
+
+    `failures` holds what resolvers raised, by response path: graphql-core's run
+    replays them (`replay`) instead of calling those resolvers again, so a resolver that
+    failed slowly (a statement timeout) does not fail slowly twice.
+    """
+
+    def __init__(self, failures: dict[tuple[str | int, ...], Exception] | None = None) -> None:
+        super().__init__()
+        self.failures = failures or {}
 
 
 class _Unplannable(Exception):
@@ -88,12 +97,13 @@ class _Run:
     """What one execution of a plan needs: the request's executor (its variables,
     fragments and context, for resolve infos and arguments)."""
 
-    __slots__ = ("context_info", "executor", "is_awaitable")
+    __slots__ = ("context_info", "executor", "failures", "is_awaitable")
 
     def __init__(self, executor: Executor[Any], is_awaitable: IsAwaitable) -> None:
         self.executor = executor
         self.is_awaitable = is_awaitable
         self.context_info = ContextInfo(executor.context_value)
+        self.failures: dict[tuple[str | int, ...], Exception] = {}
 
 
 class _Leaf:
@@ -229,6 +239,7 @@ class _Field:
     resolve: Callable[..., Any] | None = None
     definition: GraphQLField | None = None
     details: FieldDetailsList | None = None
+    field_nodes: list[FieldNode] | None = None
     parent_type: GraphQLObjectType | None = None
     has_arguments: bool = False
     complete: _Completion | None = None
@@ -349,6 +360,7 @@ def _field_plan(
         resolve=definition.resolve,
         definition=definition,
         details=details,
+        field_nodes=[d.node for d in details],
         parent_type=parent_type,
         has_arguments=has_arguments,
         complete=complete,
@@ -384,10 +396,8 @@ async def run(plan: Plan, executor: Executor[Any], is_awaitable: IsAwaitable) ->
         data = plan.root.complete_fields(executor.root_value, None, state)
         if type(data) is CoroutineType:
             data = await data
-    except Fallback:
-        raise
     except Exception as exc:
-        raise Fallback from exc
+        raise Fallback(state.failures) from exc
     assert isinstance(data, dict)
     return data
 
@@ -405,10 +415,10 @@ def _resolve(plan_field: _Field, source: Any, path: Path | None, state: _Run) ->
     executor = state.executor
     definition = plan_field.definition
     assert definition is not None and plan_field.parent_type is not None and path is not None
-    details = plan_field.details
-    assert details is not None
+    details, field_nodes = plan_field.details, plan_field.field_nodes
+    assert details is not None and field_nodes is not None
     info: GraphQLResolveInfo[Any] = executor.build_resolve_info(
-        definition, [d.node for d in details], plan_field.parent_type, path
+        definition, field_nodes, plan_field.parent_type, path
     )
     if plan_field.has_arguments:
         arguments = get_argument_values(
@@ -417,7 +427,40 @@ def _resolve(plan_field: _Field, source: Any, path: Path | None, state: _Run) ->
     else:
         arguments = {}
     assert plan_field.resolve is not None
-    return plan_field.resolve(source, info, **arguments)
+    try:
+        value = plan_field.resolve(source, info, **arguments)
+    except Exception as exc:
+        state.failures[tuple(path.as_list())] = exc
+        raise
+    if state.is_awaitable(value):
+        return _recording(value, path, state)
+    return value
+
+
+async def _recording(awaitable: Awaitable[Any], path: Path, state: _Run) -> Any:
+    """The resolver's awaited value; what it raises is kept for `replay`."""
+    try:
+        return await awaitable
+    except Exception as exc:
+        state.failures[tuple(path.as_list())] = exc
+        raise
+
+
+def replay(failures: dict[tuple[str | int, ...], Exception]) -> Callable[..., Any] | None:
+    """graphql-core middleware raising, at each path where a resolver failed during the
+    planned run, what it raised then, instead of calling it again."""
+    if not failures:
+        return None
+
+    def replaying(
+        next_: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], **arguments: Any
+    ) -> Any:
+        failure = failures.get(tuple(info.path.as_list()))
+        if failure is not None:
+            raise failure
+        return next_(root, info, **arguments)
+
+    return replaying
 
 
 async def _gathered_object(result: dict[str, Any], pending: list[str]) -> dict[str, Any]:

@@ -158,10 +158,12 @@ class PreparedOperations:
             refusal = self._cost_refusal(prepared, variables)
             if refusal is not None:
                 return refusal
+            middleware = None
             if not prepared.plans or prepared.plans[0] is not None:
-                data = await self._planned(prepared, context, variables, operation_extensions)
-                if data is not None:
-                    return ExecutionResult(data=data)
+                planned = await self._planned(prepared, context, variables, operation_extensions)
+                if isinstance(planned, dict):
+                    return ExecutionResult(data=planned)
+                middleware = planned
             result = execute(
                 schema,
                 prepared.document,
@@ -171,6 +173,7 @@ class PreparedOperations:
                 executor_class=self.schema.execution_context_class,
                 is_awaitable=_is_awaitable,
                 operation_extensions=operation_extensions,
+                middleware=[middleware] if middleware is not None else None,
             )
             if isawaitable(result):
                 result = await result
@@ -185,9 +188,10 @@ class PreparedOperations:
         context: Any,
         variables: dict[str, Any] | None,
         operation_extensions: dict[str, Any] | None,
-    ) -> dict[str, Any] | None:
-        """The data of a planned query, or None when graphql-core must run it (no plan,
-        variables that do not coerce, or a run that fell back)."""
+    ) -> dict[str, Any] | Callable[..., Any] | None:
+        """The data of a planned query. Otherwise graphql-core must run it (no plan,
+        variables that do not coerce, or a run that fell back): None, or the middleware
+        replaying what the run's resolvers raised (`compiled.replay`)."""
         assert prepared.document is not None
         executor = self.schema.execution_context_class.build(
             self.schema._schema,
@@ -207,11 +211,11 @@ class PreparedOperations:
             return None
         try:
             data = await compiled.run(plan, executor, _is_awaitable)
-        except compiled.Fallback:
+        except compiled.Fallback as fallback:
             plan.note(answered=False)
             if plan.dropped:
                 prepared.plans[0] = None
-            return None
+            return compiled.replay(fallback.failures)
         finally:
             # graphql-core's executor refers to itself (through its async helpers), so
             # it and all it holds (the context, the loaders and their rows) would wait
