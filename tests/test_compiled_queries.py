@@ -8,6 +8,8 @@ on purpose; tests/test_compiled_http.py compares the two over HTTP on Phiacta's 
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -267,3 +269,18 @@ async def test_a_failed_resolver_is_not_called_again_by_the_fallback(query: str)
     assert len(CALLS) == 1
     plan = ops.prepare(query, None).plans[0]
     assert plan is not None and plan.fell_back == 1
+
+
+async def test_coroutines_made_before_a_failure_are_settled() -> None:
+    """`item` answers later; `failure` then raises at once. The plan's run stops, and the
+    coroutine it made for `item` is run to its end, not dropped unawaited."""
+    query = '{ item(id: "i1") { later } failure }'
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        planned = await answer(operations(True), query)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        gc.collect()
+    assert planned == await answer(operations(False), query)
+    assert not [w for w in caught if "never awaited" in str(w.message)]
+    assert not compiled._SETTLING

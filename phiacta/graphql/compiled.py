@@ -150,13 +150,17 @@ class _List:
             # Not a list (a coroutine is not iterable either): graphql-core reports it.
             raise Fallback
         complete = self.item.complete
-        if self.needs_path:
-            completed = [
-                complete(element, Path(path, index, None), state)
-                for index, element in enumerate(value)
-            ]
-        else:
-            completed = [complete(element, None, state) for element in value]
+        completed: list[Any] = []
+        try:
+            if self.needs_path:
+                for index, element in enumerate(value):
+                    completed.append(complete(element, Path(path, index, None), state))
+            else:
+                for element in value:
+                    completed.append(complete(element, None, state))
+        except Exception:
+            _settle_in_background([item for item in completed if type(item) is CoroutineType])
+            raise
         pending = [index for index, item in enumerate(completed) if type(item) is CoroutineType]
         if not pending:
             return completed
@@ -190,37 +194,43 @@ class _Object:
     def complete_fields(self, source: Any, path: Path | None, state: _Run) -> Any:
         """The object's fields on `source` (the root value too, which may be None)."""
         result: dict[str, Any] = {}
-        pending: list[str] | None = None
-        for plan_field in self.fields:
-            name = plan_field.response_name
-            complete = plan_field.complete
-            if complete is None:  # __typename
-                result[name] = plan_field.typename
-                continue
-            # Built only where a resolver below is given a resolve info.
-            field_path = Path(path, name, self.typename) if plan_field.needs_path else None
-            # An attribute holds a value: an error or a coroutine there fails to complete
-            # below and falls back. Resolvers may answer later.
-            if plan_field.read is not None:
-                completed = complete.complete(plan_field.read(source), field_path, state)
-            else:
-                if plan_field.context_only is not None:
-                    value = plan_field.context_only(source, state.context_info)
-                else:
-                    value = _resolve(plan_field, source, field_path, state)
-                if state.is_awaitable(value):
-                    completed = _complete_later(complete, value, field_path, state)
-                else:
-                    completed = complete.complete(value, field_path, state)
-            result[name] = completed
-            # The only awaitables completion makes are its own coroutines.
-            if type(completed) is CoroutineType:
-                if pending is None:
-                    pending = []
-                pending.append(name)
-        if pending is None:
+        pending: list[str] = []
+        try:
+            for plan_field in self.fields:
+                name = plan_field.response_name
+                completed = self._complete_field(plan_field, source, path, state)
+                result[name] = completed
+                # The only awaitables completion makes are its own coroutines.
+                if type(completed) is CoroutineType:
+                    pending.append(name)
+        except Exception:
+            _settle_in_background([result[name] for name in pending])
+            raise
+        if not pending:
             return result
         return _gathered_object(result, pending)
+
+    def _complete_field(
+        self, plan_field: _Field, source: Any, path: Path | None, state: _Run
+    ) -> Any:
+        complete = plan_field.complete
+        if complete is None:  # __typename
+            return plan_field.typename
+        # Built only where a resolver below is given a resolve info.
+        field_path = (
+            Path(path, plan_field.response_name, self.typename) if plan_field.needs_path else None
+        )
+        # An attribute holds a value: an error or a coroutine there fails to complete
+        # below and falls back. Resolvers may answer later.
+        if plan_field.read is not None:
+            return complete.complete(plan_field.read(source), field_path, state)
+        if plan_field.context_only is not None:
+            value = plan_field.context_only(source, state.context_info)
+        else:
+            value = _resolve(plan_field, source, field_path, state)
+        if state.is_awaitable(value):
+            return _complete_later(complete, value, field_path, state)
+        return complete.complete(value, field_path, state)
 
 
 _Completion = _Leaf | _List | _Object
@@ -479,6 +489,21 @@ async def _gathered_list(completed: list[Any], pending: list[int]) -> list[Any]:
     for index, value in zip(pending, values, strict=True):
         completed[index] = _settled(value)
     return completed
+
+
+# Background settlements still running: the event loop keeps only weak references.
+_SETTLING: set[asyncio.Future[Any]] = set()
+
+
+def _settle_in_background(awaitables: list[Any]) -> None:
+    """Run to their end the coroutines a failed completion already made, as graphql-core
+    does with its own: dropped unawaited, each would make Python warn that it was never
+    awaited, and a resolver coroutine already started would be left half done."""
+    if not awaitables:
+        return
+    settling = asyncio.ensure_future(asyncio.gather(*awaitables, return_exceptions=True))
+    _SETTLING.add(settling)
+    settling.add_done_callback(_SETTLING.discard)
 
 
 def _settled(value: Any) -> Any:
