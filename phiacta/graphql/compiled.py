@@ -170,12 +170,11 @@ class _List:
 class _Object:
     """An object type: its fields read or resolved, then completed."""
 
-    __slots__ = ("fields", "needs_path", "non_null", "type", "typename")
+    __slots__ = ("fields", "needs_path", "non_null", "typename")
 
     def __init__(
         self, object_type: GraphQLObjectType, fields: tuple[_Field, ...], non_null: bool
     ) -> None:
-        self.type = object_type
         self.typename = object_type.name
         self.fields = fields
         self.non_null = non_null
