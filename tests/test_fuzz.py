@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
 
-from tests import graphql_scalars  # noqa: F401 (registers the custom scalars)
+from tests.graphql_fuzz import run_cases
 from tests.support import LiveServer, create_api_key, make_settings
 
 EXAMPLES_PER_FIELD = int(os.environ.get("PHIACTA_FUZZ_EXAMPLES", "2"))
@@ -43,26 +41,18 @@ def test_generated_operations_never_get_a_500_or_an_internal_error(
         for operation in operations:
             label = operation.label
 
-            @settings(
-                max_examples=EXAMPLES_PER_FIELD,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=operation.as_strategy())
-            def send(case: Any) -> None:
-                # schemathesis gives the document alone, not a request body.
-                response = http.post("/graphql", json={"query": case.body})
+            def send(document: str) -> None:
+                response = http.post("/graphql", json={"query": document})
                 sent.append(label)  # noqa: B023 (the test runs within this iteration)
                 body = response.json()
                 codes = [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
                 if response.status_code >= 500 or "INTERNAL" in codes:
-                    failures.append(f"{response.status_code} {case.body!r}: {body}")
+                    failures.append(f"{response.status_code} {document!r}: {body}")
                 if response.status_code in (400, 415):
                     # Refused before GraphQL ran: the test would prove nothing.
-                    failures.append(f"request refused: {case.body!r}: {body}")
+                    failures.append(f"request refused: {document!r}: {body}")
 
-            send()
+            run_cases(operation, EXAMPLES_PER_FIELD, send)
     assert not failures, "\n".join(failures[:5])
     assert len(sent) >= MIN_OPERATIONS
     print(f"fuzz: {len(sent)} operations over {len(operations)} root fields")
