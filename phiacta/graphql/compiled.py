@@ -25,17 +25,18 @@ A run answers only when nothing went wrong. At the first error (a resolver raisi
 returning an error, a null where the type says non-null, a value that does not coerce,
 variables that do not coerce) it stops with `Fallback` and the operation is executed
 again by graphql-core, whose answer (errors, their paths and locations, null
-propagation) is the reference. Queries only read, so running one again changes
-nothing; a plan that falls back more often than it answers is dropped.
+propagation) is the reference. That run is handed what the failed resolvers raised
+(`replay`) instead of calling them again; the others only read, so running them again
+changes nothing. A plan that falls back more often than it answers is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import CoroutineType
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, TypeVar
 
 from graphql import (
     DirectiveNode,
@@ -106,6 +107,18 @@ class _Run:
         self.failures: dict[tuple[str | int, ...], Exception] = {}
 
 
+def _null(value: Any, non_null: bool) -> bool:
+    """Whether `value` completes to null; raises `Fallback` where graphql-core would
+    report an error (a null in a non-null field, an error or a coroutine as a value)."""
+    if value is None or value is Undefined:
+        if non_null:
+            raise Fallback
+        return True
+    if isinstance(value, (Exception, CoroutineType)):
+        raise Fallback
+    return False
+
+
 class _Leaf:
     """A scalar or enum: its value coerced by the type."""
 
@@ -116,12 +129,8 @@ class _Leaf:
         self.non_null = non_null
 
     def complete(self, value: Any, path: Path | None, state: _Run) -> Any:
-        if value is None or value is Undefined:
-            if self.non_null:
-                raise Fallback
+        if _null(value, self.non_null):
             return None
-        if isinstance(value, (Exception, CoroutineType)):
-            raise Fallback
         coerced = self.coerce(value)
         if coerced is None or coerced is Undefined:
             raise Fallback
@@ -140,15 +149,12 @@ class _List:
         self.needs_path = _needs_path(item)
 
     def complete(self, value: Any, path: Path | None, state: _Run) -> Any:
-        if value is None or value is Undefined:
-            if self.non_null:
-                raise Fallback
+        if _null(value, self.non_null):
             return None
         if isinstance(value, CompletedList):
             return value
-        if isinstance(value, (str, bytes, Mapping, Exception)) or not isinstance(value, Iterable):
-            # Not a list (a coroutine is not iterable either): graphql-core reports it.
-            raise Fallback
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+            raise Fallback  # not a list: graphql-core reports it
         complete = self.item.complete
         completed: list[Any] = []
         try:
@@ -164,7 +170,7 @@ class _List:
         pending = [index for index, item in enumerate(completed) if type(item) is CoroutineType]
         if not pending:
             return completed
-        return _gathered_list(completed, pending)
+        return _gathered(completed, pending)
 
 
 class _Object:
@@ -182,12 +188,8 @@ class _Object:
         self.needs_path = any(f.needs_path for f in fields)
 
     def complete(self, source: Any, path: Path | None, state: _Run) -> Any:
-        if source is None or source is Undefined:
-            if self.non_null:
-                raise Fallback
+        if _null(source, self.non_null):
             return None
-        if isinstance(source, (Exception, CoroutineType)):
-            raise Fallback
         return self.complete_fields(source, path, state)
 
     def complete_fields(self, source: Any, path: Path | None, state: _Run) -> Any:
@@ -207,7 +209,7 @@ class _Object:
             raise
         if not pending:
             return result
-        return _gathered_object(result, pending)
+        return _gathered(result, pending)
 
     def _complete_field(
         self, plan_field: _Field, source: Any, path: Path | None, state: _Run
@@ -247,7 +249,6 @@ class _Field:
     # Any other resolver, called as graphql-core calls it.
     resolve: Callable[..., Any] | None = None
     definition: GraphQLField | None = None
-    details: FieldDetailsList | None = None
     field_nodes: list[FieldNode] | None = None
     parent_type: GraphQLObjectType | None = None
     has_arguments: bool = False
@@ -368,7 +369,6 @@ def _field_plan(
         response_name,
         resolve=definition.resolve,
         definition=definition,
-        details=details,
         field_nodes=[d.node for d in details],
         parent_type=parent_type,
         has_arguments=has_arguments,
@@ -424,14 +424,14 @@ def _resolve(plan_field: _Field, source: Any, path: Path | None, state: _Run) ->
     executor = state.executor
     definition = plan_field.definition
     assert definition is not None and plan_field.parent_type is not None and path is not None
-    details, field_nodes = plan_field.details, plan_field.field_nodes
-    assert details is not None and field_nodes is not None
+    field_nodes = plan_field.field_nodes
+    assert field_nodes is not None
     info: GraphQLResolveInfo[Any] = executor.build_resolve_info(
         definition, field_nodes, plan_field.parent_type, path
     )
     if plan_field.has_arguments:
         arguments = get_argument_values(
-            definition, details[0].node, executor.variable_values, None, executor.hide_suggestions
+            definition, field_nodes[0], executor.variable_values, None, executor.hide_suggestions
         )
     else:
         arguments = {}
@@ -472,21 +472,19 @@ def replay(failures: dict[tuple[str | int, ...], Exception]) -> Callable[..., An
     return replaying
 
 
-async def _gathered_object(result: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+Completed = TypeVar("Completed", dict[str, Any], list[Any])
+
+
+async def _gathered(completed: Completed, pending: Sequence[Any]) -> Completed:
+    """`completed` (an object's fields or a list's items) with the awaitables at the
+    keys `pending` replaced by their values, awaited together."""
     if len(pending) == 1:
-        name = pending[0]
-        result[name] = await result[name]
-        return result
-    values = await asyncio.gather(*(result[name] for name in pending), return_exceptions=True)
-    for name, value in zip(pending, values, strict=True):
-        result[name] = _settled(value)
-    return result
-
-
-async def _gathered_list(completed: list[Any], pending: list[int]) -> list[Any]:
-    values = await asyncio.gather(*(completed[index] for index in pending), return_exceptions=True)
-    for index, value in zip(pending, values, strict=True):
-        completed[index] = _settled(value)
+        key = pending[0]
+        completed[key] = await completed[key]
+        return completed
+    values = await asyncio.gather(*(completed[key] for key in pending), return_exceptions=True)
+    for key, value in zip(pending, values, strict=True):
+        completed[key] = _settled(value)
     return completed
 
 

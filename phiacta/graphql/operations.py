@@ -43,7 +43,6 @@ from strawberry.schema.schema import validate_document
 
 from phiacta.config import Settings
 from phiacta.graphql import compiled
-from phiacta.graphql.compiled import Plan
 from phiacta.graphql.errors import code_errors
 from phiacta.graphql.limits import (
     CACHEABLE_DOCUMENT_CHARS,
@@ -78,7 +77,7 @@ class PreparedOperation:
     )
     # The query's plan (`graphql.compiled`), made on its first run; None when the
     # document is not covered or the plan was dropped.
-    plans: list[Plan | None] = field(default_factory=list, compare=False)
+    plans: list[compiled.Plan | None] = field(default_factory=list, compare=False)
 
 
 class PreparedOperations:
