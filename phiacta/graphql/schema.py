@@ -31,6 +31,7 @@ from phiacta.graphql.limits import limit_extensions
 from phiacta.graphql.live_sharing import SharingExecutor
 from phiacta.graphql.permissions import guard_reads
 from phiacta.graphql.plain_lists import PlainListsExecutor
+from phiacta.graphql.variables import install as install_variable_coercion
 from phiacta.observability.access import OperationName
 
 
@@ -89,6 +90,7 @@ class Executor(PlainListsExecutor, SharingExecutor):
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema; with `settings`, it also enforces their document limits."""
+    install_variable_coercion()
     limits = limit_extensions(settings) if settings is not None else []
     return PhiactaSchema(
         query=Query,
