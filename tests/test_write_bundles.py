@@ -77,6 +77,16 @@ def _bad_bodies() -> dict[str, tuple[dict[str, Any], tuple[str, str]]]:
             changed(lambda b: b["edges"][0].update(target={"tempId": "c0"})),
             ("edges[0].target", "INVALID_VALUE"),
         ),
+        # Found only inside the writing transaction, once references are resolved.
+        "an external reference resolving to the edge's own source claim": (
+            changed(
+                lambda b: (
+                    b["source"].update(externalRef="10.1000/self"),
+                    b["edges"][0].update(target={"externalRef": "10.1000/self"}),
+                )
+            ),
+            ("edges[0].target", "INVALID_VALUE"),
+        ),
         "an external reference as edge source": (
             changed(lambda b: b["edges"][0].update(source={"externalRef": "10.1/x"})),
             ("edges[0].source.externalRef", "INVALID_VALUE"),

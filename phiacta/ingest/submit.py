@@ -242,8 +242,10 @@ async def _write(
         request_hash=plan.digest,
         attrs=spec.attrs,
     )
-    new_claims = await _write_claims(conn, plan, namespace_ids, embedding, first)
-    edges, left = await _write_edges(conn, plan)
+    known = await _known_references(conn, plan)
+    new_claims, edges, left = await _write_claims_and_edges(
+        conn, plan, namespace_ids, embedding, first, known
+    )
     artifacts = await _write_artifacts(conn, plan)
     resolved, resolution_edges = await _resolve_earlier_references(conn, plan)
     plan.warnings += _unlinked_claim_warnings(plan, left)
@@ -280,15 +282,17 @@ async def _write(
     return result
 
 
-async def _write_claims(
+async def _write_claims_and_edges(
     conn: Connection,
     plan: _Plan,
     namespace_ids: dict[str, UUID],
     embedding: ChunkedEmbedding,
     vectors: list[list[float] | None],
-) -> list[claim_store.NewClaim]:
-    """Store the claims and their provenance chunk by chunk as the vectors arrive:
-    PostgreSQL indexes one chunk while the provider embeds the next."""
+    known: dict[str, UUID],
+) -> tuple[list[claim_store.NewClaim], list[edge_store.NewEdge | None], list[LeftReference]]:
+    """Store the claims and their provenance chunk by chunk as the vectors arrive
+    (PostgreSQL indexes one chunk while the provider embeds the next), then the edges
+    (`_write_edges`), which need every claim."""
     new_claims: list[claim_store.NewClaim] = []
     while True:
         start = len(new_claims)
@@ -296,13 +300,15 @@ async def _write_claims(
         plan.vectors[start:end] = vectors
         plan.warnings += await _near_duplicates(conn, plan, start, end)
         chunk = [_new_claim(plan, i, namespace_ids) for i in range(start, end)]
-        # One round trip for both: PostgreSQL inserts the claims while the provenance
-        # rows are built (an error still surfaces here, at the pipeline's end).
+        # One round trip: PostgreSQL inserts the claims while the provenance rows (and
+        # after the last chunk, the edges) are built; an error surfaces at the end.
         async with conn.pipeline():
             await claim_store.insert_claims(conn, chunk)
             await provenance_store.insert_provenance(
                 conn, [_provenance(plan, i) for i in range(start, end)]
             )
+            if embedding.done:
+                edges, left = await _write_edges(conn, plan, known)
         new_claims += chunk
         if embedding.done:
             break
@@ -320,7 +326,7 @@ async def _write_claims(
                 + embedding.failure,
             ),
         )
-    return new_claims
+    return new_claims, edges, left
 
 
 def _new_claim(plan: _Plan, i: int, namespace_ids: dict[str, UUID]) -> claim_store.NewClaim:
@@ -366,21 +372,27 @@ def _end_id(plan: _Plan, end: EndSpec) -> UUID | None:
     return None
 
 
-async def _write_edges(
-    conn: Connection, plan: _Plan
-) -> tuple[list[edge_store.NewEdge | None], list[LeftReference]]:
-    """The bundle's edges, one per input edge (None when it is left pending or already
-    existed), and the pending references left behind."""
-    spec = plan.spec
-    own_ref = _ref(spec.source.external_ref)
+async def _known_references(conn: Connection, plan: _Plan) -> dict[str, UUID]:
+    """The claim each external reference of the edges' targets resolves to, when the
+    graph (or this bundle's own source) already carries it."""
+    own_ref = _ref(plan.spec.source.external_ref)
     refs = {
         ref
-        for e in spec.edges
+        for e in plan.spec.edges
         if (ref := _ref(e.target.external_ref)) is not None and ref != own_ref
     }
     known = await source_store.first_claims_of_references(conn, sorted(refs))
     if own_ref is not None:
         known[own_ref] = plan.claim_ids[0]
+    return known
+
+
+async def _write_edges(
+    conn: Connection, plan: _Plan, known: dict[str, UUID]
+) -> tuple[list[edge_store.NewEdge | None], list[LeftReference]]:
+    """The bundle's edges, one per input edge (None when it is left pending or already
+    existed), and the pending references left behind."""
+    spec = plan.spec
     planned: list[edge_store.NewEdge | None] = []
     left: list[LeftReference] = []
     pending_rows: list[pending_store.NewPendingReference] = []
