@@ -50,7 +50,7 @@ from phiacta.ingest.result import (
     ResolvedReference,
     TempIdMapping,
 )
-from phiacta.ingest.spec import BundleSpec, EdgeSpec, EndSpec, request_hash
+from phiacta.ingest.spec import BundleSpec, EdgeSpec, EndSpec, request_hash, same_body
 from phiacta.ingest.validate import (
     References,
     claim_namespace,
@@ -120,7 +120,7 @@ async def submit_bundle(
     async with pool.connection() as conn:
         stored = await bundle_store.submission_by_key(conn, actor.agent_id, spec.idempotency_key)
         if stored is not None:
-            return _replay(stored, digest)
+            return _replay(stored, spec, digest)
         problems = static_problems(spec, settings.max_bundle_claims)
         refs = await resolve_references(conn, spec)
     problems += refs.problems
@@ -148,7 +148,7 @@ async def submit_bundle(
                 conn, actor.agent_id, spec.idempotency_key
             )
             if stored is not None:
-                return _replay(stored, digest)
+                return _replay(stored, spec, digest)
             result = await _write(conn, plan, embedding, first)
     finally:
         await embedding.aclose()
@@ -172,8 +172,8 @@ def ascending_ids(count: int) -> list[UUID]:
     return sorted(uuid.uuid4() for _ in range(count))
 
 
-def _replay(stored: StoredSubmission, digest: str) -> BundleResult:
-    if stored.request_hash != digest or stored.response is None:
+def _replay(stored: StoredSubmission, spec: BundleSpec, digest: str) -> BundleResult:
+    if stored.response is None or not same_body(stored.request_hash, spec, digest):
         raise IdempotencyConflict(
             "this idempotency key was already used with a different bundle; "
             "use a new key for a new bundle"
