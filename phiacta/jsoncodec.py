@@ -16,12 +16,16 @@ from typing import Any
 import orjson
 
 # Twenty digits in a row: possibly an integer beyond orjson's 64 bits.
+_LONG_DIGITS = 20
 _LONG_DIGITS_BYTES = re.compile(rb"\d{20}")
 _LONG_DIGITS_TEXT = re.compile(r"\d{20}")
 
 
 def loads(data: bytes | str) -> Any:
     """The JSON value of `data`; ValueError when it is not JSON."""
+    if len(data) < _LONG_DIGITS:
+        # Most jsonb `attrs` are `{}`: too short to hold such an integer.
+        return orjson.loads(data)
     if isinstance(data, bytes):
         exact = _LONG_DIGITS_BYTES.search(data) is None
     else:
