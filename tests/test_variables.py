@@ -236,3 +236,10 @@ POINTS = st.recursive(
 def test_generated_values_coerce_as_graphql_core_does(inputs: dict[str, Any]) -> None:
     ours, theirs = _both(inputs)
     assert ours == theirs
+
+
+def test_an_option_it_does_not_know_goes_to_graphql_core() -> None:
+    # This graphql-core knows no such option either: its own TypeError shows the call
+    # reached it.
+    with pytest.raises(TypeError, match="future_option"):
+        variables.get_variable_values(SCHEMA, DEFINITIONS, BASE, future_option=True)

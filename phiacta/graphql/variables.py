@@ -70,14 +70,18 @@ def get_variable_values(
     inputs: dict[str, Any],
     max_errors: int | None = None,
     hide_suggestions: bool = False,
+    **options: Any,
 ) -> VariableValuesOrErrors:
-    """graphql-core's `get_variable_values`, the same answers, from compiled coercers."""
-    try:
-        return _coerced_variables(schema, var_def_nodes, inputs)
-    except _GiveUp:
-        return _graphql_get_variable_values(
-            schema, var_def_nodes, inputs, max_errors, hide_suggestions
-        )
+    """graphql-core's `get_variable_values`, the same answers, from compiled coercers.
+    An option this module does not know (a later graphql-core's) goes to graphql-core."""
+    if not options:
+        try:
+            return _coerced_variables(schema, var_def_nodes, inputs)
+        except _GiveUp:
+            pass
+    return _graphql_get_variable_values(
+        schema, var_def_nodes, inputs, max_errors, hide_suggestions, **options
+    )
 
 
 def _coerced_variables(
