@@ -123,9 +123,10 @@ def served_in_thread(database_url: str, data_dir: Path, embed: bool) -> Iterator
 
 @contextmanager
 def served_in_processes(
-    database_url: str, data_dir: Path, embed: bool, workers: int
+    database_url: str, data_dir: Path, embed: bool, workers: int, tree: Path | None = None
 ) -> Iterator[str]:
-    """`phiacta serve --workers N` with the thread server's settings, as environment."""
+    """`phiacta serve --workers N` with the thread server's settings, as environment;
+    with `tree`, the code of that checkout instead of this one (same virtualenv)."""
     settings = _settings(database_url, data_dir, embed)
     salt = settings.api_key_salt
     env = os.environ | {
@@ -140,11 +141,13 @@ def served_in_processes(
         "LOG_LEVEL": "warning",
         "RATE_LIMIT_ENABLED": "false",
     }
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     command = [sys.executable, "-m", "phiacta", "serve", "--port", str(port)]
-    process = subprocess.Popen([*command, "--workers", str(workers)], env=env)
+    process = subprocess.Popen([*command, "--workers", str(workers)], env=env, cwd=tree)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
