@@ -35,7 +35,6 @@ from phiacta.graphql.pagination import (
 from phiacta.graphql.types import Claim
 from phiacta.store import claims as claim_store
 from phiacta.store import namespaces as namespace_store
-from phiacta.store import prefetch as prefetch_store
 from phiacta.store.claims import ClaimFilterSpec
 
 SUBTREE_SUFFIX = ".*"
@@ -192,8 +191,7 @@ class ClaimQueries:
         # targets) in one statement; the nested resolvers then find their rows in the
         # request's loaders instead of issuing three more.
         edge_types, first = outgoing
-        async with info.context.connection() as conn:
-            found = await prefetch_store.claim_with_outgoing(conn, id, edge_types, first + 1)
+        found = await info.context.services.claim_reads.load(id, edge_types, first + 1)
         if found is None:
             return None
         loaders = info.context.loaders
