@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,6 +19,7 @@ import pytest
 from phiacta.config import Settings, normalize_database_url
 from phiacta.db import admin, migrate
 from phiacta.db.embedded import EmbeddedPostgres
+from phiacta.db.pool import Pool, create_pool
 from tests.support import LiveServer, make_settings, unique_name
 
 TEST_DIMENSIONS = 384
@@ -80,6 +81,15 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 def server(settings: Settings) -> Iterator[LiveServer]:
     with LiveServer.run(settings) as live:
         yield live
+
+
+@pytest.fixture
+async def pool(settings: Settings, database_url: str) -> AsyncIterator[Pool]:
+    """An open connection pool on the module's database, as the server makes it."""
+    pool = create_pool(settings, database_url)
+    await pool.open()
+    yield pool
+    await pool.close()
 
 
 @pytest.fixture

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
 
-from phiacta.config import Settings
-from phiacta.db.pool import Pool, create_pool
+from phiacta.db.pool import Pool
 from phiacta.graphql.loaders import ClaimReads
 from phiacta.observability.sql import TimedCursor
 from phiacta.store import prefetch as prefetch_store
@@ -45,14 +44,6 @@ def claims(database_url: str) -> Iterator[list[UUID]]:
         ids.append(claim)
     yield ids
     make.close()
-
-
-@pytest.fixture
-async def pool(settings: Settings, database_url: str) -> AsyncIterator[Pool]:
-    pool = create_pool(settings, database_url)
-    await pool.open()
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from phiacta.config import Settings
-from phiacta.db.pool import Pool, create_pool
+from phiacta.db.pool import Pool
 from phiacta.embeddings import EmbeddingError, EmbeddingProvider, LocalProvider
 from phiacta.ingest.result import BundleResult
 from phiacta.ingest.spec import bundle_from_json
@@ -54,14 +54,6 @@ class FailingAfter(EmbeddingProvider):
 @pytest.fixture(scope="module")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return make_settings(database_url, tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture
-async def pool(settings: Settings, database_url: str) -> AsyncIterator[Pool]:
-    pool = create_pool(settings, database_url)
-    await pool.open()
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ one. Both branches of the UNION have the same columns: the claim's (the claim it
 or an edge's target), the creator's (NULL on edge rows) and the edge's (NULL on the
 claim's row), so every value keeps its type and no JSON is decoded.
 
-Several claims (concurrent requests' reads, gathered by `graphql.prefetch`) are read by
-one statement made of one such part per claim, each with its own parameter: every part
-keeps the single claim's plan (an array of ids joined laterally planned worse for one
-or two ids), and the round trip and the statement's fixed costs are shared: per claim,
-0.23 -> 0.13 ms of client CPU and 0.18 -> 0.15 ms of PostgreSQL's, two claims at a time.
+Several claims (concurrent requests' reads, gathered by `graphql.loaders.ClaimReads`)
+are read by one statement made of one such part per claim, each with its own parameter:
+every part keeps the single claim's plan (an array of ids joined laterally planned
+worse for one or two ids), and the round trip and the statement's fixed costs are
+shared: per claim, 0.23 -> 0.13 ms of client CPU and 0.18 -> 0.15 ms of PostgreSQL's,
+two claims at a time.
 """
 
 from __future__ import annotations
