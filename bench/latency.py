@@ -25,9 +25,9 @@ from pathlib import Path
 import psycopg
 
 QUERIES = {
-    "claim": """query ($id: UUID!) { claim(id: $id) { id content createdBy { name }
+    "claim": """query ($id: ID!) { claim(id: $id) { id content createdBy { name }
         outgoing(first: 10) { edges { node { edgeType target { id content } } } } } }""",
-    "traverse5": """query ($id: UUID!) { traverse(start: $id, maxDepth: 5, limit: 1000,
+    "traverse5": """query ($id: ID!) { traverse(start: $id, maxDepth: 5, limit: 1000,
         direction: OUTGOING) { truncated nodes { depth claim { id } } } }""",
 }
 

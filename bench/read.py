@@ -49,7 +49,7 @@ from phiacta.store.claims import ClaimFilterSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = {
-    "claim_by_id_10_edges": """query ($id: UUID!) { claim(id: $id) { id content createdBy { name }
+    "claim_by_id_10_edges": """query ($id: ID!) { claim(id: $id) { id content createdBy { name }
         outgoing(first: 10) { edges { node { edgeType target { id content } } } } } }""",
     "page_of_50_claims": """query { claims(first: 50) { edges { cursor node { id content
         createdBy { name } } } } }""",
@@ -59,10 +59,10 @@ QUERIES = {
         hits { score snippet claim { id } } } }""",
     "search_hybrid": """query ($q: String!) { search(query: $q, mode: HYBRID, first: 20) {
         hits { score rankings { mode rank } claim { id content } } } }""",
-    "path": """query ($from: UUID!, $to: UUID!) { path(from: $from, to: $to, maxDepth: 6) {
+    "path": """query ($from: ID!, $to: ID!) { path(from: $from, to: $to, maxDepth: 6) {
         length claims { id } } }""",
 }
-TRAVERSE = """query ($id: UUID!, $depth: Int!) { traverse(start: $id, maxDepth: $depth,
+TRAVERSE = """query ($id: ID!, $depth: Int!) { traverse(start: $id, maxDepth: $depth,
     limit: 1000, direction: OUTGOING) { truncated nodes { depth claim { id } } } }"""
 SEARCH_TEXTS = ["cardiology therapy risk", "neurokinase signal", "heart attack aspirin",
                 "immunocyte genome protein", "climate volcano"]  # fmt: skip

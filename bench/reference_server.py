@@ -3,7 +3,7 @@
 A yardstick, not part of Phiacta: it shows what the stack itself reaches on a machine,
 so the figures of `phiacta serve` can be read against it. It answers
 
-    query ($id: UUID!) { claim(id: $id) { id content createdBy { name }
+    query ($id: ID!) { claim(id: $id) { id content createdBy { name }
         outgoing(first: 10) { edges { node { edgeType target { id content } } } } } }
 
 from two statements on one connection, with Strawberry's ParserCache and
@@ -104,15 +104,16 @@ class Claim:
 @strawberry.type
 class Query:
     @strawberry.field
-    async def claim(self, id: uuid.UUID) -> Claim | None:
+    async def claim(self, id: strawberry.ID) -> Claim | None:
+        claim_id = uuid.UUID(id)
         # Both statements on one pooled connection, in the one async resolver: the
         # nested fields are then plain and synchronous.
         async with pool.connection() as conn:
-            cur = await conn.execute(CLAIM, (id,))
+            cur = await conn.execute(CLAIM, (claim_id,))
             row = await cur.fetchone()
             if row is None:
                 return None
-            cur = await conn.execute(OUTGOING, (id, MAX_EDGES))
+            cur = await conn.execute(OUTGOING, (claim_id, MAX_EDGES))
             outgoing = await cur.fetchall()
         creator = Agent(name=row[2]) if row[2] is not None else None
         return Claim(

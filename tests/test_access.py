@@ -39,7 +39,7 @@ mutation($input: CreateApiKeyInput!) {
   createApiKey(input: $input) { key apiKey { id agentId scopes prefix expiresAt } }
 }
 """
-REVOKE_KEY = "mutation($id: UUID!) { revokeApiKey(id: $id) { id revokedAt } }"
+REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }"
 REGISTER = """
 mutation($input: RegisterExtensionInput!) {
   registerExtension(input: $input) {

@@ -64,7 +64,7 @@ def graph(make: Factory) -> dict[str, str]:
     return {"claim": str(claim), "first": str(first), "target": str(targets[0]), "ns": str(ns)}
 
 
-CLAIM = """query ($id: UUID!) { claim(id: $id) {
+CLAIM = """query ($id: ID!) { claim(id: $id) {
   id content isLatest version status attrs createdAt __typename
   namespace { path parent { name } } createdBy { name agentType }
   supersedes { id } versions { version isLatest }
@@ -97,25 +97,25 @@ QUERIES: list[tuple[str, str, dict[str, Any]]] = [
     ),
     (
         "traverse",
-        """query ($id: UUID!) { traverse(start: $id, maxDepth: 3, direction: BOTH) { truncated
+        """query ($id: ID!) { traverse(start: $id, maxDepth: 3, direction: BOTH) { truncated
         start { id } nodes { depth reachedFrom claim { content } via { edgeType } }
         edges { edgeType } } }""",
         {"id": "claim"},
     ),
     (
         "traverse by ids",
-        "query ($id: UUID!) { traverse(start: $id) { nodes { depth claim { id } } } }",
+        "query ($id: ID!) { traverse(start: $id) { nodes { depth claim { id } } } }",
         {"id": "claim"},
     ),
     (
         "path",
-        """query ($a: UUID!, $b: UUID!) { path(from: $a, to: $b) { length claims { content }
+        """query ($a: ID!, $b: ID!) { path(from: $a, to: $b) { length claims { content }
         edges { edgeType } } }""",
         {"a": "target", "b": "claim"},
     ),
     (
         "evidence",
-        """query ($id: UUID!) { evidence(claimId: $id, depth: 2) { truncated
+        """query ($id: ID!) { evidence(claimId: $id, depth: 2) { truncated
         claim { id } supporting { depth claim { content } } contradicting { depth }
         summary { supportingCount contradictingCount netSupport } } }""",
         {"id": "claim"},
@@ -135,28 +135,29 @@ QUERIES: list[tuple[str, str, dict[str, Any]]] = [
     ),
     (
         "view (a union: not planned)",
-        """query ($id: UUID!) { view(kind: PROOF_TREE, root: $id) { __typename
+        """query ($id: ID!) { view(kind: PROOF_TREE, root: $id) { __typename
         ... on ProofTreeView { root { id } } } }""",
         {"id": "claim"},
     ),
     (
         "unknown traversal start",
-        "query ($id: UUID!) { traverse(start: $id) { truncated } }",
+        "query ($id: ID!) { traverse(start: $id) { truncated } }",
         {"id": str(uuid.UUID(int=9))},
     ),
     ("negative first", "{ claims(first: -1) { totalCount } }", {}),
     ("malformed cursor", '{ claims(after: "nonsense") { totalCount } }', {}),
-    ("bad variable", "query ($id: UUID!) { claim(id: $id) { id } }", {"id": "not-a-uuid"}),
+    ("bad variable", "query ($n: Int) { claims(first: $n) { totalCount } }", {"n": "ten"}),
+    ("malformed id", "query ($id: ID!) { claim(id: $id) { id } }", {"id": "not-a-uuid"}),
     (
         "depth cap",
-        "query ($id: UUID!) { traverse(start: $id, maxDepth: 99) { truncated } }",
+        "query ($id: ID!) { traverse(start: $id, maxDepth: 99) { truncated } }",
         {"id": "claim"},
     ),
 ]
 
 
 ERRORS = {"unknown traversal start", "negative first", "malformed cursor", "bad variable",
-          "depth cap"}  # fmt: skip
+          "malformed id", "depth cap"}  # fmt: skip
 
 
 def _variables(given: dict[str, Any], graph: dict[str, str]) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def test_claim_by_id_returns_its_scalar_fields(client: httpx.Client, database_ur
     data = data_of(
         gql(
             client,
-            """query($id: UUID!) { claim(id: $id) {
+            """query($id: ID!) { claim(id: $id) {
                 id lineageId version isLatest claimType content formalContent status attrs
                 createdAt namespace { path } } }""",
             {"id": str(row[0])},
@@ -73,12 +73,12 @@ def test_claim_by_id_returns_its_scalar_fields(client: httpx.Client, database_ur
 
 
 def test_an_unknown_claim_id_is_null_not_an_error(client: httpx.Client) -> None:
-    body = gql(client, "query($id: UUID!) { claim(id: $id) { id } }", {"id": str(uuid.uuid4())})
+    body = gql(client, "query($id: ID!) { claim(id: $id) { id } }", {"id": str(uuid.uuid4())})
     assert data_of(body) == {"claim": None}
 
 
 def test_a_malformed_claim_id_is_a_coded_validation_error(client: httpx.Client) -> None:
-    body = gql(client, "query($id: UUID!) { claim(id: $id) { id } }", {"id": "not-a-uuid"})
+    body = gql(client, "query($id: ID!) { claim(id: $id) { id } }", {"id": "not-a-uuid"})
     assert error_codes(body) == ["VALIDATION_FAILED"]
     assert body["errors"][0]["extensions"]["request_id"]
 

@@ -118,7 +118,7 @@ def test_a_query_over_the_cost_limit_is_refused_before_any_sql(
 
 
 DOCUMENTED_MAXIMA = {
-    "a 1000-node traversal": """query ($id: UUID!) {
+    "a 1000-node traversal": """query ($id: ID!) {
         traverse(start: $id, limit: 1000, maxDepth: 5) { truncated nodes { depth
           claim { id content createdBy { name } } edge { edgeType strength } } } }""",
     "200 claims with 20 edges each way": """{ claims(first: 200) { totalCount edges {
@@ -189,7 +189,7 @@ def test_a_malformed_request_gets_a_coded_json_error(
 def test_an_integer_variable_beyond_64_bits_is_a_coded_error_about_that_variable(
     client: httpx.Client,
 ) -> None:
-    query = "query($id: UUID!, $n: Int) { traverse(start: $id, maxDepth: $n) { truncated } }"
+    query = "query($id: ID!, $n: Int) { traverse(start: $id, maxDepth: $n) { truncated } }"
     body = gql(client, query, {"id": str(uuid.uuid4()), "n": 2**70})
     assert refused_code(body) == "VALIDATION_FAILED"
     assert "$n" in body["errors"][0]["message"]

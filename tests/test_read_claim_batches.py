@@ -20,7 +20,7 @@ from tests.factories import Factory
 from tests.support import LiveServer, data_of
 
 CLAIM = """
-query ($id: UUID!, $first: Int, $types: [String!]) {
+query ($id: ID!, $first: Int, $types: [String!]) {
   claim(id: $id) {
     id content createdBy { name }
     outgoing(first: $first, edgeTypes: $types) {

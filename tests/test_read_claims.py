@@ -27,7 +27,7 @@ def tag() -> dict[str, str]:
 
 
 CLAIM_DETAIL = """
-query ($id: UUID!) {
+query ($id: ID!) {
   claim(id: $id) {
     id content isLatest version status
     namespace { path }
@@ -113,14 +113,14 @@ def test_claim_by_id_carries_every_relation(make: Factory, client: httpx.Client)
 
 
 def test_unknown_claim_id_is_null_not_an_error(client: httpx.Client) -> None:
-    body = gql(client, "query ($id: UUID!) { claim(id: $id) { id } }", {"id": str(uuid.uuid4())})
+    body = gql(client, "query ($id: ID!) { claim(id: $id) { id } }", {"id": str(uuid.uuid4())})
     assert data_of(body) == {"claim": None}
 
 
 def test_retracted_claim_is_still_readable_by_id(make: Factory, client: httpx.Client) -> None:
     claim = make.claim("withdrawn finding", status="retracted")
     data = data_of(
-        gql(client, "query ($id: UUID!) { claim(id: $id) { status } }", {"id": str(claim)})
+        gql(client, "query ($id: ID!) { claim(id: $id) { status } }", {"id": str(claim)})
     )
     assert data["claim"] == {"status": "RETRACTED"}
 
@@ -146,7 +146,7 @@ def test_epistemic_status_follows_the_rules_in_order(
     claim = make.claim("a reviewed claim", formal_content=formal)
     for verdict, confidence in reviews:
         make.review(claim, make.agent("reviewer"), verdict, confidence)
-    query = "query ($id: UUID!) { claim(id: $id) { confidence { epistemicStatus } } }"
+    query = "query ($id: ID!) { claim(id: $id) { confidence { epistemicStatus } } }"
     data = data_of(gql(client, query, {"id": str(claim)}))
     assert data["claim"]["confidence"]["epistemicStatus"] == expected
 
@@ -155,7 +155,7 @@ def test_a_new_review_shows_in_confidence_on_the_very_next_request(
     make: Factory, client: httpx.Client
 ) -> None:
     claim = make.claim("freshly reviewed")
-    query = "query ($id: UUID!) { claim(id: $id) { confidence { reviewCount epistemicStatus } } }"
+    query = "query ($id: ID!) { claim(id: $id) { confidence { reviewCount epistemicStatus } } }"
     before = data_of(gql(client, query, {"id": str(claim)}))["claim"]["confidence"]
     make.review(claim, make.agent("fast reviewer"), "endorse", 0.95)
     after = data_of(gql(client, query, {"id": str(claim)}))["claim"]["confidence"]
@@ -171,7 +171,7 @@ def test_outgoing_edges_filter_by_type_and_page_with_cursors(
     for i, target in enumerate(targets):
         make.edge(hub, target, "supports" if i % 2 == 0 else "refines")
     query = """
-    query ($id: UUID!, $types: [String!], $after: String) {
+    query ($id: ID!, $types: [String!], $after: String) {
       claim(id: $id) {
         outgoing(edgeTypes: $types, first: 2, after: $after) {
           totalCount pageInfo { hasNextPage endCursor }
@@ -205,7 +205,7 @@ def test_similar_lists_nearest_claims_of_other_lineages(
     make.claim(f"far {marker}", embedding=vector(50.0))
     make.claim(f"retracted {marker}", embedding=vector(0.0), status="retracted")
     query = """
-    query ($id: UUID!) { claim(id: $id) { similar(first: 1) { similarity claim { id } } } }"""
+    query ($id: ID!) { claim(id: $id) { similar(first: 1) { similarity claim { id } } } }"""
     data = data_of(gql(client, query, {"id": str(base)}))["claim"]["similar"]
     assert [hit["claim"]["id"] for hit in data] == [str(near)]
     assert data[0]["similarity"] > 0.99
@@ -347,7 +347,7 @@ def test_unknown_enum_value_is_a_coded_error(client: httpx.Client) -> None:
 
 def test_nested_bad_cursor_is_a_coded_error(make: Factory, client: httpx.Client) -> None:
     claim = make.claim("nested cursor")
-    query = 'query ($id: UUID!) { claim(id: $id) { outgoing(after: "zzz") { totalCount } } }'
+    query = 'query ($id: ID!) { claim(id: $id) { outgoing(after: "zzz") { totalCount } } }'
     body = gql(client, query, {"id": str(claim)})
     assert error_codes(body) == ["VALIDATION_FAILED"]
     assert problem_paths(body) == ["after"]

@@ -32,7 +32,7 @@ def test_agents_list_pages_and_filters_by_type(make: Factory, client: httpx.Clie
         "agentType": "PIPELINE",
     }
     assert page["totalCount"] == 1 and page["pageInfo"]["hasNextPage"] is False
-    lookup = "query ($id: UUID!) { agent(id: $id) { name } }"
+    lookup = "query ($id: ID!) { agent(id: $id) { name } }"
     assert data_of(gql(client, lookup, {"id": str(bot)})) == {"agent": {"name": "pipeline-x"}}
     assert data_of(gql(client, lookup, {"id": str(uuid.uuid4())})) == {"agent": None}
 
@@ -51,7 +51,7 @@ def test_sources_list_and_lookup(make: Factory, client: httpx.Client) -> None:
         "sourceType": "DATASET",
         "submittedBy": {"name": "alice"},
     }
-    lookup = "query ($id: UUID!) { source(id: $id) { title } }"
+    lookup = "query ($id: ID!) { source(id: $id) { title } }"
     assert data_of(gql(client, lookup, {"id": str(uuid.uuid4())})) == {"source": None}
 
 
@@ -74,7 +74,7 @@ def test_bundles_list_and_relations(make: Factory, client: httpx.Client) -> None
     bundle = make.bundle(ext, source_id=source)
     claim = make.claim("from the bundle")
     make.artifact([claim], bundle_id=bundle, description="table 1")
-    query = """query ($by: UUID) { bundles(submittedBy: $by, status: ACCEPTED) {
+    query = """query ($by: ID) { bundles(submittedBy: $by, status: ACCEPTED) {
       totalCount edges { node { id status submittedBy { name } source { title }
                                 artifacts { description claims { content } } } } } }"""
     page = data_of(gql(client, query, {"by": str(ext)}))["bundles"]
@@ -84,7 +84,7 @@ def test_bundles_list_and_relations(make: Factory, client: httpx.Client) -> None
     assert node["artifacts"] == [
         {"description": "table 1", "claims": [{"content": "from the bundle"}]}
     ]
-    lookup = "query ($id: UUID!) { bundle(id: $id) { id } }"
+    lookup = "query ($id: ID!) { bundle(id: $id) { id } }"
     assert data_of(gql(client, lookup, {"id": str(bundle)})) == {"bundle": {"id": str(bundle)}}
     assert data_of(gql(client, lookup, {"id": str(uuid.uuid4())})) == {"bundle": None}
 
@@ -99,7 +99,7 @@ def test_pending_references_filter_by_status(make: Factory, client: httpx.Client
     make.conn.execute(
         "UPDATE pending_references SET resolved_to = %s WHERE id = %s", (target, done)
     )
-    query = """query ($status: PendingReferenceStatus, $bundle: UUID) {
+    query = """query ($status: PendingReferenceStatus, $bundle: ID) {
       pendingReferences(status: $status, bundleId: $bundle) {
         totalCount edges { node { externalRef sourceClaim { content } resolvedTo { content } } }
       } }"""

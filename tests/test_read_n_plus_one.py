@@ -108,7 +108,7 @@ def test_a_page_runs_the_same_statements_for_10_and_50_claims(
 
 
 CLAIM_WITH_EDGES = """
-query ($id: UUID!, $first: Int) {
+query ($id: ID!, $first: Int) {
   claim(id: $id) {
     content
     createdBy { name }

@@ -22,7 +22,7 @@ def make(database_url: str) -> Iterator[Factory]:
 
 
 TRAVERSE = """
-query ($start: UUID!, $direction: TraversalDirection, $types: [String!], $depth: Int,
+query ($start: ID!, $direction: TraversalDirection, $types: [String!], $depth: Int,
        $limit: Int, $minStrength: Float, $retracted: Boolean) {
   traverse(start: $start, direction: $direction, edgeTypes: $types, maxDepth: $depth,
            limit: $limit, minStrength: $minStrength, includeRetracted: $retracted) {
@@ -37,7 +37,7 @@ query ($start: UUID!, $direction: TraversalDirection, $types: [String!], $depth:
 
 # A bare selection, so the query-cost cap does not refuse a large `limit` before it is read.
 TRAVERSE_BARE = """
-query ($start: UUID!, $types: [String!], $depth: Int, $limit: Int, $minStrength: Float) {
+query ($start: ID!, $types: [String!], $depth: Int, $limit: Int, $minStrength: Float) {
   traverse(start: $start, edgeTypes: $types, maxDepth: $depth, limit: $limit,
            minStrength: $minStrength) { truncated }
 }
@@ -155,7 +155,7 @@ def test_a_level_with_more_edges_than_its_sample_is_read_whole(
 
 # The benchmark's shape: ids and depths only, answered without reading any claim's row.
 TRAVERSE_IDS = """
-query ($start: UUID!, $retracted: Boolean) {
+query ($start: ID!, $retracted: Boolean) {
   traverse(start: $start, maxDepth: 5, includeRetracted: $retracted) {
     truncated start { content } nodes { depth reachedFrom claim { id __typename } }
   }
@@ -208,7 +208,7 @@ def test_nodes_read_by_ids_answer_as_graphql_core_would(
 
     def answer(extra: str) -> dict[str, Any]:
         query = (
-            "query ($start: UUID!) { traverse(start: $start, maxDepth: 5) { "
+            "query ($start: ID!) { traverse(start: $start, maxDepth: 5) { "
             f"{selection} {extra} }} }} {fragments}"
         )
         result: dict[str, Any] = data_of(gql(client, query, {"start": str(c["a"])}))["traverse"]
@@ -237,7 +237,7 @@ def test_claim_fields_behind_fragments_are_read(
 ) -> None:
     c = chain(make, "ab")
     make.edge(c["a"], c["b"])
-    query = f"query ($start: UUID!) {{ traverse(start: $start) {{ {selection}"
+    query = f"query ($start: ID!) {{ traverse(start: $start) {{ {selection}"
     nodes = data_of(gql(client, query, {"start": str(c["a"])}))["traverse"]["nodes"]
     assert nodes == [{"claim": {"content": "a"}}, {"claim": {"content": "b"}}]
 
@@ -245,7 +245,7 @@ def test_claim_fields_behind_fragments_are_read(
 def test_edges_are_read_beside_claim_ids(make: Factory, client: httpx.Client) -> None:
     c = chain(make, "ab")
     edge = make.edge(c["a"], c["b"])
-    query = """query ($start: UUID!) {
+    query = """query ($start: ID!) {
       traverse(start: $start) { nodes { claim { id } via { id } } edges { id } }
     }"""
     result = data_of(gql(client, query, {"start": str(c["a"])}))["traverse"]
@@ -283,7 +283,7 @@ def test_unknown_traversal_start_is_not_found(client: httpx.Client) -> None:
 
 
 PATH = """
-query ($from: UUID!, $to: UUID!, $types: [String!], $depth: Int, $direction: TraversalDirection) {
+query ($from: ID!, $to: ID!, $types: [String!], $depth: Int, $direction: TraversalDirection) {
   path(from: $from, to: $to, edgeTypes: $types, maxDepth: $depth, direction: $direction) {
     length claims { content } edges { edgeType }
   }
@@ -317,7 +317,7 @@ def test_path_from_an_unknown_claim_is_not_found(make: Factory, client: httpx.Cl
 
 
 EVIDENCE = """
-query ($id: UUID!, $depth: Int) {
+query ($id: ID!, $depth: Int) {
   evidence(claimId: $id, depth: $depth) {
     claim { content }
     supporting { depth claim { content } }
@@ -361,7 +361,7 @@ def test_evidence_of_an_unknown_claim_is_not_found(client: httpx.Client) -> None
 
 
 VIEW = """
-query ($kind: ViewKind!, $root: UUID, $claims: [UUID!]) {
+query ($kind: ViewKind!, $root: ID, $claims: [ID!]) {
   view(kind: $kind, root: $root, claims: $claims) {
     __typename
     ... on PaperView { source { title } claims { content } edges { edgeType } }

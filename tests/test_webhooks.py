@@ -40,7 +40,7 @@ mutation ($url: String!, $types: [String!], $filter: WebhookFilterInput, $secret
 """
 
 DELIVERIES = """
-query ($id: UUID!) {
+query ($id: ID!) {
   webhookDeliveries(webhookId: $id, first: 10) {
     totalCount
     edges { node { eventId eventType status attempts lastStatusCode } }
@@ -239,7 +239,7 @@ def test_five_failures_in_a_row_mark_the_webhook_failing_and_it_can_be_deleted(
     assert mine == [{"id": hook["id"], "status": "FAILING", "consecutiveFailures": 5}]
     deleted = gql(
         client,
-        "mutation ($id: UUID!) { deleteWebhook(id: $id) }",
+        "mutation ($id: ID!) { deleteWebhook(id: $id) }",
         {"id": hook["id"]},
         headers=key.headers,
     )
@@ -255,7 +255,7 @@ def test_another_agent_cannot_see_or_delete_a_webhook(
     other = create_api_key(database_url, ["claims:read"])
     body = gql(
         client,
-        "mutation ($id: UUID!) { deleteWebhook(id: $id) }",
+        "mutation ($id: ID!) { deleteWebhook(id: $id) }",
         {"id": hook["id"]},
         headers=other.headers,
     )

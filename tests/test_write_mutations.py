@@ -78,9 +78,7 @@ def test_attrs_keep_integers_beyond_64_bits_through_the_database_and_back(
 ) -> None:
     attrs = {"avogadro_scaled": 602214076000000000000000, "note": "caf\u00e9"}
     claim = new_claim(client, writer, attrs=attrs)
-    read = data_of(
-        gql(client, "query($id: UUID!) { claim(id: $id) { attrs } }", {"id": claim["id"]})
-    )
+    read = data_of(gql(client, "query($id: ID!) { claim(id: $id) { attrs } }", {"id": claim["id"]}))
     assert read["claim"]["attrs"] == attrs
 
 

@@ -27,6 +27,7 @@ from phiacta.graphql.fields.subscriptions import LiveSubscriptions
 from phiacta.graphql.fields.traversal import TraversalQueries
 from phiacta.graphql.fields.views import ViewQueries
 from phiacta.graphql.fields.webhooks import WebhookMutations, WebhookQueries
+from phiacta.graphql.ids import ID_SCALARS
 from phiacta.graphql.limits import limit_extensions
 from phiacta.graphql.live_sharing import SharingExecutor
 from phiacta.graphql.permissions import guard_reads
@@ -107,6 +108,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             *limits,
         ],
         config=StrawberryConfig(auto_camel_case=True),
+        scalar_overrides=ID_SCALARS,
         # Subscription events are executed once per group of identical subscribers.
         execution_context_class=Executor,
     )

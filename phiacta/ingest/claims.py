@@ -77,13 +77,6 @@ class WriteContext:
     request_id: str
 
 
-def require_id(value: str, path: str) -> UUID:
-    parsed = parse_uuid(value)
-    if parsed is None:
-        raise ValidationFailed.single(path, f"{value!r} is not a UUID")
-    return parsed
-
-
 def _draft_problems(draft: ClaimDraft, *, creating: bool) -> list[FieldProblem]:
     problems = list(draft.extra_problems)
     if draft.content is not None or creating:

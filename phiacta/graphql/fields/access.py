@@ -20,6 +20,7 @@ from phiacta.auth.ratelimit import GROUPS
 from phiacta.auth.viewer import Scope, Viewer
 from phiacta.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
 from phiacta.graphql.context import Info
+from phiacta.graphql.ids import optional_uuid, uuid_of
 from phiacta.graphql.permissions import IsAdmin, IsAuthenticated, require_viewer
 from phiacta.graphql.types import Agent
 from phiacta.observability.audit import audit_write
@@ -107,7 +108,7 @@ class ViewerInfo:
 @strawberry.input(description="A key to create; without agentId, for the caller's own agent.")
 class CreateApiKeyInput:
     scopes: list[str]
-    agent_id: UUID | None = None
+    agent_id: strawberry.ID | None = None
     name: str | None = None
     expires_at: datetime | None = None
     rate_limits: JSON | None = strawberry.field(
@@ -204,7 +205,7 @@ class AccessMutations:
     )
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreatedApiKey:
         viewer = require_viewer(info.context)
-        agent_id = input.agent_id or viewer.agent_id
+        agent_id = optional_uuid(input.agent_id, "input.agentId") or viewer.agent_id
         if not viewer.may_change(agent_id):
             raise Forbidden("only an admin may create keys for another agent")
         problems = _key_problems(input, viewer)
@@ -239,21 +240,22 @@ class AccessMutations:
         description="Revoke a key at once, on every replica: admins any key, others their own.",
         permission_classes=[IsAuthenticated],
     )
-    async def revoke_api_key(self, info: Info, id: UUID) -> ApiKey:
+    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKey:
         viewer = require_viewer(info.context)
+        key_id = uuid_of(id, "id")
         async with info.context.connection() as conn, conn.transaction():
-            existing = await api_key_store.api_key_by_id(conn, id)
+            existing = await api_key_store.api_key_by_id(conn, key_id)
             # Another agent's key is reported as missing: its existence is not disclosed.
             if existing is None or not viewer.may_change(existing.agent_id):
                 raise NotFound("no API key of yours has this id")
-            revoked = await api_key_store.revoke_api_key(conn, id)
+            revoked = await api_key_store.revoke_api_key(conn, key_id)
         assert revoked is not None
-        info.context.services.authenticator.forget(id)
+        info.context.services.authenticator.forget(key_id)
         audit_write(
             operation="revokeApiKey",
             agent_id=viewer.agent_id,
             request_id=info.context.request_id,
-            ids=[id],
+            ids=[key_id],
         )
         return ApiKey.from_row(revoked)
 

@@ -12,6 +12,7 @@ from phiacta.auth.viewer import Scope
 from phiacta.errors import FieldProblem
 from phiacta.graphql.context import Info
 from phiacta.graphql.enums import ClaimStatus, ClaimType
+from phiacta.graphql.ids import uuid_of
 from phiacta.graphql.permissions import CanWriteClaims, require_scope
 from phiacta.graphql.types import Claim
 from phiacta.ingest import claims as claim_writes
@@ -94,7 +95,7 @@ class ClaimWriteMutations:
     )
     async def revise_claim(self, info: Info, id: strawberry.ID, input: ReviseClaimInput) -> Claim:
         ctx = _context(info)
-        claim_id = claim_writes.require_id(str(id), "id")
+        claim_id = uuid_of(id, "id")
         if input.claim_type is not None:
             enforce_manifest(ctx.viewer, claim_types=[("input.claimType", input.claim_type.value)])
         attrs, problems = _attrs(input.attrs)
@@ -118,6 +119,6 @@ class ClaimWriteMutations:
         self, info: Info, id: strawberry.ID, status: ClaimStatus, reason: str | None = None
     ) -> Claim:
         ctx = _context(info)
-        claim_id = claim_writes.require_id(str(id), "id")
+        claim_id = uuid_of(id, "id")
         row = await claim_writes.set_claim_status(ctx, claim_id, status.value, reason)
         return _written(info, Claim.from_row(row))

@@ -23,6 +23,7 @@ from phiacta.errors import FieldProblem, ValidationFailed
 from phiacta.graphql.context import Info
 from phiacta.graphql.enums import ClaimStatus, ClaimType
 from phiacta.graphql.fields.namespaces import parse_namespace_path
+from phiacta.graphql.ids import id_problem, uuid_of
 from phiacta.graphql.loaders import EdgePageKey
 from phiacta.graphql.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -99,8 +100,8 @@ class ClaimFilter:
         description="Only these statuses. Without it, every status but RETRACTED "
         "(unless includeRetracted).",
     )
-    created_by: UUID | None = strawberry.field(default=None, description="An agent id.")
-    source: UUID | None = strawberry.field(
+    created_by: strawberry.ID | None = strawberry.field(default=None, description="An agent id.")
+    source: strawberry.ID | None = strawberry.field(
         default=None, description="Only claims with provenance from this source id."
     )
     latest_only: bool = strawberry.field(
@@ -133,6 +134,9 @@ def check_filter(filter: ClaimFilter, path: str) -> list[FieldProblem]:
             problems.extend(exc.problems)
     if filter.attrs is not None and not isinstance(filter.attrs, dict):
         problems.append(FieldProblem(f"{path}.attrs", "must be a JSON object"))
+    for name, value in (("createdBy", filter.created_by), ("source", filter.source)):
+        if value is not None and (problem := id_problem(value, f"{path}.{name}")) is not None:
+            problems.append(problem)
     if (
         filter.created_after is not None
         and filter.created_before is not None
@@ -167,8 +171,8 @@ async def filter_spec(
         namespace_ids=namespace_ids,
         claim_types=[t.value for t in filter.claim_types] if filter.claim_types else None,
         statuses=[s.value for s in filter.statuses] if filter.statuses else None,
-        created_by=filter.created_by,
-        source_id=filter.source,
+        created_by=None if filter.created_by is None else UUID(filter.created_by),
+        source_id=None if filter.source is None else UUID(filter.source),
         latest_only=filter.latest_only,
         include_retracted=filter.include_retracted,
         attrs=dict(filter.attrs) if isinstance(filter.attrs, dict) else None,
@@ -182,16 +186,17 @@ class ClaimQueries:
     @strawberry.field(
         description="One claim version by id (retracted ones too), or null when there is none."
     )
-    async def claim(self, info: Info, id: UUID) -> Claim | None:
+    async def claim(self, info: Info, id: strawberry.ID) -> Claim | None:
+        claim_id = uuid_of(id, "id")
         outgoing = _outgoing_page_asked(info)
         if outgoing is None:
-            row = await info.context.loaders.claim.load(id)
+            row = await info.context.loaders.claim.load(claim_id)
             return Claim.from_row(row) if row else None
         # The common shape (the claim, its creator, its first outgoing edges and their
         # targets) in one statement; the nested resolvers then find their rows in the
         # request's loaders instead of issuing three more.
         edge_types, first = outgoing
-        found = await info.context.services.claim_reads.load(id, edge_types, first + 1)
+        found = await info.context.services.claim_reads.load(claim_id, edge_types, first + 1)
         if found is None:
             return None
         loaders = info.context.loaders
@@ -199,7 +204,7 @@ class ClaimQueries:
         if found.creator is not None:
             loaders.agent.prime(found.creator.id, found.creator)
         loaders.edge_page.prime(
-            EdgePageKey(id, "outgoing", edge_types, first + 1, None),
+            EdgePageKey(claim_id, "outgoing", edge_types, first + 1, None),
             [edge for edge, _ in found.outgoing],
         )
         loaders.prime_claims([target for _, target in found.outgoing])

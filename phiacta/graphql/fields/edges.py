@@ -12,11 +12,11 @@ from phiacta.auth.viewer import Scope
 from phiacta.errors import Conflict, ErrorCode, FieldProblem, Forbidden, NotFound, ValidationFailed
 from phiacta.events import EventType
 from phiacta.graphql.context import Info
+from phiacta.graphql.ids import id_problem, uuid_of
 from phiacta.graphql.permissions import CanWriteClaims, require_scope
 from phiacta.graphql.types import Edge
-from phiacta.ingest.claims import require_id
 from phiacta.ingest.submit import edge_created_event
-from phiacta.ingest.validate import parse_uuid, unit_interval_problems
+from phiacta.ingest.validate import unit_interval_problems
 from phiacta.observability.audit import audit_write
 from phiacta.store import claims as claim_store
 from phiacta.store import edge_types as edge_type_store
@@ -46,9 +46,10 @@ def _ids(input: CreateEdgeInput) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID | None
         ("targetId", input.target_id),
         ("sourceProvenance", input.source_provenance),
     ):
-        parsed[name] = None if value is None else parse_uuid(str(value))
-        if value is not None and parsed[name] is None:
-            problems.append(FieldProblem(f"input.{name}", f"{value!r} is not a UUID"))
+        problem = None if value is None else id_problem(value, f"input.{name}")
+        if problem is not None:
+            problems.append(problem)
+        parsed[name] = None if value is None or problem else uuid.UUID(value)
     problems += unit_interval_problems(input.strength, "input.strength")
     if input.attrs is not None and not isinstance(input.attrs, dict):
         problems.append(FieldProblem("input.attrs", "must be a JSON object"))
@@ -151,7 +152,7 @@ class EdgeMutations:
     )
     async def delete_edge(self, info: Info, id: strawberry.ID) -> Edge:
         viewer = require_scope(info.context, Scope.CLAIMS_WRITE)
-        edge_id = require_id(str(id), "id")
+        edge_id = uuid_of(id, "id")
         async with info.context.connection() as conn, conn.transaction():
             row = await edge_store.lock_edge(conn, edge_id)
             if row is None:

@@ -3,12 +3,11 @@ references."""
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import strawberry
 
 from phiacta.graphql.context import Info
 from phiacta.graphql.enums import AgentType, BundleStatus, PendingReferenceStatus, SourceType
+from phiacta.graphql.ids import optional_uuid, uuid_of
 from phiacta.graphql.pagination import Connection, build_connection, time_key, time_page
 from phiacta.graphql.types import Agent, Bundle, Namespace, PendingReference, Source
 from phiacta.store import agents as agent_store
@@ -20,8 +19,8 @@ from phiacta.store import sources as source_store
 @strawberry.type
 class ListQueries:
     @strawberry.field(description="One agent by id, or null.")
-    async def agent(self, info: Info, id: UUID) -> Agent | None:
-        row = await info.context.loaders.agent.load(id)
+    async def agent(self, info: Info, id: strawberry.ID) -> Agent | None:
+        row = await info.context.loaders.agent.load(uuid_of(id, "id"))
         return Agent.from_row(row) if row else None
 
     @strawberry.field(description="Agents in creation order, optionally of one type.")
@@ -53,8 +52,8 @@ class ListQueries:
         )
 
     @strawberry.field(description="One source by id, or null.")
-    async def source(self, info: Info, id: UUID) -> Source | None:
-        row = await info.context.loaders.source.load(id)
+    async def source(self, info: Info, id: strawberry.ID) -> Source | None:
+        row = await info.context.loaders.source.load(uuid_of(id, "id"))
         return Source.from_row(row) if row else None
 
     @strawberry.field(
@@ -104,31 +103,30 @@ class ListQueries:
         return [Namespace.from_row(row) for row in rows]
 
     @strawberry.field(description="One bundle by id, or null.")
-    async def bundle(self, info: Info, id: UUID) -> Bundle | None:
-        row = await info.context.loaders.bundle.load(id)
+    async def bundle(self, info: Info, id: strawberry.ID) -> Bundle | None:
+        row = await info.context.loaders.bundle.load(uuid_of(id, "id"))
         return Bundle.from_row(row) if row else None
 
     @strawberry.field(description="Bundles, newest first, optionally by submitter or status.")
     async def bundles(
         self,
         info: Info,
-        submitted_by: UUID | None = None,
+        submitted_by: strawberry.ID | None = None,
         status: BundleStatus | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Bundle]:
+        submitter = optional_uuid(submitted_by, "submittedBy")
         args, keyset = time_page(first, after, "bundles")
         state = status.value if status else None
         async with info.context.connection() as conn:
             rows = await bundle_store.list_bundles(
-                conn, submitted_by=submitted_by, status=state, limit=args.first + 1, after=keyset
+                conn, submitted_by=submitter, status=state, limit=args.first + 1, after=keyset
             )
 
         async def count() -> int:
             async with info.context.connection() as conn:
-                return await bundle_store.count_bundles(
-                    conn, submitted_by=submitted_by, status=state
-                )
+                return await bundle_store.count_bundles(conn, submitted_by=submitter, status=state)
 
         return build_connection(
             rows,
@@ -147,21 +145,22 @@ class ListQueries:
         self,
         info: Info,
         status: PendingReferenceStatus | None = None,
-        bundle_id: UUID | None = None,
+        bundle_id: strawberry.ID | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[PendingReference]:
+        of_bundle = optional_uuid(bundle_id, "bundleId")
         args, keyset = time_page(first, after, "pending_references")
         state = status.value if status else None
         async with info.context.connection() as conn:
             rows = await pending_store.list_pending_references(
-                conn, status=state, bundle_id=bundle_id, limit=args.first + 1, after=keyset
+                conn, status=state, bundle_id=of_bundle, limit=args.first + 1, after=keyset
             )
 
         async def count() -> int:
             async with info.context.connection() as conn:
                 return await pending_store.count_pending_references(
-                    conn, status=state, bundle_id=bundle_id
+                    conn, status=state, bundle_id=of_bundle
                 )
 
         return build_connection(

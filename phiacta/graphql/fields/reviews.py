@@ -10,9 +10,9 @@ from phiacta.errors import FieldProblem, NotFound, ValidationFailed
 from phiacta.events import EventType
 from phiacta.graphql.context import Info
 from phiacta.graphql.enums import Verdict
+from phiacta.graphql.ids import uuid_of
 from phiacta.graphql.permissions import CanWriteReviews, require_scope
 from phiacta.graphql.types import Review
-from phiacta.ingest.claims import require_id
 from phiacta.ingest.validate import unit_interval_problems
 from phiacta.observability.audit import audit_write
 from phiacta.store import claims as claim_store
@@ -56,7 +56,7 @@ class ReviewMutations:
     )
     async def create_review(self, info: Info, input: CreateReviewInput) -> CreateReviewPayload:
         viewer = require_scope(info.context, Scope.REVIEWS_WRITE)
-        claim_id = require_id(str(input.claim_id), "input.claimId")
+        claim_id = uuid_of(input.claim_id, "input.claimId")
         problems = _problems(input)
         if problems:
             raise ValidationFailed(problems)

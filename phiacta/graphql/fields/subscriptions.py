@@ -26,6 +26,7 @@ from phiacta.events.filters import KNOWN_TYPES, EventCriteria
 from phiacta.graphql.context import Info
 from phiacta.graphql.enums import ClaimType, Verdict
 from phiacta.graphql.fields.namespaces import parse_namespace_path
+from phiacta.graphql.ids import id_problem, optional_uuid
 from phiacta.graphql.live_sharing import Fanout, shared_root
 from phiacta.graphql.permissions import CanReadClaims
 from phiacta.graphql.types import Bundle, Claim, Edge, Event
@@ -254,7 +255,9 @@ class ClaimCreatedFilter:
         default=None, description="Dotted path; its whole subtree matches."
     )
     claim_type: ClaimType | None = None
-    source: UUID | None = strawberry.field(default=None, description="The claim's source id.")
+    source: strawberry.ID | None = strawberry.field(
+        default=None, description="The claim's source id."
+    )
     similar_to: SimilarToInput | None = None
 
 
@@ -373,13 +376,15 @@ def _validate_claim_filter(filter: ClaimCreatedFilter | None) -> EventCriteria:
             problems.append(
                 FieldProblem("filter.similarTo.minSimilarity", "must be between -1 and 1")
             )
+    if filter.source is not None and (problem := id_problem(filter.source, "filter.source")):
+        problems.append(problem)
     if problems:
         raise ValidationFailed(problems)
     return EventCriteria(
         types=criteria.types,
         namespace=filter.namespace,
         claim_types=frozenset({filter.claim_type.value}) if filter.claim_type else None,
-        source_id=str(filter.source) if filter.source else None,
+        source_id=str(UUID(filter.source)) if filter.source else None,
     )
 
 
@@ -543,11 +548,12 @@ class LiveSubscriptions:
         permission_classes=[CanReadClaims],
     )
     async def review_created(
-        self, info: Info, claim_id: UUID | None = None
+        self, info: Info, claim_id: strawberry.ID | None = None
     ) -> AsyncGenerator[ReviewEvent, None]:
+        of_claim = optional_uuid(claim_id, "claimId")
         criteria = EventCriteria(
             types=frozenset({EventType.REVIEW_CREATED.value}),
-            claim_id=str(claim_id) if claim_id else None,
+            claim_id=str(of_claim) if of_claim else None,
         )
         async for root in _live(info, criteria, ReviewEvent.from_event):
             yield root

@@ -18,6 +18,7 @@ from graphql import (
 
 from phiacta.errors import ErrorCode, FieldProblem, LimitExceeded, NotFound, ValidationFailed
 from phiacta.graphql.context import Info
+from phiacta.graphql.ids import id_problem, uuid_of
 from phiacta.graphql.plain_lists import CompletedList
 from phiacta.graphql.types import Claim, Edge
 from phiacta.store import traversal as traversal_store
@@ -400,7 +401,7 @@ class TraversalQueries:
     async def traverse(
         self,
         info: Info,
-        start: UUID,
+        start: strawberry.ID,
         direction: TraversalDirection = TraversalDirection.OUTGOING,
         edge_types: list[str] | None = None,
         max_depth: int = 3,
@@ -410,6 +411,8 @@ class TraversalQueries:
     ) -> Traversal:
         check_depth(info, max_depth)
         problems: list[FieldProblem] = []
+        if (problem := id_problem(start, "start")) is not None:
+            problems.append(problem)
         if not 1 <= limit <= MAX_TRAVERSAL_LIMIT:
             problems.append(FieldProblem("limit", f"must be between 1 and {MAX_TRAVERSAL_LIMIT}"))
         if not 0.0 <= min_strength <= 1.0:
@@ -417,10 +420,10 @@ class TraversalQueries:
         if problems:
             raise ValidationFailed(problems)
         types = await check_edge_types(info, edge_types)
-        root = await existing_claim(info, start, "start")
+        root = await existing_claim(info, UUID(start), "start")
         async with info.context.connection() as conn:
             spec = traversal_store.WalkSpec(
-                start,
+                root.id,
                 direction.value,
                 types,
                 max_depth,
@@ -445,19 +448,25 @@ class TraversalQueries:
     async def path(
         self,
         info: Info,
-        from_: Annotated[UUID, strawberry.argument(name="from")],
-        to: UUID,
+        from_: Annotated[strawberry.ID, strawberry.argument(name="from")],
+        to: strawberry.ID,
         edge_types: list[str] | None = None,
         max_depth: int = 5,
         direction: TraversalDirection = TraversalDirection.BOTH,
     ) -> Path | None:
         check_depth(info, max_depth)
+        from_id, to_id = uuid_of(from_, "from"), uuid_of(to, "to")
         types = await check_edge_types(info, edge_types)
-        start = await existing_claim(info, from_, "from")
-        await existing_claim(info, to, "to")
+        start = await existing_claim(info, from_id, "from")
+        await existing_claim(info, to_id, "to")
         async with info.context.connection() as conn:
             steps = await traversal_store.shortest_path(
-                conn, from_, to, direction=direction.value, edge_types=types, max_depth=max_depth
+                conn,
+                from_id,
+                to_id,
+                direction=direction.value,
+                edge_types=types,
+                max_depth=max_depth,
             )
         if steps is None:
             return None
@@ -473,7 +482,7 @@ class TraversalQueries:
         f"`depth` (default 1, at most MAX_TRAVERSAL_DEPTH), with a summary. "
         f"{NET_SUPPORT_FORMULA} An unknown claim is NOT_FOUND."
     )
-    async def evidence(self, info: Info, claim_id: UUID, depth: int = 1) -> Evidence:
+    async def evidence(self, info: Info, claim_id: strawberry.ID, depth: int = 1) -> Evidence:
         check_depth(info, depth, "depth")
-        claim = await existing_claim(info, claim_id, "claimId")
+        claim = await existing_claim(info, uuid_of(claim_id, "claimId"), "claimId")
         return await evidence_of(info, claim, depth)

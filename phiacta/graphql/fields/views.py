@@ -18,6 +18,7 @@ from phiacta.graphql.fields.traversal import (
     net_support,
     node_of,
 )
+from phiacta.graphql.ids import optional_uuid, uuids_of
 from phiacta.graphql.types import Claim, Confidence, Edge, Source
 from phiacta.store import edges as edge_store
 from phiacta.store import provenance as provenance_store
@@ -172,16 +173,17 @@ class ViewQueries:
         self,
         info: Info,
         kind: ViewKind,
-        root_: Annotated[UUID | None, strawberry.argument(name="root")] = None,
-        claims: list[UUID] | None = None,
+        root_: Annotated[strawberry.ID | None, strawberry.argument(name="root")] = None,
+        claims: list[strawberry.ID] | None = None,
         max_depth: int | None = None,
     ) -> View | None:
         # `root` is Strawberry's name for the parent object, hence the trailing underscore.
-        root = root_
-        _check(kind, root, claims)
+        root = optional_uuid(root_, "root")
+        claim_ids = None if claims is None else uuids_of(claims, "claims")
+        _check(kind, root, claim_ids)
         if kind is ViewKind.COMPARISON:
-            assert claims is not None
-            return await _comparison(info, claims)
+            assert claim_ids is not None
+            return await _comparison(info, claim_ids)
         assert root is not None
         if kind is ViewKind.PAPER:
             return await _paper(info, root)

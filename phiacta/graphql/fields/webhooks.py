@@ -19,6 +19,7 @@ from phiacta.events.webhooks import validate_webhook_url
 from phiacta.graphql.context import Info
 from phiacta.graphql.enums import ClaimType
 from phiacta.graphql.fields.namespaces import parse_namespace_path
+from phiacta.graphql.ids import id_problem, uuid_of
 from phiacta.graphql.pagination import (
     Connection,
     build_connection,
@@ -57,9 +58,13 @@ class WebhookDeliveryStatus(Enum):
 class WebhookFilter:
     namespace: str | None
     claim_types: list[str] | None
-    source_id: str | None
+    source_id: strawberry.ID | None
     edge_types: list[str] | None
-    claim_id: str | None
+    claim_id: strawberry.ID | None
+
+
+def _id_or_none(value: str | None) -> strawberry.ID | None:
+    return None if value is None else strawberry.ID(value)
 
 
 @strawberry.type(description="An HTTP endpoint that receives signed POSTs of matching events.")
@@ -85,9 +90,9 @@ class Webhook:
             filter=WebhookFilter(
                 namespace=criteria.namespace,
                 claim_types=sorted(criteria.claim_types) if criteria.claim_types else None,
-                source_id=criteria.source_id,
+                source_id=_id_or_none(criteria.source_id),
                 edge_types=sorted(criteria.edge_types) if criteria.edge_types else None,
-                claim_id=criteria.claim_id,
+                claim_id=_id_or_none(criteria.claim_id),
             ),
             status=WebhookStatus(row.status),
             consecutive_failures=row.consecutive_failures,
@@ -137,9 +142,9 @@ class WebhookFilterInput:
         default=None, description="Dotted path; its whole subtree matches."
     )
     claim_types: list[ClaimType] | None = None
-    source_id: UUID | None = None
+    source_id: strawberry.ID | None = None
     edge_types: list[str] | None = None
-    claim_id: UUID | None = None
+    claim_id: strawberry.ID | None = None
 
 
 def _check_plain_fields(
@@ -164,6 +169,12 @@ def _check_plain_fields(
             problems.extend(exc.problems)
     if filter is not None and len(filter.edge_types or []) > MAX_FILTER_VALUES:
         problems.append(FieldProblem("filter.edgeTypes", f"at most {MAX_FILTER_VALUES} values"))
+    for name, value in (
+        ("sourceId", None if filter is None else filter.source_id),
+        ("claimId", None if filter is None else filter.claim_id),
+    ):
+        if value is not None and (problem := id_problem(value, f"filter.{name}")) is not None:
+            problems.append(problem)
     return problems
 
 
@@ -197,9 +208,9 @@ async def _validate(
     return EventCriteria(
         namespace=filter.namespace,
         claim_types=frozenset(t.value for t in filter.claim_types) if filter.claim_types else None,
-        source_id=str(filter.source_id) if filter.source_id else None,
+        source_id=str(UUID(filter.source_id)) if filter.source_id else None,
         edge_types=frozenset(edge_types) if edge_types else None,
-        claim_id=str(filter.claim_id) if filter.claim_id else None,
+        claim_id=str(UUID(filter.claim_id)) if filter.claim_id else None,
     )
 
 
@@ -233,12 +244,12 @@ class WebhookQueries:
     async def webhook_deliveries(
         self,
         info: Info,
-        webhook_id: UUID,
+        webhook_id: strawberry.ID,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[WebhookDelivery]:
         args = page_args(first, after, DELIVERY_CURSOR_KIND, 2)
-        hook = await _own_webhook(info, webhook_id)
+        hook = await _own_webhook(info, uuid_of(webhook_id, "webhookId"))
         position = parse_time_key(args.after) if args.after else None
         async with info.context.connection() as conn:
             rows = await webhook_store.deliveries_page(
@@ -300,9 +311,9 @@ class WebhookMutations:
         description="Delete a webhook (its creator or an admin); pending deliveries go too.",
         permission_classes=[IsAuthenticated],
     )
-    async def delete_webhook(self, info: Info, id: UUID) -> bool:
+    async def delete_webhook(self, info: Info, id: strawberry.ID) -> bool:
         viewer = require_viewer(info.context)
-        hook = await _own_webhook(info, id)
+        hook = await _own_webhook(info, uuid_of(id, "id"))
         async with info.context.connection() as conn:
             deleted = await webhook_store.delete_webhook(conn, hook.id)
         if not deleted:
