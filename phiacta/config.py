@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=12, ge=1)
     graphql_max_aliases: int = Field(default=50, ge=0)
     graphql_max_cost: int = Field(default=25_000, ge=1)
-    # Queries run from a plan made once per document (phiacta.graphql.compiled); off:
+    # Queries run from a plan made once per document (phiacta.graphql.engine.compiled); off:
     # every query goes through graphql-core's general execution.
     graphql_compiled_queries: bool = True
     # Unset: on in development, off in production.

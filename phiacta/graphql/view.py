@@ -60,9 +60,9 @@ from phiacta.errors import (
     ValidationFailed,
 )
 from phiacta.graphql.context import Context
-from phiacta.graphql.limits import PersistedQueries, operation_groups, parse_document
-from phiacta.graphql.live_transport import LiveTransportHandler
-from phiacta.graphql.operations import PreparedOperation, PreparedOperations
+from phiacta.graphql.engine.limits import PersistedQueries, operation_groups, parse_document
+from phiacta.graphql.engine.live_transport import LiveTransportHandler
+from phiacta.graphql.engine.operations import PreparedOperation, PreparedOperations
 from phiacta.middleware import request_id_of
 from phiacta.observability.access import OPERATION_KEY
 from phiacta.services import Services

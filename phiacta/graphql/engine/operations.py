@@ -42,14 +42,14 @@ from strawberry.schema import Schema
 from strawberry.schema.schema import validate_document
 
 from phiacta.config import Settings
-from phiacta.graphql import compiled
-from phiacta.graphql.errors import code_errors
-from phiacta.graphql.limits import (
+from phiacta.graphql.engine import compiled
+from phiacta.graphql.engine.limits import (
     CACHEABLE_DOCUMENT_CHARS,
     cost_refusal,
     limit_rules,
     parsed,
 )
+from phiacta.graphql.errors import code_errors
 
 # Distinct (document, operation name) pairs kept; a hostile client sending new documents
 # only evicts older ones.
