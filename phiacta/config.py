@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     # Shortest gap between two background refreshes of the materialized views; 0 = off.
     matview_refresh_seconds: float = Field(default=10.0, ge=0)
 
-    # Access and limits (phiacta/auth/ratelimit.py, phiacta/graphql/limits.py).
+    # Access and limits (phiacta/auth/ratelimit.py, phiacta/graphql/engine/limits.py).
     redis_url: str | None = None
     rate_limit_enabled: bool = True
     rate_limit_window_seconds: float = Field(default=60.0, gt=0)

@@ -100,7 +100,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             CodedErrors,
             OperationName,
             # Factories: the caches themselves live at module level and are shared. They
-            # serve only what `graphql.operations` leaves to Strawberry (subscriptions,
+            # serve only what `graphql.engine.operations` leaves to Strawberry (subscriptions,
             # odd requests), so they are small.
             lambda: ParserCache(maxsize=128),
             lambda: ValidationCache(maxsize=128),
