@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     # Shortest gap between two background refreshes of the materialized views; 0 = off.
     matview_refresh_seconds: float = Field(default=10.0, ge=0)
 
-    # Access and limits (phiacta/auth/ratelimit.py, phiacta/graphql/limits.py).
+    # Access and limits (phiacta/auth/ratelimit.py, phiacta/graphql/engine/limits.py).
     redis_url: str | None = None
     rate_limit_enabled: bool = True
     rate_limit_window_seconds: float = Field(default=60.0, gt=0)
@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=12, ge=1)
     graphql_max_aliases: int = Field(default=50, ge=0)
     graphql_max_cost: int = Field(default=25_000, ge=1)
-    # Queries run from a plan made once per document (phiacta.graphql.compiled); off:
+    # Queries run from a plan made once per document (phiacta.graphql.engine.compiled); off:
     # every query goes through graphql-core's general execution.
     graphql_compiled_queries: bool = True
     # Unset: on in development, off in production.

@@ -18,10 +18,10 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from phiacta.config import load_settings
-from phiacta.graphql import compiled
-from phiacta.graphql.limits import CACHEABLE_DOCUMENT_CHARS
-from phiacta.graphql.operations import PreparedOperations
-from phiacta.graphql.plain_lists import reads_only_context
+from phiacta.graphql.engine import compiled
+from phiacta.graphql.engine.limits import CACHEABLE_DOCUMENT_CHARS
+from phiacta.graphql.engine.operations import PreparedOperations
+from phiacta.graphql.engine.plain_lists import reads_only_context
 
 
 @strawberry.type

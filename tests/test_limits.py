@@ -17,7 +17,7 @@ import websockets
 
 from phiacta.auth.authenticate import Authenticator
 from phiacta.graphql.context import Context
-from phiacta.graphql.limits import CACHEABLE_DOCUMENT_CHARS
+from phiacta.graphql.engine.limits import CACHEABLE_DOCUMENT_CHARS
 from phiacta.store import Connection
 from phiacta.store import edge_types as edge_type_store
 from tests.support import LiveServer, data_of, error_codes, gql, make_settings

@@ -9,7 +9,7 @@ import pytest
 import strawberry
 from graphql import ExecutionResult
 
-from phiacta.graphql.plain_lists import PlainListsExecutor, reads_only_context
+from phiacta.graphql.engine.plain_lists import PlainListsExecutor, reads_only_context
 
 
 @strawberry.enum

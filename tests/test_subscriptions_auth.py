@@ -10,7 +10,7 @@ import pytest
 import websockets
 
 from phiacta.config import Settings
-from phiacta.graphql.live_transport import FORBIDDEN_CLOSE_CODE, UNAUTHENTICATED_CLOSE_CODE
+from phiacta.graphql.engine.live_transport import FORBIDDEN_CLOSE_CODE, UNAUTHENTICATED_CLOSE_CODE
 from tests.live_client import LiveClient, open_socket
 from tests.support import LiveServer, create_api_key, make_settings
 

@@ -1,5 +1,5 @@
 """Many subscribers of one event: results are executed and encoded once per group of
-identical subscriptions (`phiacta.graphql.live_sharing`), yet each subscriber sees
+identical subscriptions (`phiacta.graphql.engine.live_sharing`), yet each subscriber sees
 exactly what it would alone, under its own operation id."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Compiled variable coercion (`phiacta.graphql.variables`) gives exactly what
+"""Compiled variable coercion (`phiacta.graphql.engine.variables`) gives exactly what
 graphql-core's `get_variable_values` gives: the same values, the same sources, and for
 anything that does not coerce, graphql-core's own errors."""
 
@@ -20,7 +20,7 @@ from graphql.execution import values as graphql_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phiacta.graphql import variables
+from phiacta.graphql.engine import variables
 from phiacta.graphql.schema import build_schema as build_phiacta_schema
 
 SDL = """

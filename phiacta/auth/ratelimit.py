@@ -2,7 +2,7 @@
 
 A caller is its API key (`key:<id>`) or, when anonymous, its client IP (`ip:<addr>`).
 Each request takes one unit from one scope group, chosen from its GraphQL operation
-(see `phiacta.graphql.limits.operation_group`). A group's limit is, in order of
+(see `phiacta.graphql.engine.limits.operation_group`). A group's limit is, in order of
 precedence: the key's own override (`api_keys.rate_limits`), the RATE_LIMITS setting,
 then `DEFAULT_LIMITS`.
 

@@ -9,6 +9,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from phiacta.config import Settings
+from phiacta.graphql.engine.limits import limit_extensions
+from phiacta.graphql.engine.live_sharing import SharingExecutor
+from phiacta.graphql.engine.plain_lists import PlainListsExecutor
+from phiacta.graphql.engine.variables import install as install_variable_coercion
 from phiacta.graphql.errors import CodedErrors
 from phiacta.graphql.fields.access import AccessMutations, AccessQueries
 from phiacta.graphql.fields.agents import AgentMutations
@@ -28,11 +32,7 @@ from phiacta.graphql.fields.traversal import TraversalQueries
 from phiacta.graphql.fields.views import ViewQueries
 from phiacta.graphql.fields.webhooks import WebhookMutations, WebhookQueries
 from phiacta.graphql.ids import ID_SCALARS
-from phiacta.graphql.limits import limit_extensions
-from phiacta.graphql.live_sharing import SharingExecutor
 from phiacta.graphql.permissions import guard_reads
-from phiacta.graphql.plain_lists import PlainListsExecutor
-from phiacta.graphql.variables import install as install_variable_coercion
 from phiacta.observability.access import OperationName
 
 
@@ -101,7 +101,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             CodedErrors,
             OperationName,
             # Factories: the caches themselves live at module level and are shared. They
-            # serve only what `graphql.operations` leaves to Strawberry (subscriptions,
+            # serve only what `graphql.engine.operations` leaves to Strawberry (subscriptions,
             # odd requests), so they are small.
             lambda: ParserCache(maxsize=128),
             lambda: ValidationCache(maxsize=128),

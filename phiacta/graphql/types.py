@@ -12,6 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from phiacta.graphql.context import Info
+from phiacta.graphql.engine.plain_lists import reads_only_context
 from phiacta.graphql.enums import (
     AgentType,
     ArtifactType,
@@ -32,7 +33,6 @@ from phiacta.graphql.pagination import (
     time_key,
     time_page,
 )
-from phiacta.graphql.plain_lists import reads_only_context
 from phiacta.store.claims import MAX_SIMILAR, ClaimRow, ConfidenceRow
 from phiacta.store.edge_types import EdgeTypeRow
 from phiacta.store.edges import EdgeDirection

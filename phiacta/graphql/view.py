@@ -7,17 +7,17 @@ at one is answered with a coded GraphQL-shaped error and never executes:
    public read (a request without a key runs as anonymous);
 2. the body cap (MAX_REQUEST_BYTES): 413 LIMIT_EXCEEDED;
 3. the request shape: a body that is not JSON is 400, another content type 415;
-4. persisted queries and the allow-list (`graphql.limits.PersistedQueries`);
+4. persisted queries and the allow-list (`graphql.engine.limits.PersistedQueries`);
 5. the document-size cap (GRAPHQL_MAX_DOCUMENT_BYTES): 413 LIMIT_EXCEEDED;
 6. the rate limit of the caller and the operation's group: 429 RATE_LIMITED with
    Retry-After.
 
 Every response carries X-RateLimit-Limit, -Remaining and -Reset: each request takes
 one unit, a request refused before its operation is known from the claims:read group.
-Queries and mutations then run through `graphql.operations`, which checks each document
+Queries and mutations then run through `graphql.engine.operations`, which checks each document
 once (parse, validation with the depth, alias and introspection limits) and per request
 only its cost; subscriptions and the odd request Strawberry answers itself, through the
-schema's extensions, which enforce the same limits (`graphql.limits`). Subscriptions
+schema's extensions, which enforce the same limits (`graphql.engine.limits`). Subscriptions
 use only the graphql-transport-ws protocol, whose connection_init carries the key (the
 legacy graphql-ws protocol would skip it).
 """
@@ -60,9 +60,9 @@ from phiacta.errors import (
     ValidationFailed,
 )
 from phiacta.graphql.context import Context
-from phiacta.graphql.limits import PersistedQueries, operation_groups, parse_document
-from phiacta.graphql.live_transport import LiveTransportHandler
-from phiacta.graphql.operations import PreparedOperation, PreparedOperations
+from phiacta.graphql.engine.limits import PersistedQueries, operation_groups, parse_document
+from phiacta.graphql.engine.live_transport import LiveTransportHandler
+from phiacta.graphql.engine.operations import PreparedOperation, PreparedOperations
 from phiacta.middleware import request_id_of
 from phiacta.observability.access import OPERATION_KEY
 from phiacta.services import Services

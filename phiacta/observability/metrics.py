@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -31,8 +31,14 @@ from starlette.responses import Response
 
 from phiacta.observability.multiprocess import multiprocess_dir
 
-if TYPE_CHECKING:
-    from phiacta.db.pool import Pool
+
+class PoolStats(Protocol):
+    """What the gauges read from a connection pool. A protocol, not `db.pool.Pool`:
+    the pool's cursors report to this module, so importing the pool here would make a
+    circle."""
+
+    def get_stats(self) -> dict[str, int]: ...
+
 
 ANONYMOUS = "anonymous"
 OTHER = "other"
@@ -147,7 +153,7 @@ def subscription_closed() -> None:
     ACTIVE_SUBSCRIPTIONS.dec()
 
 
-def observe_pool(pool: Pool) -> None:
+def observe_pool(pool: PoolStats) -> None:
     """Copy the pool's current figures into the gauges."""
     stats = pool.get_stats()
     DB_POOL_SIZE.set(stats.get("pool_size", 0))
@@ -160,7 +166,7 @@ def multiprocess_enabled() -> bool:
     return multiprocess_dir() is not None
 
 
-async def publish_pool_stats(pool: Pool) -> None:
+async def publish_pool_stats(pool: PoolStats) -> None:
     """With several workers, keep this worker's pool gauges current until cancelled.
 
     A scrape reaches one worker, so the others publish their figures every few

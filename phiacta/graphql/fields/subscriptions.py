@@ -24,10 +24,10 @@ from phiacta.events import EventType
 from phiacta.events.bus import EventBus, SubscriberOverflowed
 from phiacta.events.filters import KNOWN_TYPES, EventCriteria
 from phiacta.graphql.context import Info
+from phiacta.graphql.engine.live_sharing import Fanout, shared_root
 from phiacta.graphql.enums import ClaimType, Verdict
 from phiacta.graphql.fields.namespaces import parse_namespace_path
 from phiacta.graphql.ids import id_problem, optional_uuid
-from phiacta.graphql.live_sharing import Fanout, shared_root
 from phiacta.graphql.permissions import CanReadClaims
 from phiacta.graphql.types import Bundle, Claim, Edge, Event
 from phiacta.store import Connection

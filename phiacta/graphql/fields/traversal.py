@@ -18,8 +18,8 @@ from graphql import (
 
 from phiacta.errors import ErrorCode, FieldProblem, LimitExceeded, NotFound, ValidationFailed
 from phiacta.graphql.context import Info
+from phiacta.graphql.engine.plain_lists import CompletedList
 from phiacta.graphql.ids import id_problem, uuid_of
-from phiacta.graphql.plain_lists import CompletedList
 from phiacta.graphql.types import Claim, Edge
 from phiacta.store import traversal as traversal_store
 from phiacta.store.claims import ClaimRow

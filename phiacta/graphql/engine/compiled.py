@@ -63,7 +63,7 @@ from graphql.execution.collect_fields import FieldDetailsList, collect_fields
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 
-from phiacta.graphql.plain_lists import (
+from phiacta.graphql.engine.plain_lists import (
     CompletedList,
     ContextInfo,
     attribute_reader,

@@ -9,7 +9,7 @@ once per (document, operation name) and keeps the answer:
 - parsing, with the token cap (GRAPHQL_MAX_TOKENS), shared with the rate-limit gate;
 - which operation runs, its type and name (the name goes on the access line);
 - validation: GraphQL's rules, Strawberry's two (oneOf inputs, `Maybe`) and the depth,
-  alias and introspection limits of `graphql.limits`.
+  alias and introspection limits of `graphql.engine.limits`.
 
 Per request, `run_prepared` checks the cost (it depends on variables), runs a query
 from its plan (`graphql.compiled`, made on the query's first run) or else executes
@@ -42,14 +42,14 @@ from strawberry.schema import Schema
 from strawberry.schema.schema import validate_document
 
 from phiacta.config import Settings
-from phiacta.graphql import compiled
-from phiacta.graphql.errors import code_errors
-from phiacta.graphql.limits import (
+from phiacta.graphql.engine import compiled
+from phiacta.graphql.engine.limits import (
     CACHEABLE_DOCUMENT_CHARS,
     cost_refusal,
     limit_rules,
     parsed,
 )
+from phiacta.graphql.errors import code_errors
 
 # Distinct (document, operation name) pairs kept; a hostile client sending new documents
 # only evicts older ones.

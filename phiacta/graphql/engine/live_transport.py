@@ -34,7 +34,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from phiacta.auth.viewer import Scope, Viewer
 from phiacta.errors import PhiactaError, Unauthenticated
 from phiacta.graphql.context import Context
-from phiacta.graphql.live_sharing import operation_sender, rendered_payload
+from phiacta.graphql.engine.live_sharing import operation_sender, rendered_payload
 
 log = structlog.get_logger(__name__)
 
