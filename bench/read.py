@@ -46,6 +46,7 @@ from phiacta.store import prefetch as prefetch_store
 from phiacta.store import search as search_store
 from phiacta.store import traversal as traversal_store
 from phiacta.store.claims import ClaimFilterSpec
+from phiacta.store.visibility import PUBLIC
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = {
@@ -206,17 +207,17 @@ async def measure_size(url: str, iterations: int) -> dict[str, Any]:
 
     async def claim_with_edges() -> None:
         claim_id = busy()
-        rows = await claim_store.claims_by_id(conn, [claim_id])
+        rows = await claim_store.claims_by_id(conn, [claim_id], PUBLIC)
         edges = await edge_store.edges_of_claims(
-            conn, [claim_id], "outgoing", None, limit=11, after=None
+            conn, [claim_id], "outgoing", None, limit=11, after=None, visibility=PUBLIC
         )
         await agent_store.agents_by_id(conn, [r.created_by for r in rows.values() if r.created_by])
-        await claim_store.claims_by_id(conn, [e.target_id for e in edges[claim_id]])
+        await claim_store.claims_by_id(conn, [e.target_id for e in edges[claim_id]], PUBLIC)
 
     sql["claim_by_id_10_edges"] = await time_sql(claim_with_edges, iterations)
     # What the server now runs for that query: the one-statement prefetch.
     sql["claim_by_id_10_edges_prefetch"] = await time_sql(
-        lambda: prefetch_store.claim_with_outgoing(conn, busy(), None, 11), iterations
+        lambda: prefetch_store.claim_with_outgoing(conn, busy(), None, 11, PUBLIC), iterations
     )
     sql["page_of_50_claims"] = await time_sql(
         lambda: claim_store.list_claims(conn, spec, limit=51, after=None, descending=True),

@@ -16,6 +16,7 @@ from phiacta.db.pool import Pool
 from phiacta.graphql.loaders import ClaimReads
 from phiacta.observability.sql import TimedCursor
 from phiacta.store import prefetch as prefetch_store
+from phiacta.store.visibility import PUBLIC
 from tests.factories import Factory
 from tests.support import LiveServer, data_of
 
@@ -95,18 +96,22 @@ async def test_reads_asked_in_one_turn_share_a_statement(
     reads = ClaimReads(pool.connection)
     unknown = uuid.uuid4()
     found = await asyncio.gather(
-        *(reads.load(claim, None, 11) for claim in claims),
-        reads.load(unknown, None, 11),
-        reads.load(claims[5], ("supports",), 2),
-        reads.load(claims[5], None, 11),
+        *(reads.load(claim, None, 11, PUBLIC) for claim in claims),
+        reads.load(unknown, None, 11, PUBLIC),
+        reads.load(claims[5], ("supports",), 2, PUBLIC),
+        reads.load(claims[5], None, 11, PUBLIC),
     )
 
     # Statements per distinct (edge types, page size): 8 reads of one, 1 of the other.
     per_statement = prefetch_store.MAX_CLAIMS_PER_STATEMENT
     assert len(statements) == -(-8 // per_statement) + 1
     async with pool.connection() as conn:
-        one_by_one = [await prefetch_store.claim_with_outgoing(conn, c, None, 11) for c in claims]
-        filtered = await prefetch_store.claim_with_outgoing(conn, claims[5], ("supports",), 2)
+        one_by_one = [
+            await prefetch_store.claim_with_outgoing(conn, c, None, 11, PUBLIC) for c in claims
+        ]
+        filtered = await prefetch_store.claim_with_outgoing(
+            conn, claims[5], ("supports",), 2, PUBLIC
+        )
     assert found[: len(claims)] == one_by_one
     assert found[len(claims)] is None
     assert found[-2] == filtered and found[-1] == one_by_one[5]
@@ -119,7 +124,7 @@ async def test_many_reads_are_split_into_bounded_statements(
 ) -> None:
     reads = ClaimReads(pool.connection)
     asked = (claims * 7)[:40]
-    found = await asyncio.gather(*(reads.load(claim, None, 3) for claim in asked))
+    found = await asyncio.gather(*(reads.load(claim, None, 3, PUBLIC) for claim in asked))
 
     per_statement = prefetch_store.MAX_CLAIMS_PER_STATEMENT
     assert len(statements) == -(-len(asked) // per_statement)

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from phiacta.events import EventType
+from phiacta.events import EventType, may_receive
 from phiacta.store.rows import EventRow
+from phiacta.store.visibility import PUBLIC, Visibility
 
 KNOWN_TYPES = frozenset(t.value for t in EventType)
 
@@ -27,11 +28,14 @@ class EventCriteria:
     source_id: str | None = None
     edge_types: frozenset[str] | None = None
     claim_id: str | None = None
+    # Who receives: an event about a draft reaches only its creator and admins.
+    audience: Visibility = PUBLIC
 
     def matches(self, event: EventRow) -> bool:
         payload = event.payload
         return (
             (self.types is None or event.type in self.types)
+            and may_receive(payload, self.audience.agent_id, self.audience.sees_all_drafts)
             and (self.namespace is None or in_namespace(payload, self.namespace))
             and _field_in(payload, "claim_type", self.claim_types)
             and _field_is(payload, "source_id", self.source_id)
@@ -53,7 +57,12 @@ class EventCriteria:
         return stored
 
     @classmethod
-    def from_json(cls, stored: dict[str, Any], types: Iterable[str] | None) -> EventCriteria:
+    def from_json(
+        cls,
+        stored: dict[str, Any],
+        types: Iterable[str] | None,
+        audience: Visibility = PUBLIC,
+    ) -> EventCriteria:
         def many(name: str) -> frozenset[str] | None:
             values = stored.get(name)
             return frozenset(str(v) for v in values) if isinstance(values, list) else None
@@ -64,6 +73,7 @@ class EventCriteria:
 
         given = frozenset(types) if types else None
         return cls(
+            audience=audience,
             types=given,
             namespace=one("namespace"),
             claim_types=many("claim_types"),

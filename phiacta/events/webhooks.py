@@ -38,6 +38,7 @@ from phiacta.store import Connection
 from phiacta.store import events as event_store
 from phiacta.store import webhooks as webhook_store
 from phiacta.store.rows import EventRow
+from phiacta.store.visibility import Visibility
 from phiacta.store.webhooks import DueDelivery, NewDelivery
 
 log = structlog.get_logger(__name__)
@@ -166,7 +167,10 @@ class WebhookWorker:
         events = await event_store.events_after(conn, hook.last_event_id, limit=FANOUT_EVENTS)
         if not events:
             return 0
-        criteria = EventCriteria.from_json(hook.filter, hook.event_types)
+        # A webhook receives what its creator may see: events about other agents' drafts
+        # never leave the server.
+        audience = Visibility(agent_id=hook.created_by)
+        criteria = EventCriteria.from_json(hook.filter, hook.event_types, audience)
         deliveries = [
             NewDelivery(hook.id, e.id, e.type, envelope(e)) for e in events if criteria.matches(e)
         ]

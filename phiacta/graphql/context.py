@@ -17,6 +17,13 @@ from phiacta.config import Settings
 from phiacta.graphql.loaders import Loaders
 from phiacta.services import Services
 from phiacta.store import Connection
+from phiacta.store.visibility import PUBLIC, Visibility
+
+
+def visibility_of(viewer: Viewer | None) -> Visibility:
+    if viewer is None:
+        return PUBLIC
+    return Visibility(agent_id=viewer.agent_id, sees_all_drafts=viewer.is_admin)
 
 
 @dataclass
@@ -31,10 +38,15 @@ class Context:
     def settings(self) -> Settings:
         return self.services.settings
 
+    @property
+    def visibility(self) -> Visibility:
+        """What the caller may see (drafts are private to their creator and admins)."""
+        return visibility_of(self.viewer)
+
     @cached_property
     def loaders(self) -> Loaders:
         """This request's DataLoaders, made on first use and dropped with the request."""
-        return Loaders(self.connection)
+        return Loaders(self.connection, self.visibility)
 
     def release(self) -> None:
         """Drop this request's DataLoaders once it is answered: they refer back to the

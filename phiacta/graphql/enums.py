@@ -96,3 +96,9 @@ class EpistemicStatus(Enum):
     FORMALLY_VERIFIED = "formally_verified"
     ENDORSED = "endorsed"
     UNDER_REVIEW = "under_review"
+
+
+@strawberry.enum(description="How reviews add up to a claim's confidence.")
+class ConfidenceModel(Enum):
+    SIMPLE = "simple"
+    TRUST_WEIGHTED = "trust_weighted"

@@ -26,6 +26,7 @@ from phiacta.store import agents as agent_store
 from phiacta.store import artifacts as artifact_store
 from phiacta.store import bundles as bundle_store
 from phiacta.store import claims as claim_store
+from phiacta.store import confidence as confidence_store
 from phiacta.store import edge_types as edge_type_store
 from phiacta.store import edges as edge_store
 from phiacta.store import namespaces as namespace_store
@@ -34,6 +35,7 @@ from phiacta.store import provenance as provenance_store
 from phiacta.store import reviews as review_store
 from phiacta.store import sources as source_store
 from phiacta.store.claims import ClaimRow, ConfidenceRow, SimilarClaimRow
+from phiacta.store.confidence import VersionReview
 from phiacta.store.edge_types import EdgeTypeRow
 from phiacta.store.edges import EdgeDirection
 from phiacta.store.namespaces import NamespaceRow
@@ -47,6 +49,7 @@ from phiacta.store.rows import (
     ReviewRow,
     SourceRow,
 )
+from phiacta.store.visibility import Visibility
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -122,12 +125,17 @@ class Loaders:
     """The DataLoaders of one request, each made on first use: a request touches a few
     of them, and making all of them cost more than some whole queries."""
 
-    def __init__(self, connection: ConnectionFactory) -> None:
+    def __init__(self, connection: ConnectionFactory, visibility: Visibility) -> None:
         self._connection = connection
+        # Who is asking: every claim and edge loaded is one it may see.
+        self.visibility = visibility
 
     @cached_property
     def claim(self) -> DataLoader[UUID, ClaimRow | None]:
-        return _by_id(self._connection, claim_store.claims_by_id)
+        return _by_id(
+            self._connection,
+            lambda conn, ids: claim_store.claims_by_id(conn, ids, self.visibility),
+        )
 
     @cached_property
     def agent(self) -> DataLoader[UUID, AgentRow | None]:
@@ -147,7 +155,9 @@ class Loaders:
 
     @cached_property
     def edge(self) -> DataLoader[UUID, EdgeRow | None]:
-        return _by_id(self._connection, edge_store.edges_by_id)
+        return _by_id(
+            self._connection, lambda conn, ids: edge_store.edges_by_id(conn, ids, self.visibility)
+        )
 
     @cached_property
     def edge_type(self) -> DataLoader[str, EdgeTypeRow | None]:
@@ -155,7 +165,15 @@ class Loaders:
 
     @cached_property
     def confidence(self) -> DataLoader[UUID, ConfidenceRow | None]:
-        return _by_id(self._connection, claim_store.confidence_of_claims)
+        return _by_id(self._connection, confidence_store.confidence_of_claims)
+
+    @cached_property
+    def lineage_confidence(self) -> DataLoader[UUID, ConfidenceRow | None]:
+        return _by_id(self._connection, confidence_store.confidence_of_lineages)
+
+    @cached_property
+    def lineage_reviews(self) -> DataLoader[UUID, list[VersionReview] | None]:
+        return _by_id(self._connection, confidence_store.reviews_of_lineages)
 
     @cached_property
     def provenance(self) -> DataLoader[UUID, list[ProvenanceRow] | None]:
@@ -163,7 +181,10 @@ class Loaders:
 
     @cached_property
     def versions(self) -> DataLoader[UUID, list[ClaimRow] | None]:
-        return _by_id(self._connection, claim_store.versions_of_lineages)
+        return _by_id(
+            self._connection,
+            lambda conn, ids: claim_store.versions_of_lineages(conn, ids, self.visibility),
+        )
 
     @cached_property
     def artifacts_of_claim(self) -> DataLoader[UUID, list[ArtifactRow] | None]:
@@ -175,7 +196,10 @@ class Loaders:
 
     @cached_property
     def claims_of_artifact(self) -> DataLoader[UUID, list[ClaimRow] | None]:
-        return _by_id(self._connection, artifact_store.claims_of_artifacts)
+        return _by_id(
+            self._connection,
+            lambda conn, ids: artifact_store.claims_of_artifacts(conn, ids, self.visibility),
+        )
 
     @cached_property
     def edge_page(self) -> DataLoader[EdgePageKey, list[EdgeRow]]:
@@ -184,7 +208,7 @@ class Loaders:
             lambda k: (k.direction, k.edge_types, k.limit, k.after),
             lambda k: k.claim_id,
             lambda conn, g, ids: edge_store.edges_of_claims(
-                conn, ids, g[0], g[1], limit=g[2], after=g[3]
+                conn, ids, g[0], g[1], limit=g[2], after=g[3], visibility=self.visibility
             ),
             list,
         )
@@ -195,7 +219,9 @@ class Loaders:
             self._connection,
             lambda k: (k.direction, k.edge_types),
             lambda k: k.claim_id,
-            lambda conn, g, ids: edge_store.count_edges_of_claims(conn, ids, g[0], g[1]),
+            lambda conn, g, ids: edge_store.count_edges_of_claims(
+                conn, ids, g[0], g[1], self.visibility
+            ),
             int,
         )
 
@@ -219,7 +245,9 @@ class Loaders:
             self._connection,
             lambda k: k.limit,
             lambda k: k.claim_id,
-            lambda conn, limit, ids: claim_store.similar_to_claims(conn, ids, limit),
+            lambda conn, limit, ids: claim_store.similar_to_claims(
+                conn, ids, limit, self.visibility
+            ),
             list,
         )
 
@@ -252,6 +280,7 @@ class ClaimReadKey:
     claim_id: UUID
     edge_types: tuple[str, ...] | None
     limit: int
+    visibility: Visibility
 
 
 class ClaimReads:
@@ -271,21 +300,28 @@ class ClaimReads:
         )
 
     def load(
-        self, claim_id: UUID, edge_types: tuple[str, ...] | None, limit: int
+        self,
+        claim_id: UUID,
+        edge_types: tuple[str, ...] | None,
+        limit: int,
+        visibility: Visibility,
     ) -> Awaitable[ClaimWithOutgoing | None]:
         """The claim with its creator and first `limit` outgoing edges (only
-        `edge_types` when given) and their targets; None when there is none."""
-        return self._loader.load(ClaimReadKey(claim_id, edge_types, limit))
+        `edge_types` when given) and their targets, as `visibility` may see them; None
+        when there is none."""
+        return self._loader.load(ClaimReadKey(claim_id, edge_types, limit, visibility))
 
     async def _read(self, keys: list[ClaimReadKey]) -> list[ClaimWithOutgoing | None]:
-        groups: dict[tuple[tuple[str, ...] | None, int], list[int]] = defaultdict(list)
+        groups: dict[tuple[tuple[str, ...] | None, int, Visibility], list[int]] = defaultdict(list)
         for position, key in enumerate(keys):
-            groups[(key.edge_types, key.limit)].append(position)
+            groups[(key.edge_types, key.limit, key.visibility)].append(position)
         found: list[ClaimWithOutgoing | None] = [None] * len(keys)
         async with self._connection() as conn:
-            for (edge_types, limit), positions in groups.items():
+            for (edge_types, limit, visibility), positions in groups.items():
                 ids = [keys[position].claim_id for position in positions]
-                read = await prefetch_store.claims_with_outgoing(conn, ids, edge_types, limit)
+                read = await prefetch_store.claims_with_outgoing(
+                    conn, ids, edge_types, limit, visibility
+                )
                 for position, claim in zip(positions, read, strict=True):
                     found[position] = claim
         return found

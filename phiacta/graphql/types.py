@@ -19,6 +19,7 @@ from phiacta.graphql.enums import (
     BundleStatus,
     ClaimStatus,
     ClaimType,
+    ConfidenceModel,
     EdgeCategory,
     EpistemicStatus,
     PendingReferenceStatus,
@@ -114,6 +115,17 @@ class Namespace:
         return [Namespace.from_row(row) for row in rows]
 
 
+_CONFIDENCE_RULES = (
+    "A self-review (by the claim's creator, an agent the creator owns, or the creator's "
+    "owner) is counted in `reviewCount` and `selfReviewCount` only. SIMPLE weighs every "
+    "other reviewer 1; TRUST_WEIGHTED weighs reviewer r by w_r = max(trustScore_r, 0). "
+    "With c_r a review's confidence: endorsementWeight = sum of w_r * c_r over "
+    "endorsements, disputeWeight the same over disputes, meanEndorsementConfidence = "
+    "sum(w_r * c_r) / sum(w_r) over endorsements. Floats are rounded to 6 significant "
+    "digits."
+)
+
+
 @strawberry.type(description="One immutable version of an atomic scientific statement.")
 class Claim:
     id: UUID
@@ -165,11 +177,34 @@ class Claim:
         return await load_claim(info, self.supersedes_id)
 
     @strawberry.field(
-        description="Truth-confidence computed from the reviews on every request, never cached."
+        description="Truth-confidence of this version, computed from its reviews on every "
+        "request, never cached. " + _CONFIDENCE_RULES
     )
-    async def confidence(self, info: Info) -> Confidence:
+    async def confidence(
+        self, info: Info, model: ConfidenceModel = ConfidenceModel.TRUST_WEIGHTED
+    ) -> Confidence:
         row = await info.context.loaders.confidence.load(self.id)
-        return Confidence.from_row(row) if row else Confidence.unreviewed()
+        return Confidence.from_row(row, model) if row else Confidence.unreviewed(model)
+
+    @strawberry.field(
+        description="Confidence across every version of this claim's lineage, with each "
+        "review's version named."
+    )
+    async def lineage_confidence(
+        self, info: Info, model: ConfidenceModel = ConfidenceModel.TRUST_WEIGHTED
+    ) -> LineageConfidence:
+        loaders = info.context.loaders
+        row, reviews = await asyncio.gather(
+            loaders.lineage_confidence.load(self.lineage_id),
+            loaders.lineage_reviews.load(self.lineage_id),
+        )
+        return LineageConfidence(
+            confidence=Confidence.from_row(row, model) if row else Confidence.unreviewed(model),
+            reviews=[
+                VersionedReview(version=r.version, review=Review.from_row(r.review))
+                for r in reviews or []
+            ],
+        )
 
     @strawberry.field(description="Where the claim was found: source, extractor, confidence.")
     async def provenance(self, info: Info) -> list[Provenance]:
@@ -243,40 +278,86 @@ class Claim:
         return [SimilarClaim(claim=Claim.from_row(r.claim), similarity=r.similarity) for r in rows]
 
 
-@strawberry.type(description="How the reviews of a claim add up.")
+@strawberry.type(description="How the reviews of a claim add up. " + _CONFIDENCE_RULES)
 class Confidence:
-    review_count: int
-    endorsement_count: int
-    dispute_count: int
+    model: ConfidenceModel
+    review_count: int = strawberry.field(description="Every review, self-reviews included.")
+    self_review_count: int = strawberry.field(
+        description="Reviews by the creator, an agent it owns or its owner: shown, not counted."
+    )
+    endorsement_count: int = strawberry.field(description="Counted endorsements.")
+    dispute_count: int = strawberry.field(description="Counted disputes.")
     mean_endorsement_confidence: float | None = strawberry.field(
-        description="Mean confidence of the endorsing reviews; null without endorsements."
+        description="Mean confidence of the counted endorsements, weighted by the model "
+        "(sum(w_r * c_r) / sum(w_r)); null without endorsements (or weight)."
+    )
+    endorsement_weight: float = strawberry.field(
+        description="Sum of w_r * c_r over counted endorsements (w_r = 1 under SIMPLE)."
+    )
+    dispute_weight: float = strawberry.field(
+        description="Sum of w_r * c_r over counted disputes (w_r = 1 under SIMPLE)."
     )
     epistemic_status: EpistemicStatus = strawberry.field(
-        description="In this order: no reviews: UNVERIFIED; at least one dispute and one "
-        "endorsement: DISPUTED; formal content and an endorsement: FORMALLY_VERIFIED; mean "
-        "endorsement confidence above 0.7 and more endorsements than disputes: ENDORSED; "
+        description="Over counted reviews, in this order: none: UNVERIFIED; an endorsement "
+        "and a dispute (of positive weight): DISPUTED; formal content and an endorsement: "
+        "FORMALLY_VERIFIED; mean endorsement confidence above 0.7 and endorsementWeight "
+        "above disputeWeight (SIMPLE: more endorsements than disputes): ENDORSED; "
         "otherwise UNDER_REVIEW."
     )
 
     @classmethod
-    def from_row(cls, row: ConfidenceRow) -> Confidence:
+    def from_row(
+        cls, row: ConfidenceRow, model: ConfidenceModel = ConfidenceModel.TRUST_WEIGHTED
+    ) -> Confidence:
+        weighted = model is ConfidenceModel.TRUST_WEIGHTED
         return cls(
+            model=model,
             review_count=row.review_count,
+            self_review_count=row.self_review_count,
             endorsement_count=row.endorsement_count,
             dispute_count=row.dispute_count,
-            mean_endorsement_confidence=row.mean_endorsement_confidence,
-            epistemic_status=EpistemicStatus(row.epistemic_status),
+            mean_endorsement_confidence=(
+                row.weighted_mean_endorsement_confidence
+                if weighted
+                else row.mean_endorsement_confidence
+            ),
+            endorsement_weight=row.endorsement_weight if weighted else row.endorsement_sum,
+            dispute_weight=row.dispute_weight if weighted else row.dispute_sum,
+            epistemic_status=EpistemicStatus(
+                row.weighted_epistemic_status if weighted else row.epistemic_status
+            ),
         )
 
     @classmethod
-    def unreviewed(cls) -> Confidence:
+    def unreviewed(cls, model: ConfidenceModel = ConfidenceModel.TRUST_WEIGHTED) -> Confidence:
         return cls(
+            model=model,
             review_count=0,
+            self_review_count=0,
             endorsement_count=0,
             dispute_count=0,
             mean_endorsement_confidence=None,
+            endorsement_weight=0.0,
+            dispute_weight=0.0,
             epistemic_status=EpistemicStatus.UNVERIFIED,
         )
+
+
+@strawberry.type(description="A review of one version of a lineage, naming that version.")
+class VersionedReview:
+    version: int
+    review: Review
+
+
+@strawberry.type(
+    description="The reviews of every version of a claim's lineage added up: each reviewer "
+    "counts once, by its review of the newest version it reviewed."
+)
+class LineageConfidence:
+    confidence: Confidence
+    reviews: list[VersionedReview] = strawberry.field(
+        description="Every review of every version, oldest version first (at most 1000)."
+    )
 
 
 @strawberry.type(description="A claim near another one by embedding.")
@@ -390,9 +471,15 @@ class Agent:
     agent_type: AgentType
     name: str
     external_id: str | None = strawberry.field(description="ORCID, model id, or similar.")
-    trust_score: float
+    trust_score: float = strawberry.field(
+        description="How much the agent's reviews weigh under the TRUST_WEIGHTED model."
+    )
     attrs: JSON
     created_at: datetime
+    owned_by_id: UUID | None = strawberry.field(
+        description="The agent that runs this one (a person and their bot): its reviews "
+        "of the owner's claims, and the owner's of its claims, are self-reviews."
+    )
 
     @classmethod
     def from_row(cls, row: AgentRow) -> Agent:
@@ -404,6 +491,7 @@ class Agent:
             trust_score=row.trust_score,
             attrs=JSON(row.attrs),
             created_at=row.created_at,
+            owned_by_id=row.owned_by,
         )
 
 

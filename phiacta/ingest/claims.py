@@ -16,14 +16,13 @@ from phiacta.config import Settings
 from phiacta.db.pool import Pool
 from phiacta.embeddings.base import EmbeddingProvider
 from phiacta.errors import (
-    Conflict,
     ErrorCode,
     FieldProblem,
     Forbidden,
     NotFound,
     ValidationFailed,
 )
-from phiacta.events import EventType
+from phiacta.events import EventType, private_to
 from phiacta.ingest.embedding import embed_for_write
 from phiacta.ingest.validate import (
     CLAIM_TYPES,
@@ -37,8 +36,10 @@ from phiacta.observability import metrics
 from phiacta.observability.audit import audit_write
 from phiacta.store import Connection
 from phiacta.store import claims as claim_store
+from phiacta.store import edges as edge_store
 from phiacta.store import events as event_store
 from phiacta.store import namespaces as namespace_store
+from phiacta.store import pending_references as pending_store
 from phiacta.store import provenance as provenance_store
 from phiacta.store import sources as source_store
 from phiacta.store.claims import ClaimRow, NewClaim
@@ -162,6 +163,8 @@ async def create_claim(ctx: WriteContext, draft: ClaimDraft) -> ClaimRow:
                 "source_id": None if source_id is None else str(source_id),
                 "bundle_id": None,
                 "created_by": str(ctx.viewer.agent_id),
+                "status": new.status,
+                **private_to(new.status, ctx.viewer.agent_id),
             },
         )
         row = await claim_store.claim_by_id(conn, claim_id)
@@ -176,10 +179,15 @@ async def create_claim(ctx: WriteContext, draft: ClaimDraft) -> ClaimRow:
     return row
 
 
+def _may_see(ctx: WriteContext, claim: ClaimRow) -> bool:
+    """Another agent's draft does not exist for the caller (drafts are private)."""
+    return claim.status != "draft" or ctx.viewer.may_change(claim.created_by)
+
+
 async def _locked_latest(conn: Connection, ctx: WriteContext, claim_id: UUID) -> ClaimRow:
     """The claim, row-locked, when it is the latest version and the caller may change it."""
     row = await claim_store.lock_claim(conn, claim_id)
-    if row is None:
+    if row is None or not _may_see(ctx, row):
         raise NotFound(f"no claim has id {claim_id}")
     if not ctx.viewer.may_change(row.created_by):
         raise Forbidden("only the claim's creator or an admin may change it")
@@ -209,8 +217,6 @@ async def revise_claim(ctx: WriteContext, claim_id: UUID, draft: ClaimDraft) -> 
     vectors = (await embed_for_write(ctx.embedder, ctx.settings, [content])).vectors
     async with ctx.pool.connection() as conn, conn.transaction():
         old = await _locked_latest(conn, ctx, claim_id)
-        if old.status == "retracted":
-            raise Conflict("a retracted claim cannot be revised")
         new = NewClaim(
             id=uuid.uuid4(),
             lineage_id=old.lineage_id,
@@ -228,12 +234,20 @@ async def revise_claim(ctx: WriteContext, claim_id: UUID, draft: ClaimDraft) -> 
             attrs=draft.attrs if draft.attrs is not None else old.attrs,
         )
         await claim_store.insert_claims(conn, [new])
-        await claim_store.set_claim_status(conn, old.id, "deprecated")
+        carried = await _keep_place_in_graph(conn, ctx, old, new)
+        # A retracted version stays retracted: its successor un-retracts the claim.
+        if old.status != "retracted":
+            await claim_store.set_claim_status(conn, old.id, "deprecated")
         namespace_path = await _path_of(conn, new.namespace_id)
+        status_event = (
+            []
+            if old.status == "retracted"
+            else [_status_changed(old, "deprecated", f"revised as version {new.version}", ctx)]
+        )
         await event_store.append_events(
             conn,
             [
-                _status_changed(old, "deprecated", f"revised as version {new.version}", ctx),
+                *status_event,
                 (
                     EventType.CLAIM_REVISED,
                     {
@@ -245,6 +259,9 @@ async def revise_claim(ctx: WriteContext, claim_id: UUID, draft: ClaimDraft) -> 
                         "namespace_id": None if new.namespace_id is None else str(new.namespace_id),
                         "namespace_path": namespace_path,
                         "created_by": str(ctx.viewer.agent_id),
+                        "status": new.status,
+                        "carried_edges": carried,
+                        **private_to(new.status, ctx.viewer.agent_id),
                     },
                 ),
             ],
@@ -260,6 +277,36 @@ async def revise_claim(ctx: WriteContext, claim_id: UUID, draft: ClaimDraft) -> 
         version=new.version,
     )
     return row
+
+
+async def _keep_place_in_graph(
+    conn: Connection, ctx: WriteContext, old: ClaimRow, new: NewClaim
+) -> int:
+    """The new version takes the old one's place: its edges (carried forward, see
+    `store.edges.CARRY_EDGES_FORWARD`), its provenance and its pending references, and a
+    `supersedes` edge to the old version. Reviews stay with the version they judged. The
+    number of edges carried."""
+    carried = await edge_store.carry_edges_forward(
+        conn, old_id=old.id, new_id=new.id, lineage_id=old.lineage_id
+    )
+    await provenance_store.carry_provenance_forward(conn, old_id=old.id, new_id=new.id)
+    await pending_store.move_pending_to_new_version(conn, old_id=old.id, new_id=new.id)
+    await edge_store.insert_edges(
+        conn,
+        [
+            edge_store.NewEdge(
+                id=uuid.uuid4(),
+                source_id=new.id,
+                target_id=old.id,
+                edge_type="supersedes",
+                strength=1.0,
+                created_by=ctx.viewer.agent_id,
+                source_provenance=None,
+                attrs={},
+            )
+        ],
+    )
+    return carried
 
 
 async def _path_of(conn: Connection, namespace_id: UUID | None) -> str | None:
@@ -281,6 +328,7 @@ def _status_changed(
             "previous_status": claim.status,
             "reason": reason,
             "changed_by": str(ctx.viewer.agent_id),
+            **private_to(status, claim.created_by),
         },
     )
 
@@ -296,7 +344,7 @@ async def set_claim_status(
         raise ValidationFailed.single("reason", f"at most {MAX_REASON_LENGTH} characters")
     async with ctx.pool.connection() as conn, conn.transaction():
         claim = await claim_store.lock_claim(conn, claim_id)
-        if claim is None:
+        if claim is None or not _may_see(ctx, claim):
             raise NotFound(f"no claim has id {claim_id}")
         if not ctx.viewer.may_change(claim.created_by):
             raise Forbidden("only the claim's creator or an admin may change its status")

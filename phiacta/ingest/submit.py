@@ -42,7 +42,7 @@ from phiacta.errors import (
     IdempotencyConflict,
     ValidationFailed,
 )
-from phiacta.events import EventType
+from phiacta.events import EventType, private_to
 from phiacta.ingest.embedding import ChunkedEmbedding
 from phiacta.ingest.namespaces import ensure_namespaces
 from phiacta.ingest.result import (
@@ -75,6 +75,7 @@ from phiacta.store import sources as source_store
 from phiacta.store.bundles import StoredSubmission
 from phiacta.store.edge_types import EdgeTypeRow
 from phiacta.store.rows import PendingReferenceRow
+from phiacta.store.visibility import Visibility
 
 NEAR_DUPLICATE_SIMILARITY = 0.92
 
@@ -124,7 +125,7 @@ async def submit_bundle(
         if stored is not None:
             return _replay(stored, spec, digest)
         problems = static_problems(spec, settings.max_bundle_claims)
-        refs = await resolve_references(conn, spec)
+        refs = await resolve_references(conn, spec, Visibility(agent_id=actor.agent_id))
     problems += refs.problems
     if problems:
         raise ValidationFailed(problems)
@@ -284,7 +285,8 @@ async def _write(
     text = _UuidText()
     paths = {ns_id: path for path, ns_id in namespace_ids.items()}
     events: list[Event] = [_claim_created(plan, c, paths, text) for c in new_claims]
-    events += [_edge_created(e, text) for e in created_edges + resolution_edges]
+    drafts = {c.id for c in new_claims if c.status == "draft"}
+    events += [_edge_created(e, text, drafts) for e in created_edges + resolution_edges]
     events += [_reference_resolved(r) for r in resolved]
     events.append(_bundle_accepted(plan, len(new_claims), len(created_edges), len(artifacts)))
     await event_store.append_events(conn, events)
@@ -607,6 +609,8 @@ def _claim_created(
             "source_id": text[plan.source_id],
             "bundle_id": text[plan.bundle_id],
             "created_by": text[claim.created_by],
+            "status": claim.status,
+            **private_to(claim.status, claim.created_by),
         },
     )
 
@@ -619,7 +623,11 @@ def edge_created_event(
     strength: float,
     created_by: UUID | None,
     text: Callable[[UUID], str] = str,
+    *,
+    touches_draft: bool = False,
 ) -> Event:
+    """The event of a new edge; one with a draft at either end is private to the
+    draft's creator, who made the edge (nobody else can see a draft to link it)."""
     return (
         EventType.EDGE_CREATED,
         {
@@ -629,11 +637,12 @@ def edge_created_event(
             "edge_type": edge_type,
             "strength": strength,
             "created_by": None if created_by is None else text(created_by),
+            **private_to("draft" if touches_draft else "active", created_by),
         },
     )
 
 
-def _edge_created(edge: edge_store.NewEdge, text: _UuidText) -> Event:
+def _edge_created(edge: edge_store.NewEdge, text: _UuidText, drafts: set[UUID]) -> Event:
     return edge_created_event(
         edge.id,
         edge.source_id,
@@ -642,6 +651,7 @@ def _edge_created(edge: edge_store.NewEdge, text: _UuidText) -> Event:
         edge.strength,
         edge.created_by,
         text.__getitem__,
+        touches_draft=edge.source_id in drafts or edge.target_id in drafts,
     )
 
 

@@ -21,6 +21,7 @@ from phiacta.store import edge_types as edge_type_store
 from phiacta.store import namespaces as namespace_store
 from phiacta.store.edge_types import EdgeTypeRow
 from phiacta.store.namespaces import MAX_NAMESPACE_DEPTH
+from phiacta.store.visibility import Visibility
 
 MAX_CONTENT_LENGTH = 10_000
 MAX_TEMP_ID_LENGTH = 200
@@ -263,12 +264,14 @@ def claim_namespace(spec: BundleSpec, claim: ClaimSpec) -> str | None:
     return claim.namespace if claim.namespace is not None else spec.namespace
 
 
-async def resolve_references(conn: Connection, spec: BundleSpec) -> References:
+async def resolve_references(
+    conn: Connection, spec: BundleSpec, visibility: Visibility
+) -> References:
     """Look up everything the bundle names; a missing thing is a problem at its path."""
     refs = References()
     await _check_edge_types(conn, spec, refs)
     await _check_namespaces(conn, spec, refs)
-    await _check_existing_claims(conn, spec, refs)
+    await _check_existing_claims(conn, spec, refs, visibility)
     if spec.contributor_id is not None:
         contributor = parse_uuid(spec.contributor_id)
         if contributor is not None and not await agent_store.agents_by_id(conn, [contributor]):
@@ -326,7 +329,11 @@ async def _check_namespaces(conn: Connection, spec: BundleSpec, refs: References
             )
 
 
-async def _check_existing_claims(conn: Connection, spec: BundleSpec, refs: References) -> None:
+async def _check_existing_claims(
+    conn: Connection, spec: BundleSpec, refs: References, visibility: Visibility
+) -> None:
+    """Claims named by id must exist and be visible to the submitter (a draft of
+    another agent is not found)."""
     named = [
         (f"edges[{i}].{side}.claimId", claim_id)
         for i, edge in enumerate(spec.edges)
@@ -335,7 +342,8 @@ async def _check_existing_claims(conn: Connection, spec: BundleSpec, refs: Refer
     ]
     if not named:
         return
-    found = await claim_store.claims_by_id(conn, sorted({claim_id for _, claim_id in named}))
+    ids = sorted({claim_id for _, claim_id in named})
+    found = await claim_store.claims_by_id(conn, ids, visibility)
     for path, claim_id in named:
         if claim_id not in found:
             refs.problems.append(FieldProblem(path, "no claim has this id", ErrorCode.NOT_FOUND))

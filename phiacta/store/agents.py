@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from phiacta.store import Connection
 from phiacta.store.rows import AgentRow
 
-AGENT_COLUMNS = "id, agent_type, name, external_id, trust_score, attrs, created_at"
+AGENT_COLUMNS = "id, agent_type, name, external_id, trust_score, attrs, created_at, owned_by"
 
 AGENTS_BY_ID = f"""
 SELECT {AGENT_COLUMNS}
@@ -30,8 +30,8 @@ LIMIT 2
 """
 
 INSERT_AGENT = f"""
-INSERT INTO agents (agent_type, name, external_id, trust_score, attrs)
-VALUES (%(agent_type)s, %(name)s, %(external_id)s, %(trust_score)s, %(attrs)s)
+INSERT INTO agents (agent_type, name, external_id, trust_score, attrs, owned_by)
+VALUES (%(agent_type)s, %(name)s, %(external_id)s, %(trust_score)s, %(attrs)s, %(owned_by)s)
 RETURNING {AGENT_COLUMNS}
 """
 
@@ -61,6 +61,7 @@ async def insert_agent(
     external_id: str | None = None,
     trust_score: float = 1.0,
     attrs: dict[str, Any] | None = None,
+    owned_by: UUID | None = None,
 ) -> AgentRow:
     """Insert one agent; raises `ExtensionExists` for a second extension with one id."""
     try:
@@ -73,6 +74,7 @@ async def insert_agent(
                     "external_id": external_id,
                     "trust_score": trust_score,
                     "attrs": Jsonb(attrs or {}),
+                    "owned_by": owned_by,
                 },
             )
             row = await cur.fetchone()

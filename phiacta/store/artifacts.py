@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 from phiacta.store import Connection
 from phiacta.store.claims import CLAIM_COLUMNS, ClaimRow
 from phiacta.store.rows import ArtifactRow
+from phiacta.store.visibility import Visibility, claim_visible
 
 # ---------------------------------------------------------------------------------------
 # Reads
@@ -59,6 +60,7 @@ CROSS JOIN LATERAL (
     FROM artifact_claims ac
     JOIN claims c ON c.id = ac.claim_id
     WHERE ac.artifact_id = k.id
+      AND {claim_visible("c")}
     ORDER BY c.created_at, c.id
     LIMIT {MAX_CLAIMS_PER_ARTIFACT}
 ) page
@@ -90,11 +92,11 @@ async def artifacts_of_bundles(
 
 
 async def claims_of_artifacts(
-    conn: Connection, artifact_ids: Sequence[UUID]
+    conn: Connection, artifact_ids: Sequence[UUID], visibility: Visibility
 ) -> dict[UUID, list[ClaimRow]]:
     found: dict[UUID, list[ClaimRow]] = {artifact_id: [] for artifact_id in artifact_ids}
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(CLAIMS_OF_ARTIFACTS, {"ids": list(artifact_ids)})
+        await cur.execute(CLAIMS_OF_ARTIFACTS, {"ids": list(artifact_ids)} | visibility.params())
         for row in await cur.fetchall():
             of_artifact = row.pop("of_artifact")
             found[of_artifact].append(ClaimRow(**row))

@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 
 from phiacta.store import Connection
 from phiacta.store.vectors import packed, use_packed_vectors
+from phiacta.store.visibility import EVERYTHING, PUBLIC, Visibility, claim_visible
 
 
 @dataclass(frozen=True)
@@ -47,17 +48,24 @@ CLAIMS_BY_ID = f"""
 SELECT {CLAIM_COLUMNS}
 FROM claims c
 WHERE c.id = ANY(%(ids)s)
+  AND {claim_visible("c")}
 """
 
 
-async def claims_by_id(conn: Connection, ids: list[UUID]) -> dict[UUID, ClaimRow]:
+async def claims_by_id(
+    conn: Connection, ids: list[UUID], visibility: Visibility
+) -> dict[UUID, ClaimRow]:
+    """The claims with these ids that `visibility` may see."""
     async with conn.cursor(row_factory=class_row(ClaimRow)) as cur:
-        await cur.execute(CLAIMS_BY_ID, {"ids": ids})
+        await cur.execute(CLAIMS_BY_ID, {"ids": ids} | visibility.params())
         return {row.id: row for row in await cur.fetchall()}
 
 
-async def claim_by_id(conn: Connection, claim_id: UUID) -> ClaimRow | None:
-    return (await claims_by_id(conn, [claim_id])).get(claim_id)
+async def claim_by_id(
+    conn: Connection, claim_id: UUID, visibility: Visibility = EVERYTHING
+) -> ClaimRow | None:
+    """One claim; by default as the server's write paths see it (drafts included)."""
+    return (await claims_by_id(conn, [claim_id], visibility)).get(claim_id)
 
 
 # ---------------------------------------------------------------------------------------
@@ -79,16 +87,30 @@ class ClaimFilterSpec:
     attrs: dict[str, Any] | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    # Who is asking: drafts of others are never listed, searched or counted.
+    visibility: Visibility = PUBLIC
 
 
 @dataclass(frozen=True)
 class ConfidenceRow:
+    """Both confidence models of one claim (see migration 0007_lineage's
+    `claim_confidence`): self-reviews are counted in `review_count` and
+    `self_review_count` only; SIMPLE weighs each other reviewer 1, TRUST_WEIGHTED its
+    trust score. Floats are rounded to 6 significant digits by the database."""
+
     claim_id: UUID
     review_count: int
+    self_review_count: int
     endorsement_count: int
     dispute_count: int
     mean_endorsement_confidence: float | None
+    endorsement_sum: float
+    dispute_sum: float
+    endorsement_weight: float
+    dispute_weight: float
+    weighted_mean_endorsement_confidence: float | None
     epistemic_status: str
+    weighted_epistemic_status: str
 
 
 @dataclass(frozen=True)
@@ -111,8 +133,8 @@ def claim_filter_sql(spec: ClaimFilterSpec) -> tuple[str, dict[str, Any]]:
 
     Only fixed SQL fragments are joined; every value travels as a parameter.
     """
-    conditions: list[str] = ["TRUE"]
-    params: dict[str, Any] = {}
+    conditions: list[str] = [claim_visible("c")]
+    params: dict[str, Any] = spec.visibility.params()
     if spec.namespace_ids is not None:
         conditions.append("c.namespace_id = ANY(%(f_namespace_ids)s)")
         params["f_namespace_ids"] = spec.namespace_ids
@@ -190,6 +212,7 @@ CROSS JOIN LATERAL (
     SELECT {CLAIM_COLUMNS}
     FROM claims c
     WHERE c.lineage_id = l.id
+      AND {claim_visible("c")}
     ORDER BY c.version
     LIMIT {MAX_VERSIONS}
 ) v
@@ -197,31 +220,15 @@ CROSS JOIN LATERAL (
 
 
 async def versions_of_lineages(
-    conn: Connection, lineage_ids: list[UUID]
+    conn: Connection, lineage_ids: list[UUID], visibility: Visibility
 ) -> dict[UUID, list[ClaimRow]]:
-    """Every version of each lineage, oldest first (at most MAX_VERSIONS each)."""
+    """Every visible version of each lineage, oldest first (at most MAX_VERSIONS each)."""
     found: dict[UUID, list[ClaimRow]] = {lineage: [] for lineage in lineage_ids}
     async with conn.cursor(row_factory=class_row(ClaimRow)) as cur:
-        await cur.execute(VERSIONS_OF_LINEAGES, {"lineage_ids": lineage_ids})
+        await cur.execute(VERSIONS_OF_LINEAGES, {"lineage_ids": lineage_ids} | visibility.params())
         for row in await cur.fetchall():
             found[row.lineage_id].append(row)
     return found
-
-
-# Read from the live view, never from the materialized claims_with_confidence: a review
-# must show on the very next request.
-CONFIDENCE_OF_CLAIMS = """
-SELECT claim_id, review_count, endorsement_count, dispute_count,
-       mean_endorsement_confidence, epistemic_status
-FROM claim_confidence
-WHERE claim_id = ANY(%(ids)s)
-"""
-
-
-async def confidence_of_claims(conn: Connection, ids: list[UUID]) -> dict[UUID, ConfidenceRow]:
-    async with conn.cursor(row_factory=class_row(ConfidenceRow)) as cur:
-        await cur.execute(CONFIDENCE_OF_CLAIMS, {"ids": ids})
-        return {row.claim_id: row for row in await cur.fetchall()}
 
 
 MAX_SIMILAR = 50
@@ -237,6 +244,7 @@ CROSS JOIN LATERAL (
     WHERE c.embedding IS NOT NULL
       AND c.lineage_id <> src.lineage_id
       AND c.status <> 'retracted'
+      AND {claim_visible("c")}
     ORDER BY c.embedding <=> src.embedding
     LIMIT %(limit)s
 ) s
@@ -245,11 +253,11 @@ WHERE src.id = ANY(%(ids)s) AND src.embedding IS NOT NULL
 
 
 async def similar_to_claims(
-    conn: Connection, ids: list[UUID], limit: int
+    conn: Connection, ids: list[UUID], limit: int, visibility: Visibility
 ) -> dict[UUID, list[SimilarClaimRow]]:
     found: dict[UUID, list[SimilarClaimRow]] = {claim_id: [] for claim_id in ids}
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(SIMILAR_TO_CLAIMS, {"ids": ids, "limit": limit})
+        await cur.execute(SIMILAR_TO_CLAIMS, {"ids": ids, "limit": limit} | visibility.params())
         for row in await cur.fetchall():
             of_id = row.pop("of_id")
             similarity = float(row.pop("similarity"))

@@ -133,3 +133,16 @@ async def resolve_pending_references(
     async with conn.cursor(row_factory=class_row(PendingReferenceRow)) as cur:
         await cur.execute(RESOLVE_PENDING_REFERENCES, {"ref": external_ref, "claim_id": claim_id})
         return await cur.fetchall()
+
+
+MOVE_PENDING_TO_NEW_VERSION = """
+UPDATE pending_references
+SET source_claim_id = %(new_id)s
+WHERE source_claim_id = %(old_id)s AND status = 'pending'
+"""
+
+
+async def move_pending_to_new_version(conn: Connection, *, old_id: UUID, new_id: UUID) -> None:
+    """Edges still waiting for their external reference start from the new version: when
+    the reference arrives, the edge joins the claim's current version."""
+    await conn.execute(MOVE_PENDING_TO_NEW_VERSION, {"old_id": old_id, "new_id": new_id})

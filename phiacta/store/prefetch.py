@@ -27,8 +27,11 @@ from phiacta.store import Connection
 from phiacta.store.claims import CLAIM_COLUMNS, ClaimRow
 from phiacta.store.edges import EDGE_COLUMNS
 from phiacta.store.rows import AgentRow, EdgeRow
+from phiacta.store.visibility import Visibility, claim_visible
 
-_AGENT_COLUMNS = "a.id, a.agent_type, a.name, a.external_id, a.trust_score, a.attrs, a.created_at"
+_AGENT_COLUMNS = (
+    "a.id, a.agent_type, a.name, a.external_id, a.trust_score, a.attrs, a.created_at, a.owned_by"
+)
 _CLAIM_WIDTH = len(ClaimRow.__dataclass_fields__)
 _AGENT_WIDTH = len(AgentRow.__dataclass_fields__)
 
@@ -48,6 +51,7 @@ FROM claims c
 LEFT JOIN agents a ON a.id = c.created_by
 LEFT JOIN edges e ON FALSE
 WHERE c.id = {claim}
+  AND {claim_visible("c")}
 UNION ALL (
     SELECT {position}, 1, {CLAIM_COLUMNS}, {_AGENT_COLUMNS}, {EDGE_COLUMNS}
     FROM edges e
@@ -55,6 +59,7 @@ UNION ALL (
     LEFT JOIN agents a ON FALSE
     WHERE e.source_id = {claim}
       AND (%(edge_types)s::text[] IS NULL OR e.edge_type = ANY(%(edge_types)s))
+      AND {claim_visible("c")}
     ORDER BY e.created_at, e.id
     LIMIT %(limit)s
 ))"""
@@ -77,30 +82,44 @@ class ClaimWithOutgoing:
 
 
 async def claim_with_outgoing(
-    conn: Connection, claim_id: UUID, edge_types: Sequence[str] | None, limit: int
+    conn: Connection,
+    claim_id: UUID,
+    edge_types: Sequence[str] | None,
+    limit: int,
+    visibility: Visibility,
 ) -> ClaimWithOutgoing | None:
     """The claim, its creator and its first `limit` outgoing edges (only `edge_types`
-    when given) with their targets; None when there is no such claim."""
-    (found,) = await claims_with_outgoing(conn, [claim_id], edge_types, limit)
+    when given) with their targets; None when there is no such claim. A draft the
+    caller may not see is no claim, and an edge to one is not listed."""
+    (found,) = await claims_with_outgoing(conn, [claim_id], edge_types, limit, visibility)
     return found
 
 
 async def claims_with_outgoing(
-    conn: Connection, claim_ids: Sequence[UUID], edge_types: Sequence[str] | None, limit: int
+    conn: Connection,
+    claim_ids: Sequence[UUID],
+    edge_types: Sequence[str] | None,
+    limit: int,
+    visibility: Visibility,
 ) -> list[ClaimWithOutgoing | None]:
     """`claim_with_outgoing` of each claim id, in order, read in as few statements as
     MAX_CLAIMS_PER_STATEMENT allows."""
     found: list[ClaimWithOutgoing | None] = []
     for start in range(0, len(claim_ids), MAX_CLAIMS_PER_STATEMENT):
         chunk = claim_ids[start : start + MAX_CLAIMS_PER_STATEMENT]
-        found += await _read(conn, chunk, edge_types, limit)
+        found += await _read(conn, chunk, edge_types, limit, visibility)
     return found
 
 
 async def _read(
-    conn: Connection, claim_ids: Sequence[UUID], edge_types: Sequence[str] | None, limit: int
+    conn: Connection,
+    claim_ids: Sequence[UUID],
+    edge_types: Sequence[str] | None,
+    limit: int,
+    visibility: Visibility,
 ) -> list[ClaimWithOutgoing | None]:
     params: dict[str, object] = {f"id{i}": claim_id for i, claim_id in enumerate(claim_ids)}
+    params |= visibility.params()
     params["edge_types"] = list(edge_types) if edge_types is not None else None
     params["limit"] = limit
     # Binary rows: uuids and timestamps load from their 16 and 8 bytes, not from text.

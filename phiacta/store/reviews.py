@@ -110,3 +110,27 @@ async def upsert_review(
     assert row is not None
     replaced = bool(row.pop("replaced"))
     return ReviewRow(**row), replaced
+
+
+LOCK_REVIEW = f"""
+SELECT {REVIEW_COLUMNS}
+FROM reviews r
+WHERE r.id = %(id)s
+FOR UPDATE OF r
+"""
+
+DELETE_REVIEW = """
+DELETE FROM reviews WHERE id = %(id)s
+"""
+
+
+async def lock_review(conn: Connection, review_id: UUID) -> ReviewRow | None:
+    """The review, row-locked until the transaction ends; None when there is none."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(LOCK_REVIEW, {"id": review_id})
+        row = await cur.fetchone()
+    return None if row is None else ReviewRow(**row)
+
+
+async def delete_review(conn: Connection, review_id: UUID) -> None:
+    await conn.execute(DELETE_REVIEW, {"id": review_id})

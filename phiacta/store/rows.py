@@ -17,6 +17,7 @@ class AgentRow:
     trust_score: float
     attrs: dict[str, Any]
     created_at: datetime
+    owned_by: UUID | None
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class ProvenanceRow:
     confidence: float | None
     attrs: dict[str, Any]
     created_at: datetime
+    section_index: int | None
+    paragraph_index: int | None
+    sentence_index: int | None
 
 
 @dataclass(frozen=True)

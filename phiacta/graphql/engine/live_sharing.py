@@ -115,7 +115,10 @@ def visibility_key(viewer: Viewer | None) -> Hashable:
     """What decides what `viewer` may see (see the module docstring)."""
     if viewer is None:
         return None
-    return frozenset(Scope) if viewer.is_admin else viewer.scopes
+    if viewer.is_admin:
+        return frozenset(Scope)
+    # Drafts are private to their creator's keys: two agents may see different claims.
+    return (viewer.scopes, viewer.agent_id)
 
 
 def group_key(

@@ -6,11 +6,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from phiacta.auth.viewer import Scope
-from phiacta.errors import FieldProblem, ValidationFailed
+from phiacta.errors import ErrorCode, FieldProblem, ValidationFailed
 from phiacta.graphql.context import Info
 from phiacta.graphql.enums import AgentType
 from phiacta.graphql.permissions import IsAdmin, require_scope
 from phiacta.graphql.types import Agent
+from phiacta.ingest.validate import parse_uuid
 from phiacta.observability.audit import audit_write
 from phiacta.store import agents as agent_store
 
@@ -24,6 +25,9 @@ class CreateAgentInput:
     external_id: str | None = strawberry.field(default=None, description="ORCID, model id, ...")
     trust_score: float = 1.0
     attrs: JSON | None = None
+    owned_by: strawberry.ID | None = strawberry.field(
+        default=None, description="The id of the agent that runs this one."
+    )
 
 
 def _problems(input: CreateAgentInput) -> list[FieldProblem]:
@@ -36,6 +40,8 @@ def _problems(input: CreateAgentInput) -> list[FieldProblem]:
         problems.append(FieldProblem("input.externalId", f"at most {MAX_NAME_LENGTH} characters"))
     if input.attrs is not None and not isinstance(input.attrs, dict):
         problems.append(FieldProblem("input.attrs", "must be a JSON object"))
+    if input.owned_by is not None and parse_uuid(str(input.owned_by)) is None:
+        problems.append(FieldProblem("input.ownedBy", f"{input.owned_by!r} is not a UUID"))
     if input.agent_type is AgentType.EXTENSION:
         problems.append(
             FieldProblem("input.agentType", "extensions are created by registerExtension")
@@ -51,7 +57,12 @@ class AgentMutations:
         problems = _problems(input)
         if problems:
             raise ValidationFailed(problems)
+        owner = parse_uuid(str(input.owned_by)) if input.owned_by is not None else None
         async with info.context.connection() as conn:
+            if owner is not None and not await agent_store.agents_by_id(conn, [owner]):
+                raise ValidationFailed.single(
+                    "input.ownedBy", "no agent has this id", ErrorCode.NOT_FOUND
+                )
             row = await agent_store.insert_agent(
                 conn,
                 agent_type=input.agent_type.value,
@@ -59,6 +70,7 @@ class AgentMutations:
                 external_id=input.external_id,
                 trust_score=input.trust_score,
                 attrs=dict(input.attrs) if isinstance(input.attrs, dict) else {},
+                owned_by=owner,
             )
         audit_write(
             operation="createAgent",

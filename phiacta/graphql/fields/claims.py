@@ -160,7 +160,7 @@ async def filter_spec(
 ) -> ClaimFilterSpec:
     """The store's filter for a GraphQL filter; every problem is reported at once."""
     if filter is None:
-        return ClaimFilterSpec()
+        return ClaimFilterSpec(visibility=info.context.visibility)
     problems = check_filter(filter, path)
     if problems:
         raise ValidationFailed(problems)
@@ -178,6 +178,7 @@ async def filter_spec(
         attrs=dict(filter.attrs) if isinstance(filter.attrs, dict) else None,
         created_after=filter.created_after,
         created_before=filter.created_before,
+        visibility=info.context.visibility,
     )
 
 
@@ -196,7 +197,9 @@ class ClaimQueries:
         # targets) in one statement; the nested resolvers then find their rows in the
         # request's loaders instead of issuing three more.
         edge_types, first = outgoing
-        found = await info.context.services.claim_reads.load(claim_id, edge_types, first + 1)
+        found = await info.context.services.claim_reads.load(
+            claim_id, edge_types, first + 1, info.context.visibility
+        )
         if found is None:
             return None
         loaders = info.context.loaders

@@ -73,7 +73,9 @@ class EdgeMutations:
         enforce_manifest(viewer, edge_types=[("input.edgeType", input.edge_type)])
         async with info.context.connection() as conn, conn.transaction():
             types = await edge_type_store.edge_types_by_name(conn, [input.edge_type])
-            claims = await claim_store.claims_by_id(conn, [source_id, target_id])
+            claims = await claim_store.claims_by_id(
+                conn, [source_id, target_id], info.context.visibility
+            )
             problems = []
             if input.edge_type not in types:
                 problems.append(

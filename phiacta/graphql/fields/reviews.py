@@ -6,8 +6,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from phiacta.auth.viewer import Scope
-from phiacta.errors import FieldProblem, NotFound, ValidationFailed
-from phiacta.events import EventType
+from phiacta.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
+from phiacta.events import EventType, private_to
 from phiacta.graphql.context import Info
 from phiacta.graphql.enums import Verdict
 from phiacta.graphql.ids import uuid_of
@@ -61,7 +61,8 @@ class ReviewMutations:
         if problems:
             raise ValidationFailed(problems)
         async with info.context.connection() as conn, conn.transaction():
-            if await claim_store.claim_by_id(conn, claim_id) is None:
+            claim = await claim_store.claim_by_id(conn, claim_id, info.context.visibility)
+            if claim is None:
                 raise NotFound(f"no claim has id {claim_id}")
             row, replaced = await review_store.upsert_review(
                 conn,
@@ -82,6 +83,7 @@ class ReviewMutations:
                     "verdict": row.verdict,
                     "confidence": row.confidence,
                     "replaced": replaced,
+                    **private_to(claim.status, claim.created_by),
                 },
             )
         audit_write(
@@ -94,3 +96,38 @@ class ReviewMutations:
         )
         info.context.services.view_refresher.poke()
         return CreateReviewPayload(review=Review.from_row(row), replaced=replaced)
+
+    @strawberry.mutation(
+        description="Withdraw a review: only its author (or an admin) may. The review is "
+        "removed and no longer counts; a `review_withdrawn` event records it.",
+        permission_classes=[CanWriteReviews],
+    )
+    async def withdraw_review(self, info: Info, id: strawberry.ID) -> Review:
+        viewer = require_scope(info.context, Scope.REVIEWS_WRITE)
+        review_id = require_id(str(id), "id")
+        async with info.context.connection() as conn, conn.transaction():
+            row = await review_store.lock_review(conn, review_id)
+            if row is None:
+                raise NotFound(f"no review has id {review_id}")
+            if not viewer.may_change(row.reviewer_id):
+                raise Forbidden("only the review's author or an admin may withdraw it")
+            await review_store.delete_review(conn, review_id)
+            await event_store.append_event(
+                conn,
+                EventType.REVIEW_WITHDRAWN,
+                {
+                    "review_id": str(row.id),
+                    "claim_id": str(row.claim_id),
+                    "reviewer_id": str(row.reviewer_id),
+                    "verdict": row.verdict,
+                    "withdrawn_by": str(viewer.agent_id),
+                },
+            )
+        audit_write(
+            operation="withdrawReview",
+            agent_id=viewer.agent_id,
+            request_id=info.context.request_id,
+            ids=[row.id, row.claim_id],
+        )
+        info.context.services.view_refresher.poke()
+        return Review.from_row(row)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ from phiacta.store import edge_types as edge_type_store
 from phiacta.store import edges as edge_store
 from phiacta.store import events as event_store
 from phiacta.store.rows import EventRow
+from phiacta.store.visibility import Visibility
 
 # 1013 "Try Again Later": the client should reconnect and resume with events(after).
 SLOW_SUBSCRIBER_CLOSE_CODE = 1013
@@ -71,7 +73,7 @@ RowT = TypeVar("RowT")
 
 async def _current_row(
     info: Info,
-    fetch: Callable[[Connection, list[UUID]], Awaitable[dict[UUID, RowT]]],
+    fetch: Callable[[Connection, list[UUID], Visibility], Awaitable[dict[UUID, RowT]]],
     row_id: UUID | None,
 ) -> RowT | None:
     """The row as it is now, read fresh. Not through the request's DataLoaders: a
@@ -80,7 +82,7 @@ async def _current_row(
     if row_id is None:
         return None
     async with info.context.connection() as conn:
-        return (await fetch(conn, [row_id])).get(row_id)
+        return (await fetch(conn, [row_id], info.context.visibility)).get(row_id)
 
 
 @strawberry.type(description="A claim was created or revised (a new version committed).")
@@ -213,7 +215,9 @@ class BundleEvent:
 
     @strawberry.field(description="The bundle.")
     async def bundle(self, info: Info) -> Bundle | None:
-        row = await _current_row(info, bundle_store.bundles_by_id, self.bundle_id)
+        row = await _current_row(
+            info, lambda conn, ids, _: bundle_store.bundles_by_id(conn, ids), self.bundle_id
+        )
         return Bundle.from_row(row) if row else None
 
 
@@ -310,7 +314,9 @@ async def stream_events(
     info: Info, criteria: EventCriteria, *, after: int | None = None
 ) -> AsyncGenerator[EventRow, None]:
     """Committed events matching `criteria`: those after `after` from the outbox first
-    (when given), then live ones, each exactly once and in id order."""
+    (when given), then live ones, each exactly once and in id order. Events about
+    drafts reach only their creator's keys and admins."""
+    criteria = dataclasses.replace(criteria, audience=info.context.visibility)
     bus = _bus_of(info)
     subscriber, position = await bus.subscribe(accepts=criteria.matches, on_overflow=_closer(info))
     try:

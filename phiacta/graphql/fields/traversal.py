@@ -359,7 +359,12 @@ async def evidence_of(info: Info, claim: ClaimRow, depth: int) -> Evidence:
     ) -> Walk[ReachedRow]:
         async with info.context.connection() as conn:
             spec = traversal_store.WalkSpec(
-                claim.id, direction, [edge_type], to_depth, MAX_EVIDENCE_PER_KIND
+                claim.id,
+                direction,
+                [edge_type],
+                to_depth,
+                MAX_EVIDENCE_PER_KIND,
+                visibility=info.context.visibility,
             )
             return await traversal_store.walk_from(conn, spec)
 
@@ -430,6 +435,7 @@ class TraversalQueries:
                 limit,
                 min_strength=min_strength,
                 include_retracted=include_retracted,
+                visibility=info.context.visibility,
             )
             # A walk of 1000 claims read by id (the common case: ids and depths) costs a
             # fraction of one that reads and decodes each claim's and edge's row.
@@ -467,6 +473,7 @@ class TraversalQueries:
                 direction=direction.value,
                 edge_types=types,
                 max_depth=max_depth,
+                visibility=info.context.visibility,
             )
         if steps is None:
             return None

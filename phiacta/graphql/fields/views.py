@@ -112,8 +112,13 @@ async def _paper(info: Info, source_id: UUID) -> PaperView | None:
     if source is None:
         return None
     async with info.context.connection() as conn:
-        claims = await provenance_store.claims_of_source(conn, source_id, include_retracted=False)
-        edges = await edge_store.edges_among(conn, [c.id for c in claims]) if claims else []
+        visibility = info.context.visibility
+        claims = await provenance_store.claims_of_source(
+            conn, source_id, include_retracted=False, visibility=visibility
+        )
+        edges = (
+            await edge_store.edges_among(conn, [c.id for c in claims], visibility) if claims else []
+        )
     info.context.loaders.prime_claims(claims)
     return PaperView(
         source=Source.from_row(source),
@@ -128,7 +133,12 @@ async def _proof_tree(info: Info, claim_id: UUID, max_depth: int) -> ProofTreeVi
         return None
     async with info.context.connection() as conn:
         spec = traversal_store.WalkSpec(
-            claim_id, "outgoing", PROOF_EDGE_TYPES, max_depth, MAX_TRAVERSAL_LIMIT
+            claim_id,
+            "outgoing",
+            PROOF_EDGE_TYPES,
+            max_depth,
+            MAX_TRAVERSAL_LIMIT,
+            visibility=info.context.visibility,
         )
         walk = await traversal_store.walk_from(conn, spec)
     info.context.loaders.prime_claims([r.claim for r in walk.reached])
@@ -146,7 +156,7 @@ async def _comparison(info: Info, claim_ids: list[UUID]) -> ComparisonView:
     rows = await info.context.loaders.claim.load_many(ids)
     confidences = await info.context.loaders.confidence.load_many(ids)
     async with info.context.connection() as conn:
-        evidence = await edge_store.direct_evidence(conn, ids)
+        evidence = await edge_store.direct_evidence(conn, ids, info.context.visibility)
     return ComparisonView(
         entries=[
             ComparisonEntry(
