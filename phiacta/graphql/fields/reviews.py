@@ -104,7 +104,7 @@ class ReviewMutations:
     )
     async def withdraw_review(self, info: Info, id: strawberry.ID) -> Review:
         viewer = require_scope(info.context, Scope.REVIEWS_WRITE)
-        review_id = require_id(str(id), "id")
+        review_id = uuid_of(id, "id")
         async with info.context.connection() as conn, conn.transaction():
             row = await review_store.lock_review(conn, review_id)
             if row is None:
