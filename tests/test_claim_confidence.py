@@ -13,7 +13,7 @@ from tests.factories import Factory
 from tests.support import ApiKey, create_api_key, data_of, error_codes, gql
 
 CONFIDENCE = """
-query ($id: UUID!) {
+query ($id: ID!) {
   claim(id: $id) {
     weighted: confidence { model reviewCount selfReviewCount endorsementCount
       meanEndorsementConfidence endorsementWeight disputeWeight epistemicStatus }

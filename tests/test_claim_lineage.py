@@ -17,7 +17,7 @@ REVISE = """mutation($id: ID!, $input: ReviseClaimInput!) {
   reviseClaim(id: $id, input: $input) { id version supersedesId } }"""
 
 NEIGHBOURHOOD = """
-query ($id: UUID!, $other: UUID!, $source: UUID!) {
+query ($id: ID!, $other: ID!, $source: ID!) {
   claim(id: $id) {
     version isLatest
     incoming(first: 50) { totalCount edges { node { edgeType source { content } } } }
@@ -133,7 +133,7 @@ def test_a_second_revision_carries_the_edges_again_without_duplicates(
     found = data_of(
         gql(
             client,
-            """query ($id: UUID!) { claim(id: $id) {
+            """query ($id: ID!) { claim(id: $id) {
                  incoming(first: 10) { edges { node { edgeType source { content } } } }
                  outgoing(first: 10) { edges { node { edgeType target { version } } } } } }""",
             {"id": str(third)},
