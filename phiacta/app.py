@@ -31,6 +31,7 @@ from phiacta.embeddings import create_provider
 from phiacta.events.live import live_updates
 from phiacta.graphql.schema import build_schema
 from phiacta.graphql.view import GraphQLView
+from phiacta.mcp.transports import MCP_PATH, McpEndpoint
 from phiacta.middleware import RequestIdMiddleware
 from phiacta.observability import metrics
 from phiacta.observability.access import AccessLogMiddleware
@@ -149,7 +150,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
         log.info("server_started", environment=settings.environment)
         try:
-            async with live_updates(app.state.services, url):
+            async with live_updates(app.state.services, url), mcp.lifespan():
                 yield
         finally:
             for task in background:
@@ -163,13 +164,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics.mark_process_dead(os.getpid())
 
     graphql = GraphQLView(build_schema(settings), settings, graphql_ide="graphiql", keep_alive=True)
-    return Starlette(
+    mcp = McpEndpoint(graphql.operations)
+    app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"]),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
@@ -178,3 +181,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    app.state.mcp = mcp
+    return app

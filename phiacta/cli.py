@@ -184,6 +184,12 @@ def _events(args: argparse.Namespace, settings: Settings) -> int:
     return run_prune_command(settings, args.older_than_days)
 
 
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from phiacta.mcp.transports import run_stdio
+
+    return run_stdio(settings, args.url, args.api_key)
+
+
 def _apikey(args: argparse.Namespace, settings: Settings) -> int:
     from phiacta.auth.commands import run_command
 
@@ -267,6 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete events older than this (default: EVENTS_RETENTION_DAYS)",
     )
     events.set_defaults(handler=_events)
+
+    mcp = commands.add_parser("mcp", help="serve the MCP tools on stdio (for desktop agent apps)")
+    mcp.add_argument(
+        "--url", help="a Phiacta server to call (default PHIACTA_URL; else the local database)"
+    )
+    mcp.add_argument("--api-key", help="the key to act with (default PHIACTA_API_KEY)")
+    mcp.set_defaults(handler=_mcp)
     return parser
 
 
