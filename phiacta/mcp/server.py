@@ -6,19 +6,21 @@ A tool answers with structured content (the operation's data, compact) and a rea
 text; a refused or failed operation is an MCP tool error whose structured content is
 `{"error": {"code": ..., "message": ..., "details": ...}}` with our error codes.
 
-`build_server(gateway_of)` takes the function that gives a request its gateway: the
-HTTP transport makes one per request from the caller's API key; stdio uses one for
-the whole session.
+`build_server(gateway_of)` takes the function that gives a message its gateway, from
+the transport's request: the HTTP transport makes one per request from the caller's
+API key; stdio one per call on the session's key.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from typing import Annotated, Any, Literal
 
 import orjson
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.prompts.base import UserMessage
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
@@ -27,7 +29,11 @@ from phiacta.graphql.schema import schema_sdl
 from phiacta.mcp import documents
 from phiacta.mcp.gateway import Gateway, GatewayError
 
-GatewayOf = Callable[[Context], Awaitable[Gateway]]
+# The transport's request (a Starlette Request over HTTP, None on stdio) -> its gateway.
+GatewayOf = Callable[[object], Awaitable[Gateway]]
+
+# The gateway of the message being handled, bound by `bind_gateway` around each one.
+_current_gateway: ContextVar[Gateway] = ContextVar("phiacta_mcp_gateway")
 
 INSTRUCTIONS = """\
 Phiacta is a knowledge graph of scientific claims: atomic, versioned statements linked
@@ -114,14 +120,22 @@ class EdgeInput(BaseModel):
 
 def build_server(gateway_of: GatewayOf) -> MCPServer:
     """The MCP server; every tool and resource reaches Phiacta through `gateway_of`."""
-    server = MCPServer("phiacta", instructions=INSTRUCTIONS, version="1")
+    server = MCPServer("phiacta", instructions=INSTRUCTIONS, version="1", log_level="WARNING")
 
-    async def run(
-        ctx: Context, document: str, variables: Mapping[str, Any], render: Render
-    ) -> CallToolResult:
-        gateway = await gateway_of(ctx)
+    async def bind_gateway(
+        ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        token = _current_gateway.set(await gateway_of(ctx.request))
         try:
-            data = await gateway.execute(document, variables)
+            return await call_next(ctx)
+        finally:
+            _current_gateway.reset(token)
+
+    server.middleware.append(bind_gateway)
+
+    async def run(document: str, variables: Mapping[str, Any], render: Render) -> CallToolResult:
+        try:
+            data = await _current_gateway.get().execute(document, variables)
         except GatewayError as error:
             return tool_error(error)
         return CallToolResult(
@@ -130,7 +144,6 @@ def build_server(gateway_of: GatewayOf) -> MCPServer:
 
     @server.tool(annotations=READ_ONLY)
     async def search_claims(
-        ctx: Context,
         query: Annotated[str, Field(description="Words or a question, 1..1000 characters.")],
         mode: Annotated[
             Literal["HYBRID", "SEMANTIC", "FULLTEXT"],
@@ -151,21 +164,19 @@ def build_server(gateway_of: GatewayOf) -> MCPServer:
         if claim_types:
             claim_filter["claimTypes"] = claim_types
         variables = {"query": query, "mode": mode, "first": first, "filter": claim_filter}
-        return await run(ctx, documents.SEARCH_CLAIMS, variables, render_search)
+        return await run(documents.SEARCH_CLAIMS, variables, render_search)
 
     @server.tool(annotations=READ_ONLY)
     async def get_claim(
-        ctx: Context,
         id: ClaimId,
         edges: Annotated[int, Field(ge=0, le=100, description="Edges to list each way.")] = 20,
     ) -> CallToolResult:
         """One claim version with its confidence (from reviews), provenance and its
         neighbourhood: outgoing and incoming edges with the claims at their other end."""
-        return await run(ctx, documents.GET_CLAIM, {"id": id, "first": edges}, render_claim)
+        return await run(documents.GET_CLAIM, {"id": id, "first": edges}, render_claim)
 
     @server.tool(annotations=READ_ONLY)
     async def traverse(
-        ctx: Context,
         start: ClaimId,
         direction: Literal["OUTGOING", "INCOMING", "BOTH"] = "OUTGOING",
         edge_types: Annotated[
@@ -183,11 +194,10 @@ def build_server(gateway_of: GatewayOf) -> MCPServer:
             "maxDepth": max_depth,
             "limit": limit,
         }
-        return await run(ctx, documents.TRAVERSE, variables, render_traversal)
+        return await run(documents.TRAVERSE, variables, render_traversal)
 
     @server.tool(annotations=READ_ONLY)
     async def find_path(
-        ctx: Context,
         from_id: ClaimId,
         to_id: ClaimId,
         edge_types: list[str] | None = None,
@@ -196,26 +206,25 @@ def build_server(gateway_of: GatewayOf) -> MCPServer:
         """A shortest chain of edges between two claims (either direction), or
         `path: null` when none is within max_depth."""
         variables = {"from": from_id, "to": to_id, "edgeTypes": edge_types, "maxDepth": max_depth}
-        return await run(ctx, documents.FIND_PATH, variables, render_path)
+        return await run(documents.FIND_PATH, variables, render_path)
 
     @server.tool(annotations=READ_ONLY)
     async def evidence_for(
-        ctx: Context, claim_id: ClaimId, depth: Annotated[int, Field(ge=1, le=10)] = 1
+        claim_id: ClaimId, depth: Annotated[int, Field(ge=1, le=10)] = 1
     ) -> CallToolResult:
         """The claims supporting, corroborating and contradicting a claim, with a
         summary whose netSupport runs from -1 (only contradicted) to 1 (only supported)."""
         variables = {"claimId": claim_id, "depth": depth}
-        return await run(ctx, documents.EVIDENCE_FOR, variables, render_evidence)
+        return await run(documents.EVIDENCE_FOR, variables, render_evidence)
 
     @server.tool(annotations=READ_ONLY)
-    async def list_edge_types(ctx: Context) -> CallToolResult:
+    async def list_edge_types() -> CallToolResult:
         """The edge types claims can be linked by, with inverse names and whether each
         is transitive or symmetric. Pick edge_type values for submit_claims here."""
-        return await run(ctx, documents.LIST_EDGE_TYPES, {}, render_edge_types)
+        return await run(documents.LIST_EDGE_TYPES, {}, render_edge_types)
 
     @server.tool(annotations=IDEMPOTENT_WRITE)
     async def submit_claims(
-        ctx: Context,
         source: SourceInput,
         claims: Annotated[list[ClaimInput], Field(min_length=1, max_length=500)],
         edges: list[EdgeInput] | None = None,
@@ -236,11 +245,10 @@ def build_server(gateway_of: GatewayOf) -> MCPServer:
         Needs the bundles:write scope. Returns each temp_id's new claim id."""
         bundle = bundle_input(source, claims, edges or [], namespace, create_namespaces)
         bundle["idempotencyKey"] = idempotency_key or submission_key(bundle)
-        return await run(ctx, documents.SUBMIT_CLAIMS, {"input": bundle}, render_submission)
+        return await run(documents.SUBMIT_CLAIMS, {"input": bundle}, render_submission)
 
     @server.tool(annotations=IDEMPOTENT_WRITE)
     async def review_claim(
-        ctx: Context,
         claim_id: ClaimId,
         verdict: Literal["ENDORSE", "DISPUTE", "REQUEST_REVISION", "RETRACT"],
         confidence: Annotated[float, Field(ge=0, le=1)] = 1.0,
@@ -254,11 +262,10 @@ def build_server(gateway_of: GatewayOf) -> MCPServer:
             "confidence": confidence,
             "comment": comment,
         }
-        return await run(ctx, documents.REVIEW_CLAIM, {"input": review}, render_review)
+        return await run(documents.REVIEW_CLAIM, {"input": review}, render_review)
 
     @server.tool(annotations=WRITES)
     async def revise_claim(
-        ctx: Context,
         claim_id: ClaimId,
         content: str | None = None,
         claim_type: ClaimType | None = None,
@@ -274,11 +281,10 @@ def build_server(gateway_of: GatewayOf) -> MCPServer:
             "namespace": namespace,
         }
         variables = {"id": claim_id, "input": {k: v for k, v in changes.items() if v is not None}}
-        return await run(ctx, documents.REVISE_CLAIM, variables, render_revision)
+        return await run(documents.REVISE_CLAIM, variables, render_revision)
 
     @server.tool(annotations=WRITES)
     async def link_claims(
-        ctx: Context,
         source_id: ClaimId,
         target_id: ClaimId,
         edge_type: Annotated[str, Field(description="See list_edge_types.")],
@@ -292,18 +298,17 @@ def build_server(gateway_of: GatewayOf) -> MCPServer:
             "edgeType": edge_type,
             "strength": strength,
         }
-        return await run(ctx, documents.LINK_CLAIMS, {"input": edge}, render_edge)
+        return await run(documents.LINK_CLAIMS, {"input": edge}, render_edge)
 
-    add_resources(server, gateway_of)
+    add_resources(server)
     add_prompts(server)
     return server
 
 
-def add_resources(server: MCPServer, gateway_of: GatewayOf) -> None:
-    async def read(ctx: Context, document: str, variables: Mapping[str, Any]) -> str:
-        gateway = await gateway_of(ctx)
+def add_resources(server: MCPServer) -> None:
+    async def read(document: str, variables: Mapping[str, Any]) -> str:
         try:
-            data = await gateway.execute(document, variables)
+            data = await _current_gateway.get().execute(document, variables)
         except GatewayError as error:
             return to_json({"error": error_body(error)})
         return to_json(data)
@@ -314,19 +319,19 @@ def add_resources(server: MCPServer, gateway_of: GatewayOf) -> None:
         return schema_sdl()
 
     @server.resource("phiacta://edge-types", name="edge-types", mime_type="application/json")
-    async def edge_types(ctx: Context) -> str:
+    async def edge_types() -> str:
         """The edge-type catalogue: names, inverses, categories, properties."""
-        return await read(ctx, documents.LIST_EDGE_TYPES, {})
+        return await read(documents.LIST_EDGE_TYPES, {})
 
     @server.resource("phiacta://claim/{id}", name="claim", mime_type="application/json")
-    async def claim(id: str, ctx: Context) -> str:
+    async def claim(id: str) -> str:
         """One claim version with confidence, provenance and edges."""
-        return await read(ctx, documents.GET_CLAIM, {"id": id, "first": 20})
+        return await read(documents.GET_CLAIM, {"id": id, "first": 20})
 
     @server.resource("phiacta://source/{id}", name="source", mime_type="application/json")
-    async def source(id: str, ctx: Context) -> str:
+    async def source(id: str) -> str:
         """One source: type, title, DOI/URL, content hash."""
-        return await read(ctx, documents.SOURCE, {"id": id})
+        return await read(documents.SOURCE, {"id": id})
 
 
 def add_prompts(server: MCPServer) -> None:

@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-from mcp.server.mcpserver import Context
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -37,9 +36,8 @@ MCP_PATH = "/mcp"
 _GATEWAY_KEY = "phiacta_mcp_gateway"
 
 
-async def _gateway_of_request(ctx: Context) -> Gateway:
-    request = ctx.request_context.request
-    assert isinstance(request, Request), "the HTTP transport hands each call its request"
+async def _gateway_of_request(request: object) -> Gateway:
+    assert isinstance(request, Request), "the HTTP transport hands each message its request"
     gateway: Gateway = request.scope["state"][_GATEWAY_KEY]
     return gateway
 
@@ -108,7 +106,7 @@ async def _stdio_gateways(
     if url:
         http = HttpGateway(url, api_key)
 
-        async def remote(ctx: Context) -> Gateway:
+        async def remote(_: object) -> Gateway:
             return http
 
         try:
@@ -125,15 +123,15 @@ async def _stdio_gateways(
         services: Services = app.state.services
         endpoint: McpEndpoint = app.state.mcp
         viewer = await services.authenticator.authenticate(f"Bearer {api_key}" if api_key else None)
-        request = Request({"type": "http", "method": "POST", "path": MCP_PATH, "headers": []})
+        stdio_request = Request({"type": "http", "method": "POST", "path": MCP_PATH, "headers": []})
 
-        async def local(ctx: Context) -> Gateway:
+        async def local(_: object) -> Gateway:
             # A request id per call, as each HTTP request has, for the audit lines.
             return InProcessGateway(
                 services=services,
                 operations=endpoint.operations,
                 viewer=viewer,
-                request=request,
+                request=stdio_request,
                 request_id=f"mcp-{uuid.uuid4().hex}",
             )
 
