@@ -37,6 +37,7 @@ from phiacta.observability import metrics
 from phiacta.observability.access import AccessLogMiddleware
 from phiacta.observability.logging import configure_logging
 from phiacta.services import Services
+from phiacta.transfer.http import export_endpoint
 
 log = structlog.get_logger(__name__)
 
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"]),
+            Route("/export/{format}", export_endpoint, methods=["GET"]),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
