@@ -96,7 +96,7 @@ def run_import(settings: Settings, file: Path, format_name: str | None, progress
         )
         for name, count in report.read.items():
             if count:
-                print(f"{name}: {count} read, {report.written[name]} new", file=sys.stderr)
+                print(f"{name}: {count} read, {report.written[name]} new")
         return 0
 
     database = open_database(settings)
