@@ -252,9 +252,23 @@ async def test_stdio_on_the_local_database_acts_as_the_keys_agent(
     )
     async with Client(local) as agent:
         assert {tool.name for tool in (await agent.list_tools()).tools} >= TOOLS
+        assert {p.name for p in (await agent.list_prompts()).prompts} >= {"ingest_paper"}
         ids = await submit_pair(agent, namespace)
         types = structured(await agent.call_tool("list_edge_types", {}))["edgeTypes"]
+        hits = structured(
+            await agent.call_tool(
+                "search_claims", {"query": "platelet", "mode": "FULLTEXT", "namespace": namespace}
+            )
+        )["search"]["hits"]
+        read = await agent.read_resource(f"phiacta://claim/{ids['a']}")
+        review = structured(
+            await agent.call_tool("review_claim", {"claim_id": ids["a"], "verdict": "ENDORSE"})
+        )["createReview"]
     assert "supports" in {t["name"] for t in types}
+    assert [hit["claim"]["id"] for hit in hits] == [ids["a"]]
+    contents = read.contents[0]
+    assert isinstance(contents, TextResourceContents) and ids["b"] in contents.text
+    assert review["review"]["reviewerId"] == str(writer.agent_id)
     created = data_of(
         gql(client, "query($id: UUID!) { claim(id: $id) { createdById } }", {"id": ids["a"]})
     )
