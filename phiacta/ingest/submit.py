@@ -235,7 +235,7 @@ async def _write(
         id=plan.source_id,
         source_type=source.source_type,
         title=source.title,
-        external_ref=canonical_ref(source.external_ref),
+        external_ref=_ref(source.external_ref),
         content_hash=source.content_hash,
         submitted_by=agent,
         attrs=source.attrs,
@@ -369,8 +369,7 @@ def _provenance(plan: _Plan, i: int) -> provenance_store.NewProvenance:
     )
 
 
-def canonical_ref(external_ref: str | None) -> str | None:
-    """The one spelling an external reference (DOI, URL, arXiv id) is stored under."""
+def _ref(external_ref: str | None) -> str | None:
     return external_ref.strip() if external_ref is not None else None
 
 
@@ -385,11 +384,11 @@ def _end_id(plan: _Plan, end: EndSpec) -> UUID | None:
 async def _known_references(conn: Connection, plan: _Plan) -> dict[str, UUID]:
     """The claim each external reference of the edges' targets resolves to, when the
     graph (or this bundle's own source) already carries it."""
-    own_ref = canonical_ref(plan.spec.source.external_ref)
+    own_ref = _ref(plan.spec.source.external_ref)
     refs = {
         ref
         for e in plan.spec.edges
-        if (ref := canonical_ref(e.target.external_ref)) is not None and ref != own_ref
+        if (ref := _ref(e.target.external_ref)) is not None and ref != own_ref
     }
     known = await source_store.first_claims_of_references(conn, sorted(refs))
     if own_ref is not None:
@@ -412,7 +411,7 @@ async def _write_edges(
     ids = random_ids(len(spec.edges))
     for i, edge in enumerate(spec.edges):
         source_id = _end_id(plan, edge.source)
-        ref = canonical_ref(edge.target.external_ref)
+        ref = _ref(edge.target.external_ref)
         target_id = _end_id(plan, edge.target) if ref is None else known.get(ref)
         assert source_id is not None
         if target_id is None:
@@ -519,7 +518,7 @@ async def _resolve_earlier_references(
 ) -> tuple[list[ResolvedReference], list[edge_store.NewEdge]]:
     """Earlier bundles' references to this bundle's source become edges to its first
     claim."""
-    own_ref = canonical_ref(plan.spec.source.external_ref)
+    own_ref = _ref(plan.spec.source.external_ref)
     if own_ref is None:
         return [], []
     target = plan.claim_ids[0]

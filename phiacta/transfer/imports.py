@@ -28,7 +28,8 @@ from rdflib import RDF, Dataset, Graph, URIRef
 from rdflib.namespace import PROV
 
 from phiacta.errors import FieldProblem, ValidationFailed
-from phiacta.ingest.submit import canonical_ref
+# The spelling a bundle's source reference is stored under; one rule for both paths.
+from phiacta.ingest.submit import _ref as canonical_ref
 from phiacta.store import Connection
 from phiacta.store.export import KINDS
 from phiacta.store.imports import Record, insert_records
