@@ -28,7 +28,6 @@ from rdflib import RDF, Dataset, Graph, URIRef
 from rdflib.namespace import PROV
 
 from phiacta.errors import FieldProblem, ValidationFailed
-# The spelling a bundle's source reference is stored under; one rule for both paths.
 from phiacta.ingest.submit import _ref as canonical_ref
 from phiacta.store import Connection
 from phiacta.store.export import KINDS
@@ -72,6 +71,8 @@ def check_record(where: str, record: object) -> list[FieldProblem]:
 
 
 def canonical(record: Record) -> Record:
+    """A source's external reference in the spelling bundles store it under (one rule
+    for both write paths: `ingest.submit`'s)."""
     if record["type"] == "source" and record.get("external_ref") is not None:
         return {**record, "external_ref": canonical_ref(record["external_ref"])}
     return record
