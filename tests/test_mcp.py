@@ -298,3 +298,18 @@ async def test_stdio_calls_a_remote_server_with_the_key(
     assert [node["claim"]["id"] for node in walk["traverse"]["nodes"]] == [ids["a"], ids["b"]]
     contents = schema.contents[0]
     assert isinstance(contents, TextResourceContents) and "type Claim" in contents.text
+
+
+async def test_tool_calls_count_against_the_callers_graphql_rate_limit(
+    settings: Settings, reader: ApiKey
+) -> None:
+    limited = settings.model_copy(update={"rate_limits": {**settings.rate_limits, "search": 1}})
+    with LiveServer.run(limited) as strict:
+        async with http_client(strict, reader) as agent:
+            first = await agent.call_tool("search_claims", {"query": "aspirin"})
+            second = await agent.call_tool("search_claims", {"query": "aspirin"})
+            read = await agent.call_tool("list_edge_types", {})
+    assert not first.is_error
+    assert error_of(second)["code"] == "RATE_LIMITED"
+    assert error_of(second)["retryAfter"] >= 1
+    assert not read.is_error, "another group's limit is untouched"
