@@ -18,7 +18,6 @@ from phiacta.errors import PhiactaError, ValidationFailed
 from phiacta.observability.audit import audit_write
 from phiacta.store.export import count_selected_claims, export_transaction
 from phiacta.transfer.export import format_named, selection_from, stream_export
-from phiacta.transfer.imports import import_records, ndjson_records, trig_records
 
 IMPORT_FORMATS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".trig": "trig"}
 
@@ -33,11 +32,11 @@ def _report_error(command: str, exc: PhiactaError) -> int:
 
 
 @contextmanager
-def _output(path: str | None) -> Iterator[IO[str]]:
+def _output(path: str | None) -> Iterator[IO[bytes]]:
     if path is None or path == "-":
-        yield sys.stdout
+        yield sys.stdout.buffer
         return
-    with open(path, "w", encoding="utf-8") as file:
+    with open(path, "wb") as file:
         yield file
 
 
@@ -62,7 +61,7 @@ def run_export(
                     total = await count_selected_claims(conn, selection)
             bar = tqdm(total=total, unit=" claims", disable=not progress, file=sys.stderr)
             with bar, _output(output) as out:
-                async for piece in stream_export(conn, fmt, selection, lambda: bar.update()):
+                async for piece in stream_export(conn, fmt, selection, bar.update):
                     out.write(piece)
         return 0
 
@@ -81,6 +80,10 @@ def run_import(settings: Settings, file: Path, format_name: str | None, progress
     if not file.is_file():
         print(f"phiacta import: no such file: {file}", file=sys.stderr)
         return 2
+
+    # Imported here: the import path reads the bundle path's canonical spelling, whose
+    # module brings the embedding stack, which an export does not need.
+    from phiacta.transfer.imports import import_records, ndjson_records, trig_records
 
     async def run(url: str) -> int:
         records = ndjson_records(file) if kind == "ndjson" else trig_records(file)

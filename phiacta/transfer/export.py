@@ -14,8 +14,8 @@ from uuid import UUID
 
 from phiacta.errors import FieldProblem, ValidationFailed
 from phiacta.store import Connection
-from phiacta.store.export import ExportSelection, export_records, export_transaction
-from phiacta.transfer.formats import FORMATS, Format
+from phiacta.store.export import FIELDS, ExportSelection, export_rows, export_transaction
+from phiacta.transfer.formats import FORMATS, Format, Record
 
 T = TypeVar("T")
 
@@ -63,16 +63,21 @@ async def stream_export(
     conn: Connection,
     fmt: Format,
     selection: ExportSelection,
-    on_claim: Callable[[], None] | None = None,
-) -> AsyncIterator[str]:
-    """The export as pieces of text, read from one snapshot."""
+    on_claims: Callable[[int], None] | None = None,
+) -> AsyncIterator[bytes]:
+    """The export as pieces of UTF-8 text, read from one snapshot."""
     async with export_transaction(conn):
 
-        async def records() -> AsyncIterator[tuple[str, str]]:
-            async for kind, text in export_records(conn, selection, fmt.kinds):
-                if on_claim is not None and kind in CLAIM_KINDS:
-                    on_claim()
-                yield kind, text
+        async def records() -> AsyncIterator[tuple[str, list[Record]]]:
+            names = {kind: ("type", *(name for name, _ in FIELDS[kind])) for kind in fmt.kinds}
+            async for kind, rows in export_rows(conn, selection, fmt.kinds):
+                if on_claims is not None and kind in CLAIM_KINDS:
+                    on_claims(len(rows))
+                if kind == "nanopub":
+                    yield kind, [row[0] for row in rows]
+                else:
+                    keys = names[kind]
+                    yield kind, [dict(zip(keys, (kind, *row), strict=True)) for row in rows]
 
         async for piece in fmt.write(records()):
             yield piece

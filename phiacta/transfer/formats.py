@@ -29,7 +29,9 @@ from rdflib.namespace import DCTERMS, PROV, RDF, XSD
 from phiacta.store.export import KINDS
 from phiacta.transfer import vocabulary as v
 
-Records = AsyncIterator[tuple[str, str]]
+Record = dict[str, Any]
+# Records in batches of one kind.
+Records = AsyncIterator[tuple[str, list[Record]]]
 RDF_BATCH = 1000
 NANOPUB_BASE = "https://phiacta.org/np/"
 
@@ -41,18 +43,18 @@ class Format:
     extension: str
     # The record kinds the writer needs, in order ("nanopub": one object per claim).
     kinds: tuple[str, ...]
-    write: Callable[[Records], AsyncIterator[str]]
+    write: Callable[[Records], AsyncIterator[bytes]]
 
 
-async def write_ndjson(records: Records) -> AsyncIterator[str]:
-    async for _, text in records:
-        yield text + "\n"
+async def write_ndjson(records: Records) -> AsyncIterator[bytes]:
+    async for _, batch in records:
+        yield b"".join(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE) for record in batch)
 
 
 async def _batches(records: Records, size: int = RDF_BATCH) -> AsyncIterator[list[dict[str, Any]]]:
     batch: list[dict[str, Any]] = []
-    async for _, text in records:
-        batch.append(orjson.loads(text))
+    async for _, some in records:
+        batch.extend(some)
         if len(batch) >= size:
             yield batch
             batch = []
@@ -67,28 +69,28 @@ def _graph_of(batch: list[dict[str, Any]]) -> Graph:
     return graph
 
 
-async def write_ntriples(records: Records) -> AsyncIterator[str]:
+async def write_ntriples(records: Records) -> AsyncIterator[bytes]:
     async for batch in _batches(records):
-        yield _graph_of(batch).serialize(format="nt")
+        yield _graph_of(batch).serialize(format="nt", encoding="utf-8")
 
 
-async def write_turtle(records: Records) -> AsyncIterator[str]:
+async def write_turtle(records: Records) -> AsyncIterator[bytes]:
     async for batch in _batches(records):
-        yield _graph_of(batch).serialize(format="turtle") + "\n"
+        yield _graph_of(batch).serialize(format="turtle", encoding="utf-8") + b"\n"
 
 
 JSONLD_CONTEXT = {prefix: str(namespace) for prefix, namespace in v.PREFIXES.items()}
 
 
-async def write_jsonld(records: Records) -> AsyncIterator[str]:
-    yield '{"@context": ' + orjson.dumps(JSONLD_CONTEXT).decode() + ', "@graph": ['
+async def write_jsonld(records: Records) -> AsyncIterator[bytes]:
+    yield b'{"@context": ' + orjson.dumps(JSONLD_CONTEXT) + b', "@graph": ['
     first = True
     async for batch in _batches(records):
         nodes = orjson.loads(_graph_of(batch).serialize(format="json-ld"))
         for node in nodes:
-            yield ("\n" if first else ",\n") + orjson.dumps(node).decode()
+            yield (b"\n" if first else b",\n") + orjson.dumps(node)
             first = False
-    yield "\n]}\n"
+    yield b"\n]}\n"
 
 
 def nanopub_uri(claim_id: object) -> URIRef:
@@ -133,13 +135,13 @@ def add_nanopub(dataset: Dataset, item: dict[str, Any]) -> None:
         graph.add((np, PROV.wasAttributedTo, v.uri(creator)))
 
 
-async def write_trig(records: Records) -> AsyncIterator[str]:
+async def write_trig(records: Records) -> AsyncIterator[bytes]:
     async for batch in _batches(records, size=RDF_BATCH // 4):
         dataset = Dataset()
         v.bind_prefixes(dataset)
         for item in batch:
             add_nanopub(dataset, item)
-        yield dataset.serialize(format="trig") + "\n"
+        yield dataset.serialize(format="trig", encoding="utf-8") + b"\n"
 
 
 # Reference managers: sources only.
@@ -169,9 +171,9 @@ def bibtex_entry(source: dict[str, Any]) -> str:
     return f"@{kind}{{{source['id']},\n{body}\n}}\n\n"
 
 
-async def write_bibtex(records: Records) -> AsyncIterator[str]:
-    async for _, text in records:
-        yield bibtex_entry(orjson.loads(text))
+async def write_bibtex(records: Records) -> AsyncIterator[bytes]:
+    async for _, batch in records:
+        yield "".join(bibtex_entry(record) for record in batch).encode()
 
 
 CSL_TYPES = {
@@ -202,13 +204,14 @@ def csl_item(source: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-async def write_csljson(records: Records) -> AsyncIterator[str]:
-    yield "["
+async def write_csljson(records: Records) -> AsyncIterator[bytes]:
+    yield b"["
     first = True
-    async for _, text in records:
-        yield ("\n" if first else ",\n") + orjson.dumps(csl_item(orjson.loads(text))).decode()
-        first = False
-    yield "\n]\n"
+    async for _, batch in records:
+        for record in batch:
+            yield (b"\n" if first else b",\n") + orjson.dumps(csl_item(record))
+            first = False
+    yield b"\n]\n"
 
 
 FORMATS = {

@@ -55,7 +55,7 @@ async def export_endpoint(request: Request) -> Response:
         response.headers.update(headers)
         return response
 
-    async def body() -> AsyncIterator[str]:
+    async def body() -> AsyncIterator[bytes]:
         async with services.pool.connection() as conn:
             async for piece in stream_export(conn, fmt, selection):
                 yield piece
