@@ -31,11 +31,13 @@ from phiacta.embeddings import create_provider
 from phiacta.events.live import live_updates
 from phiacta.graphql.schema import build_schema
 from phiacta.graphql.view import GraphQLView
+from phiacta.mcp.transports import MCP_PATH, McpEndpoint
 from phiacta.middleware import RequestIdMiddleware
 from phiacta.observability import metrics
 from phiacta.observability.access import AccessLogMiddleware
 from phiacta.observability.logging import configure_logging
 from phiacta.services import Services
+from phiacta.transfer.http import export_endpoint
 
 log = structlog.get_logger(__name__)
 
@@ -149,7 +151,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
         log.info("server_started", environment=settings.environment)
         try:
-            async with live_updates(app.state.services, url):
+            async with live_updates(app.state.services, url), mcp.lifespan():
                 yield
         finally:
             for task in background:
@@ -163,13 +165,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics.mark_process_dead(os.getpid())
 
     graphql = GraphQLView(build_schema(settings), settings, graphql_ide="graphiql", keep_alive=True)
-    return Starlette(
+    mcp = McpEndpoint(graphql.operations)
+    app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"]),
+            Route("/export/{format}", export_endpoint, methods=["GET"]),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
@@ -178,3 +183,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    app.state.mcp = mcp
+    return app

@@ -184,6 +184,31 @@ def _events(args: argparse.Namespace, settings: Settings) -> int:
     return run_prune_command(settings, args.older_than_days)
 
 
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from phiacta.transfer.commands import run_export
+
+    options = {
+        "namespace": args.namespace,
+        "source": args.source,
+        "createdAfter": args.created_after,
+        "createdBefore": args.created_before,
+        "latestOnly": "true" if args.latest_only else None,
+    }
+    return run_export(settings, args.format, args.output, options, not args.no_progress)
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from phiacta.transfer.commands import run_import
+
+    return run_import(settings, Path(args.file), args.format, not args.no_progress)
+
+
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from phiacta.mcp.transports import run_stdio
+
+    return run_stdio(settings, args.url, args.api_key)
+
+
 def _apikey(args: argparse.Namespace, settings: Settings) -> int:
     from phiacta.auth.commands import run_command
 
@@ -267,6 +292,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete events older than this (default: EVENTS_RETENTION_DAYS)",
     )
     events.set_defaults(handler=_events)
+
+    dump = commands.add_parser("export", help="export the knowledge (ndjson, jsonld, ...)")
+    dump.add_argument(
+        "format", choices=["ndjson", "jsonld", "turtle", "ntriples", "trig", "bibtex", "csljson"]
+    )
+    dump.add_argument("-o", "--output", help="file to write (default stdout)")
+    dump.add_argument("--namespace", help="dotted path: that namespace and its subtree")
+    dump.add_argument("--source", help="only claims with provenance from this source id")
+    dump.add_argument("--created-after", help="ISO time: claims created at or after it")
+    dump.add_argument("--created-before", help="ISO time: claims created before it")
+    dump.add_argument("--latest-only", action="store_true", help="latest versions only")
+    dump.add_argument("--no-progress", action="store_true", help="no progress bar")
+    dump.set_defaults(handler=_export)
+
+    load = commands.add_parser("import", help="import an ndjson or trig export")
+    load.add_argument("file")
+    load.add_argument("--format", choices=["ndjson", "trig"], help="default: by extension")
+    load.add_argument("--no-progress", action="store_true", help="no progress bar")
+    load.set_defaults(handler=_import)
+
+    mcp = commands.add_parser("mcp", help="serve the MCP tools on stdio (for desktop agent apps)")
+    mcp.add_argument(
+        "--url", help="a Phiacta server to call (default PHIACTA_URL; else the local database)"
+    )
+    mcp.add_argument("--api-key", help="the key to act with (default PHIACTA_API_KEY)")
+    mcp.set_defaults(handler=_mcp)
     return parser
 
 

@@ -133,6 +133,10 @@ class Settings(BaseSettings):
     )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    # `phiacta mcp` (stdio): the server to call and the key to call it with; without a
+    # URL it runs on the database in use, as the key's agent (anonymous without a key).
+    phiacta_url: str | None = None
+    phiacta_api_key: SecretStr | None = None
 
     @field_validator("webhook_retry_delays", mode="before")
     @classmethod

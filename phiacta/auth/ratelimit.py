@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 
 from phiacta.auth.viewer import Viewer
 from phiacta.config import Settings
+from phiacta.errors import RateLimited
 
 log = structlog.get_logger(__name__)
 
@@ -195,3 +196,36 @@ def caller_of(viewer: Viewer | None, client_ip: str | None) -> str:
     if viewer is not None:
         return f"key:{viewer.key_id}"
     return f"ip:{client_ip or 'unknown'}"
+
+
+async def take(
+    limiter: RateLimiter,
+    settings: Settings,
+    viewer: Viewer | None,
+    client_ip: str | None,
+    groups: set[str],
+) -> Decision | None:
+    """Count one request in the strictest of its groups; None when limits are off.
+
+    Raises RATE_LIMITED when the caller is over; the decision's headers belong on the
+    response either way (they are on the raised error's `decision`)."""
+    if not settings.rate_limit_enabled:
+        return None
+    group = min(sorted(groups), key=lambda g: limit_for(g, settings, viewer))
+    limit = limit_for(group, settings, viewer)
+    decision = await limiter.hit(caller_of(viewer, client_ip), group, limit)
+    if not decision.allowed:
+        raise OverLimit(
+            f"rate limit of {limit} requests per {settings.rate_limit_window_seconds:g} s "
+            f"exceeded for {group}; retry in {decision.retry_after} s",
+            decision,
+        )
+    return decision
+
+
+class OverLimit(RateLimited):
+    """RATE_LIMITED with the decision that refused it (for the response headers)."""
+
+    def __init__(self, message: str, decision: Decision) -> None:
+        super().__init__(message, decision.retry_after)
+        self.decision = decision

@@ -55,7 +55,6 @@ from phiacta.errors import (
     LimitExceeded,
     PersistedQueryNotFound,
     PhiactaError,
-    RateLimited,
     Unavailable,
     ValidationFailed,
 )
@@ -258,23 +257,15 @@ class GraphQLView(GraphQL[Context, None]):
         headers: dict[str, str],
     ) -> None:
         """Count this request in the strictest of its groups; refuse it when over."""
-        if not self.settings.rate_limit_enabled:
-            return
-        group = min(sorted(groups), key=lambda g: ratelimit.limit_for(g, self.settings, viewer))
-        limit = ratelimit.limit_for(group, self.settings, viewer)
-        caller = ratelimit.caller_of(viewer, client_ip)
-        decision = await services.rate_limiter.hit(caller, group, limit)
-        headers.update(decision.headers())
-        if not decision.allowed:
-            raise _Refused(
-                RateLimited(
-                    f"rate limit of {limit} requests per "
-                    f"{self.settings.rate_limit_window_seconds:g} s exceeded for {group}; "
-                    f"retry in {decision.retry_after} s",
-                    decision.retry_after,
-                ),
-                429,
+        try:
+            decision = await ratelimit.take(
+                services.rate_limiter, self.settings, viewer, client_ip, groups
             )
+        except ratelimit.OverLimit as exc:
+            headers.update(exc.decision.headers())
+            raise _Refused(exc, 429) from None
+        if decision is not None:
+            headers.update(decision.headers())
 
     async def _read(self, request: Request) -> _GraphQLRequest:
         """The operation a request asks for, within the size caps, APQ resolved."""

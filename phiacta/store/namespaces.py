@@ -43,6 +43,10 @@ WITH RECURSIVE tree AS (
 )
 """
 
+# The tree with each namespace's dotted `path` and `depth` (1 at the top), for queries
+# elsewhere that select from `tree`.
+NAMESPACE_TREE = _TREE
+
 ALL_NAMESPACES = (
     _TREE
     + """

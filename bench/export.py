@@ -1,0 +1,113 @@
+"""NDJSON export rate and peak memory of `phiacta export`, on a synthetic graph.
+
+    .venv/bin/python -m bench.export --claims 200000 [--runs 3] [--data-dir /tmp/phiacta-bench]
+
+Uses the database `bench_<claims>` made by bench/generate.py when it exists on the
+embedded server in --data-dir; otherwise it generates one the same way (without the
+ANN index, which an export never reads). Each run is `phiacta export ndjson` as a
+subprocess writing to a file: the rate is claims per second of wall time (every
+record kind included: agents, sources, provenance, edges, reviews too), the memory the
+child's peak resident set (ru_maxrss). Targets: 50k claims/s and under 200 MB at 1M.
+Writes bench/results/export.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg
+
+from bench.generate import DIMENSIONS, bench_database, generate, server
+from phiacta.db import admin, migrate
+
+
+def ensure_graph(admin_url: str, claims: int) -> str:
+    name = bench_database(claims)
+    url = admin.with_database(admin_url, name)
+    try:
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT count(*) FROM claims").fetchone()
+        if row and row[0] > 0:
+            return url
+    except psycopg.OperationalError:
+        pass
+    admin.drop_database(admin_url, name)
+    admin.create_database(admin_url, name)
+    migrate.upgrade(url, DIMENSIONS)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP INDEX ix_claims_embedding")
+        print(json.dumps(generate(conn, claims, seed=7)), file=sys.stderr)
+        conn.execute("VACUUM ANALYZE")
+    return url
+
+
+def counts(url: str) -> dict[str, int]:
+    tables = ("claims", "edges", "provenance", "reviews", "sources", "agents")
+    with psycopg.connect(url) as conn:
+        return {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}  # type: ignore[index]
+
+
+def export_once(url: str, target: Path) -> dict[str, float]:
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "warning"}
+    command = [sys.executable, "-m", "phiacta", "export", "ndjson", "-o", str(target)]
+    started = time.perf_counter()
+    process = psutil.Popen([*command, "--no-progress"], env=env)
+    peak = 0
+    # The export's own resident set, sampled: getrusage's children figure would also
+    # count the PostgreSQL server this script started.
+    while process.poll() is None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            peak = max(peak, process.memory_info().rss)
+        time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"phiacta export failed with {process.returncode}")
+    return {"seconds": seconds, "peak_rss_mb": peak / 2**20, "bytes": target.stat().st_size}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--claims", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "phiacta-bench"
+    )
+    args = parser.parse_args()
+    pg = server(args.data_dir)
+    url = ensure_graph(pg.url(), args.claims)
+    sizes = counts(url)
+    runs: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(args.runs):
+            runs.append(export_once(url, Path(folder) / "export.ndjson"))
+    best = min(run["seconds"] for run in runs)
+    report: dict[str, Any] = {
+        "claims": sizes["claims"],
+        "rows": sizes,
+        "runs": runs,
+        "claims_per_second_best": round(sizes["claims"] / best),
+        "claims_per_second_median": round(
+            sizes["claims"] / sorted(run["seconds"] for run in runs)[len(runs) // 2]
+        ),
+        "records_per_second_best": round(sum(sizes.values()) / best),
+        "peak_rss_mb": round(max(run["peak_rss_mb"] for run in runs), 1),
+        "load_average": os.getloadavg(),
+    }
+    print(json.dumps(report, indent=2))
+    results = Path(__file__).parent / "results"
+    results.mkdir(exist_ok=True)
+    (results / "export.json").write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The Model Context Protocol server: Phiacta's tools, resources and prompts for agents."""

@@ -1,0 +1,340 @@
+"""Reading the knowledge out in bulk: every record as one JSON object, streamed.
+
+`export_rows` yields (kind, row) pairs in an order an importer can follow (agents,
+namespaces parents first, edge types, sources, claims first versions first,
+provenance, edges, reviews). Rows come through server-side cursors a page at a time
+in binary, parsed by psycopg's C loaders (building the JSON in PostgreSQL costs it six
+times more than sending the columns), so memory stays flat however many claims there
+are. Only
+what must be ordered is sorted (the small namespace tree, and the few claims past
+version 1, so a revision follows the version it supersedes); everything else streams
+as the table is scanned.
+
+Guarantees: run it inside one transaction (`export_transaction`), which reads a single
+REPEATABLE READ snapshot: the records are consistent with each other even while
+writers go on. API keys, bundles, events and embeddings are never exported (embeddings
+are derived: `phiacta embed --missing` remakes them).
+
+A selection narrows the claims (namespace subtree, source, created-at range, latest
+versions only) with the same filter SQL as the `claims` query; then only the edges
+between selected claims, their provenance and reviews, and the agents, sources and
+namespaces those records refer to go out. With no selection everything goes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.pq import Format
+
+from phiacta.store import Connection
+from phiacta.store.claims import ClaimFilterSpec, claim_filter_sql
+from phiacta.store.namespaces import NAMESPACE_TREE
+
+BATCH_ROWS = 1000
+
+KINDS = ("agent", "namespace", "edge_type", "source", "claim", "provenance", "edge", "review")
+
+
+@dataclass(frozen=True)
+class ExportSelection:
+    """Which claims to export; every condition given must hold."""
+
+    namespace: str | None = None  # dotted path; its whole subtree
+    source_id: UUID | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    latest_only: bool = False
+
+    @property
+    def everything(self) -> bool:
+        return self == ExportSelection()
+
+
+SUBTREE_IDS = (
+    NAMESPACE_TREE
+    + """
+SELECT id FROM tree WHERE path = %(path)s OR path LIKE %(prefix)s
+"""
+)
+
+# The columns each kind of record carries, with their types (for COPY's binary rows).
+FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "agent": (("id", "uuid"), ("agent_type", "text"), ("name", "text"),
+              ("external_id", "text"), ("trust_score", "float8"), ("attrs", "jsonb"),
+              ("created_at", "timestamptz")),
+    "namespace": (("id", "uuid"), ("name", "text"), ("parent_id", "uuid"), ("path", "text"),
+                  ("description", "text"), ("attrs", "jsonb"), ("created_at", "timestamptz")),
+    "edge_type": (("name", "text"), ("description", "text"), ("inverse_name", "text"),
+                  ("is_transitive", "bool"), ("is_symmetric", "bool"),
+                  ("is_anti_reflexive", "bool"), ("category", "text"), ("attrs", "jsonb"),
+                  ("created_at", "timestamptz")),
+    "source": (("id", "uuid"), ("source_type", "text"), ("title", "text"),
+               ("external_ref", "text"), ("content_hash", "text"), ("submitted_by", "uuid"),
+               ("attrs", "jsonb"), ("created_at", "timestamptz")),
+    "claim": (("id", "uuid"), ("lineage_id", "uuid"), ("version", "int4"),
+              ("claim_type", "text"), ("content", "text"), ("formal_content", "text"),
+              ("namespace_id", "uuid"), ("created_by", "uuid"), ("supersedes", "uuid"),
+              ("status", "text"), ("attrs", "jsonb"), ("created_at", "timestamptz")),
+    "provenance": (("id", "uuid"), ("claim_id", "uuid"), ("source_id", "uuid"),
+                   ("extracted_by", "uuid"), ("extraction_method", "text"),
+                   ("location_in_source", "text"), ("confidence", "float8"), ("attrs", "jsonb"),
+                   ("created_at", "timestamptz")),
+    "edge": (("id", "uuid"), ("source_id", "uuid"), ("target_id", "uuid"),
+             ("edge_type", "text"), ("strength", "float8"), ("created_by", "uuid"),
+             ("source_provenance", "uuid"), ("attrs", "jsonb"), ("created_at", "timestamptz")),
+    "review": (("id", "uuid"), ("claim_id", "uuid"), ("reviewer_id", "uuid"),
+               ("verdict", "text"), ("confidence", "float8"), ("comment", "text"),
+               ("attrs", "jsonb"), ("created_at", "timestamptz"), ("updated_at", "timestamptz")),
+    "nanopub": (("nanopub", "json"),),
+}  # fmt: skip
+
+
+def _columns(kind: str, alias: str) -> str:
+    # Ids travel as text: making a uuid.UUID of each costs the client more than the
+    # server's uuid_out costs PostgreSQL.
+    return ", ".join(
+        f"{alias}.{name}::text" if type_name == "uuid" else f"{alias}.{name}"
+        for name, type_name in FIELDS[kind]
+    )
+
+
+# The same records as JSON objects, for the nanopublication query's aggregates.
+AGENT_JSON = """json_build_object(
+    'type', 'agent', 'id', a.id, 'agent_type', a.agent_type, 'name', a.name,
+    'external_id', a.external_id, 'trust_score', a.trust_score, 'attrs', a.attrs,
+    'created_at', a.created_at)"""
+NAMESPACE_JSON = """json_build_object(
+    'type', 'namespace', 'id', t.id, 'name', t.name, 'parent_id', t.parent_id,
+    'path', t.path, 'description', t.description, 'attrs', t.attrs,
+    'created_at', t.created_at)"""
+EDGE_TYPE_JSON = """json_build_object(
+    'type', 'edge_type', 'name', et.name, 'description', et.description,
+    'inverse_name', et.inverse_name, 'is_transitive', et.is_transitive,
+    'is_symmetric', et.is_symmetric, 'is_anti_reflexive', et.is_anti_reflexive,
+    'category', et.category, 'attrs', et.attrs, 'created_at', et.created_at)"""
+SOURCE_JSON = """json_build_object(
+    'type', 'source', 'id', s.id, 'source_type', s.source_type, 'title', s.title,
+    'external_ref', s.external_ref, 'content_hash', s.content_hash,
+    'submitted_by', s.submitted_by, 'attrs', s.attrs, 'created_at', s.created_at)"""
+CLAIM_JSON = """json_build_object(
+    'type', 'claim', 'id', c.id, 'lineage_id', c.lineage_id, 'version', c.version,
+    'claim_type', c.claim_type, 'content', c.content, 'formal_content', c.formal_content,
+    'namespace_id', c.namespace_id, 'created_by', c.created_by, 'supersedes', c.supersedes,
+    'status', c.status, 'attrs', c.attrs, 'created_at', c.created_at)"""
+PROVENANCE_JSON = """json_build_object(
+    'type', 'provenance', 'id', p.id, 'claim_id', p.claim_id, 'source_id', p.source_id,
+    'extracted_by', p.extracted_by, 'extraction_method', p.extraction_method,
+    'location_in_source', p.location_in_source, 'confidence', p.confidence,
+    'attrs', p.attrs, 'created_at', p.created_at)"""
+EDGE_JSON = """json_build_object(
+    'type', 'edge', 'id', e.id, 'source_id', e.source_id, 'target_id', e.target_id,
+    'edge_type', e.edge_type, 'strength', e.strength, 'created_by', e.created_by,
+    'source_provenance', e.source_provenance, 'attrs', e.attrs,
+    'created_at', e.created_at)"""
+REVIEW_JSON = """json_build_object(
+    'type', 'review', 'id', r.id, 'claim_id', r.claim_id, 'reviewer_id', r.reviewer_id,
+    'verdict', r.verdict, 'confidence', r.confidence, 'comment', r.comment,
+    'attrs', r.attrs, 'created_at', r.created_at, 'updated_at', r.updated_at)"""
+
+# In the queries, `{claims}` is the selected claims' ids (a subquery) and `{everything}`
+# is TRUE when there is no selection.
+
+AGENTS = f"""
+SELECT {_columns("agent", "a")}
+FROM agents a
+WHERE {{everything}} OR a.id IN (
+    SELECT c.created_by FROM claims c WHERE c.id IN ({{claims}})
+    UNION SELECT p.extracted_by FROM provenance p WHERE p.claim_id IN ({{claims}})
+    UNION SELECT r.reviewer_id FROM reviews r WHERE r.claim_id IN ({{claims}})
+    UNION SELECT e.created_by FROM edges e
+          WHERE e.source_id IN ({{claims}}) AND e.target_id IN ({{claims}})
+    UNION SELECT s.submitted_by FROM sources s JOIN provenance p ON p.source_id = s.id
+          WHERE p.claim_id IN ({{claims}}))
+"""
+
+NAMESPACES = (
+    NAMESPACE_TREE
+    + f"""
+SELECT {_columns("namespace", "t")}
+FROM tree t
+WHERE {{everything}} OR EXISTS (
+    SELECT 1 FROM tree used
+    WHERE used.id IN (SELECT c.namespace_id FROM claims c WHERE c.id IN ({{claims}}))
+      AND (used.path = t.path OR used.path LIKE t.path || '.%%'))
+ORDER BY t.depth, t.path
+"""
+)
+
+EDGE_TYPES = f"""
+SELECT {_columns("edge_type", "et")}
+FROM edge_types et
+ORDER BY et.category, et.name
+"""
+
+SOURCES = f"""
+SELECT {_columns("source", "s")}
+FROM sources s
+WHERE {{everything}} OR s.id IN (
+    SELECT p.source_id FROM provenance p WHERE p.claim_id IN ({{claims}})
+    UNION SELECT e.source_provenance FROM edges e
+          WHERE e.source_id IN ({{claims}}) AND e.target_id IN ({{claims}}))
+"""
+
+FIRST_VERSIONS = f"""
+SELECT {_columns("claim", "c")}
+FROM claims c
+WHERE c.version = 1 AND ({{everything}} OR c.id IN ({{claims}}))
+"""
+
+LATER_VERSIONS = f"""
+SELECT {_columns("claim", "c")}
+FROM claims c
+WHERE c.version > 1 AND ({{everything}} OR c.id IN ({{claims}}))
+ORDER BY c.version
+"""
+
+PROVENANCE = f"""
+SELECT {_columns("provenance", "p")}
+FROM provenance p
+WHERE {{everything}} OR p.claim_id IN ({{claims}})
+"""
+
+EDGES = f"""
+SELECT {_columns("edge", "e")}
+FROM edges e
+WHERE {{everything}} OR (e.source_id IN ({{claims}}) AND e.target_id IN ({{claims}}))
+"""
+
+REVIEWS = f"""
+SELECT {_columns("review", "r")}
+FROM reviews r
+WHERE {{everything}} OR r.claim_id IN ({{claims}})
+"""
+
+# One object per claim version with everything its nanopublication holds: the claim,
+# its namespace (with its ancestors), its outgoing edges (to selected claims), its
+# provenance, and the agents and sources these refer to, so each nanopublication
+# stands on its own.
+NANOPUBS = (
+    NAMESPACE_TREE
+    + f"""
+SELECT json_build_object(
+    'claim', {CLAIM_JSON},
+    'namespace_path', (SELECT t.path FROM tree t WHERE t.id = c.namespace_id),
+    'namespaces', coalesce((SELECT json_agg({NAMESPACE_JSON} ORDER BY t.depth)
+                            FROM tree t, tree own
+                            WHERE own.id = c.namespace_id
+                              AND (own.path = t.path OR own.path LIKE t.path || '.%%')),
+                           '[]'),
+    'edges', coalesce((SELECT json_agg({EDGE_JSON} ORDER BY e.created_at, e.id)
+                       FROM edges e
+                       WHERE e.source_id = c.id AND e.target_id IN ({{claims}})), '[]'),
+    'provenance', coalesce((SELECT json_agg({PROVENANCE_JSON} ORDER BY p.created_at, p.id)
+                            FROM provenance p WHERE p.claim_id = c.id), '[]'),
+    'sources', coalesce((SELECT json_agg({SOURCE_JSON})
+                         FROM sources s
+                         WHERE s.id IN (SELECT p.source_id FROM provenance p
+                                        WHERE p.claim_id = c.id)), '[]'),
+    'agents', coalesce((SELECT json_agg({AGENT_JSON})
+                        FROM agents a
+                        WHERE a.id = c.created_by
+                           OR a.id IN (SELECT p.extracted_by FROM provenance p
+                                       WHERE p.claim_id = c.id)
+                           OR a.id IN (SELECT e.created_by FROM edges e
+                                       WHERE e.source_id = c.id)), '[]')
+)
+FROM claims c
+WHERE {{everything}} OR c.id IN ({{claims}})
+ORDER BY c.version
+"""
+)
+
+QUERIES: dict[str, tuple[str, ...]] = {
+    "agent": (AGENTS,),
+    "namespace": (NAMESPACES,),
+    "edge_type": (EDGE_TYPES,),
+    "source": (SOURCES,),
+    "claim": (FIRST_VERSIONS, LATER_VERSIONS),
+    "provenance": (PROVENANCE,),
+    "edge": (EDGES,),
+    "review": (REVIEWS,),
+    "nanopub": (NANOPUBS,),
+}
+
+COUNT_CLAIMS = "SELECT count(*) FROM claims c WHERE {where}"
+
+
+@asynccontextmanager
+async def export_transaction(conn: Connection) -> AsyncIterator[None]:
+    """One REPEATABLE READ snapshot for a whole export, timestamps in UTC."""
+    async with conn.transaction():
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        await conn.execute("SET LOCAL TimeZone = 'UTC'")
+        yield
+
+
+async def _claim_filter(conn: Connection, selection: ExportSelection) -> tuple[str, dict[str, Any]]:
+    namespace_ids: list[UUID] | None = None
+    if selection.namespace is not None:
+        path = selection.namespace.removesuffix(".*")
+        cur = await conn.execute(SUBTREE_IDS, {"path": path, "prefix": path + ".%"})
+        namespace_ids = [row[0] for row in await cur.fetchall()]
+    spec = ClaimFilterSpec(
+        namespace_ids=namespace_ids,
+        source_id=selection.source_id,
+        latest_only=selection.latest_only,
+        include_retracted=True,
+        created_after=selection.created_after,
+        created_before=selection.created_before,
+    )
+    return claim_filter_sql(spec)
+
+
+async def count_selected_claims(conn: Connection, selection: ExportSelection) -> int:
+    where, params = await _claim_filter(conn, selection)
+    cur = await conn.execute(COUNT_CLAIMS.format(where=where), params)
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+Row = tuple[Any, ...]
+
+
+class _JsonText(Loader):
+    """jsonb as its JSON text (an `orjson.Fragment`), never parsed: an export only
+    passes `attrs` on."""
+
+    format = Format.BINARY
+
+    def load(self, data: Buffer) -> orjson.Fragment:
+        return orjson.Fragment(bytes(data)[1:])  # after the binary format's version byte
+
+
+async def export_rows(
+    conn: Connection, selection: ExportSelection, kinds: tuple[str, ...] = KINDS
+) -> AsyncIterator[tuple[str, list[Row]]]:
+    """(kind, rows) of every selected record, kind by kind in import order, in batches
+    of at most `BATCH_ROWS` (handing rows on one by one costs more than making them);
+    a row holds the values of `FIELDS[kind]`."""
+    where, params = await _claim_filter(conn, selection)
+    claims = f"SELECT c.id FROM claims c WHERE {where}"
+    everything = "TRUE" if selection.everything else "FALSE"
+    for kind in kinds:
+        for query in QUERIES[kind]:
+            statement = query.format(claims=claims, everything=everything)
+            # A named cursor is server-side: PostgreSQL keeps the result, pages come over
+            # one round trip each and are parsed in C (COPY would cost a wait per row).
+            async with conn.cursor(name=f"export_{kind}", binary=True) as cur:
+                cur.adapters.register_loader("jsonb", _JsonText)
+                await cur.execute(statement, params)
+                while rows := await cur.fetchmany(BATCH_ROWS):
+                    yield kind, rows

@@ -1,0 +1,1 @@
+"""Export and import in standard formats: NDJSON, JSON-LD, RDF, nanopublications, BibTeX."""
