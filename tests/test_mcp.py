@@ -154,7 +154,7 @@ async def test_an_agent_submits_searches_reads_and_reviews_over_http(
     seen = data_of(
         gql(
             client,
-            "query($id: UUID!) { claim(id: $id) { content createdById "
+            "query($id: ID!) { claim(id: $id) { content createdById "
             "confidence { endorsementCount } incoming { totalCount } } }",
             {"id": ids["b"]},
         )
@@ -270,7 +270,7 @@ async def test_stdio_on_the_local_database_acts_as_the_keys_agent(
     assert isinstance(contents, TextResourceContents) and ids["b"] in contents.text
     assert review["review"]["reviewerId"] == str(writer.agent_id)
     created = data_of(
-        gql(client, "query($id: UUID!) { claim(id: $id) { createdById } }", {"id": ids["a"]})
+        gql(client, "query($id: ID!) { claim(id: $id) { createdById } }", {"id": ids["a"]})
     )
     assert created["claim"]["createdById"] == str(writer.agent_id)
 

@@ -253,7 +253,7 @@ def graphql_supporters(client: httpx.Client, claim_id: str) -> set[str]:
     evidence = data_of(
         gql(
             client,
-            "query($id: UUID!) { evidence(claimId: $id) { supporting { claim { id } } } }",
+            "query($id: ID!) { evidence(claimId: $id) { supporting { claim { id } } } }",
             {"id": claim_id},
         )
     )["evidence"]

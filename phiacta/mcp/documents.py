@@ -34,7 +34,7 @@ query McpSearchClaims($query: String!, $mode: SearchMode!, $first: Int, $filter:
 
 GET_CLAIM = (
     """
-query McpGetClaim($id: UUID!, $first: Int) {
+query McpGetClaim($id: ID!, $first: Int) {
   claim(id: $id) {
     ...ClaimFields
     attrs
@@ -54,7 +54,7 @@ query McpGetClaim($id: UUID!, $first: Int) {
 
 TRAVERSE = (
     """
-query McpTraverse($start: UUID!, $direction: TraversalDirection!, $edgeTypes: [String!],
+query McpTraverse($start: ID!, $direction: TraversalDirection!, $edgeTypes: [String!],
                   $maxDepth: Int!, $limit: Int!) {
   traverse(start: $start, direction: $direction, edgeTypes: $edgeTypes,
            maxDepth: $maxDepth, limit: $limit) {
@@ -68,7 +68,7 @@ query McpTraverse($start: UUID!, $direction: TraversalDirection!, $edgeTypes: [S
 
 FIND_PATH = (
     """
-query McpFindPath($from: UUID!, $to: UUID!, $edgeTypes: [String!], $maxDepth: Int!) {
+query McpFindPath($from: ID!, $to: ID!, $edgeTypes: [String!], $maxDepth: Int!) {
   path(from: $from, to: $to, edgeTypes: $edgeTypes, maxDepth: $maxDepth) {
     length
     claims { id content status }
@@ -80,7 +80,7 @@ query McpFindPath($from: UUID!, $to: UUID!, $edgeTypes: [String!], $maxDepth: In
 )
 
 EVIDENCE_FOR = """
-query McpEvidenceFor($claimId: UUID!, $depth: Int!) {
+query McpEvidenceFor($claimId: ID!, $depth: Int!) {
   evidence(claimId: $claimId, depth: $depth) {
     claim { id content }
     summary { supportingCount contradictingCount corroboratingCount netSupport }
@@ -139,7 +139,7 @@ mutation McpLinkClaims($input: CreateEdgeInput!) {
 )
 
 SOURCE = """
-query McpSource($id: UUID!) {
+query McpSource($id: ID!) {
   source(id: $id) { id sourceType title externalRef contentHash attrs createdAt submittedById }
 }
 """

@@ -27,8 +27,8 @@ from phiacta.auth import ratelimit
 from phiacta.auth.viewer import Viewer
 from phiacta.errors import ErrorCode, PhiactaError
 from phiacta.graphql.context import Context
-from phiacta.graphql.limits import operation_groups, parse_document
-from phiacta.graphql.operations import PreparedOperations
+from phiacta.graphql.engine.limits import operation_groups, parse_document
+from phiacta.graphql.engine.operations import PreparedOperations
 from phiacta.services import Services
 
 HTTP_TIMEOUT_SECONDS = 60.0

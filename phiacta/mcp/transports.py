@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from phiacta.config import Settings
 from phiacta.errors import PhiactaError
-from phiacta.graphql.operations import PreparedOperations
+from phiacta.graphql.engine.operations import PreparedOperations
 from phiacta.mcp.gateway import Gateway, HttpGateway, InProcessGateway
 from phiacta.mcp.server import GatewayOf, build_server
 from phiacta.middleware import request_id_of
