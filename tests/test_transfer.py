@@ -274,7 +274,8 @@ def test_rdf_exports_parse_and_sparql_finds_the_supporters_graphql_finds(
     assert response.status_code == 200, response.text
     graph = Graph().parse(data=response.text, format=rdf_format)
     expected = graphql_supporters(client_module, knowledge["b"])
-    assert expected == {knowledge["a"], knowledge["c"]}
+    # c's revision c2 carries c's support of b forward (the edges follow the lineage).
+    assert expected == {knowledge["a"], knowledge["c"], knowledge["c2"]}
     assert sparql_supporters(graph, knowledge["b"]) == expected
     # The edge types' semantics travel with the data.
     assert (
