@@ -33,6 +33,7 @@ from phiacta.store import namespaces as namespace_store
 from phiacta.store import prefetch as prefetch_store
 from phiacta.store import provenance as provenance_store
 from phiacta.store import reviews as review_store
+from phiacta.store import risk as risk_store
 from phiacta.store import sources as source_store
 from phiacta.store.claims import ClaimRow, ConfidenceRow, SimilarClaimRow
 from phiacta.store.confidence import VersionReview
@@ -49,6 +50,7 @@ from phiacta.store.rows import (
     ReviewRow,
     SourceRow,
 )
+from phiacta.store.risk import RiskPath
 from phiacta.store.visibility import Visibility
 
 K = TypeVar("K", bound=Hashable)
@@ -125,10 +127,23 @@ class Loaders:
     """The DataLoaders of one request, each made on first use: a request touches a few
     of them, and making all of them cost more than some whole queries."""
 
-    def __init__(self, connection: ConnectionFactory, visibility: Visibility) -> None:
+    def __init__(
+        self, connection: ConnectionFactory, visibility: Visibility, risk_depth: int = 10
+    ) -> None:
         self._connection = connection
         # Who is asking: every claim and edge loaded is one it may see.
         self.visibility = visibility
+        # How many dependency steps a retraction reaches (MAX_TRAVERSAL_DEPTH).
+        self.risk_depth = risk_depth
+
+    @cached_property
+    def risk(self) -> DataLoader[UUID, list[RiskPath] | None]:
+        return _by_id(
+            self._connection,
+            lambda conn, ids: risk_store.retracted_premises(
+                conn, ids, self.risk_depth, self.visibility
+            ),
+        )
 
     @cached_property
     def claim(self) -> DataLoader[UUID, ClaimRow | None]:

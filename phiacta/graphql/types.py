@@ -206,6 +206,28 @@ class Claim:
             ],
         )
 
+    @strawberry.field(
+        description="Whether this claim stands on a retracted claim: every retracted claim "
+        "within MAX_TRAVERSAL_DEPTH `depends_on`, `assumes` or `derives_from` steps (or "
+        "`implies` read backwards), nearest first, with the path to each. A version counts "
+        "as retracted only while it is the newest of its lineage."
+    )
+    async def at_risk(self, info: Info) -> AtRisk:
+        paths = await info.context.loaders.risk.load(self.id) or []
+        ids = {step for p in paths for step in p.path}
+        rows = await info.context.loaders.claim.load_many(list(ids))
+        claims = {row.id: Claim.from_row(row) for row in rows if row is not None}
+        ancestors = [
+            RetractedAncestor(
+                retracted=claims[p.retracted_id],
+                path=[claims[step] for step in p.path],
+                depth=len(p.path) - 1,
+            )
+            for p in paths
+            if all(step in claims for step in p.path)
+        ]
+        return AtRisk(is_at_risk=bool(ancestors), retracted_ancestors=ancestors)
+
     @strawberry.field(description="Where the claim was found: source, extractor, confidence.")
     async def provenance(self, info: Info) -> list[Provenance]:
         rows = await info.context.loaders.provenance.load(self.id) or []
@@ -341,6 +363,21 @@ class Confidence:
             dispute_weight=0.0,
             epistemic_status=EpistemicStatus.UNVERIFIED,
         )
+
+
+@strawberry.type(description="A retracted claim another claim stands on.")
+class RetractedAncestor:
+    retracted: Claim
+    path: list[Claim] = strawberry.field(
+        description="From the claim at risk to the retracted one, both included."
+    )
+    depth: int = strawberry.field(description="Dependency steps between them.")
+
+
+@strawberry.type(description="Whether a claim stands on retracted claims, and which.")
+class AtRisk:
+    is_at_risk: bool
+    retracted_ancestors: list[RetractedAncestor]
 
 
 @strawberry.type(description="A review of one version of a lineage, naming that version.")

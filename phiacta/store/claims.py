@@ -12,6 +12,7 @@ from psycopg.rows import class_row, dict_row
 from psycopg.types.json import Jsonb
 
 from phiacta.store import Connection
+from phiacta.store.risk import at_risk_condition
 from phiacta.store.vectors import packed, use_packed_vectors
 from phiacta.store.visibility import EVERYTHING, PUBLIC, Visibility, claim_visible
 
@@ -89,6 +90,10 @@ class ClaimFilterSpec:
     created_before: datetime | None = None
     # Who is asking: drafts of others are never listed, searched or counted.
     visibility: Visibility = PUBLIC
+    # Only claims standing on a retracted claim (True) or only others (False), within
+    # `risk_depth` dependency steps (see store.risk).
+    at_risk: bool | None = None
+    risk_depth: int = 10
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,9 @@ def claim_filter_sql(spec: ClaimFilterSpec) -> tuple[str, dict[str, Any]]:
     if spec.created_before is not None:
         conditions.append("c.created_at < %(f_created_before)s")
         params["f_created_before"] = spec.created_before
+    if spec.at_risk is not None:
+        risky = at_risk_condition(spec.risk_depth)
+        conditions.append(risky if spec.at_risk else f"NOT {risky}")
     return "\n  AND ".join(conditions), params
 
 

@@ -116,6 +116,11 @@ class ClaimFilter:
     created_before: datetime | None = strawberry.field(
         default=None, description="Created strictly before this instant."
     )
+    at_risk: bool | None = strawberry.field(
+        default=None,
+        description="true: only claims standing on a retracted claim (see `Claim.atRisk`); "
+        "false: only the others.",
+    )
 
 
 @strawberry.enum(description="The order of a claim list; both are stable keyset orders.")
@@ -175,6 +180,8 @@ async def filter_spec(
         created_after=filter.created_after,
         created_before=filter.created_before,
         visibility=info.context.visibility,
+        at_risk=filter.at_risk,
+        risk_depth=info.context.settings.max_traversal_depth,
     )
 
 
