@@ -41,6 +41,7 @@ from phiacta.store.edge_types import EdgeTypeRow
 from phiacta.store.edges import EdgeDirection
 from phiacta.store.namespaces import NamespaceRow
 from phiacta.store.prefetch import ClaimWithOutgoing
+from phiacta.store.risk import RiskPath
 from phiacta.store.rows import (
     AgentRow,
     ArtifactRow,
@@ -50,7 +51,6 @@ from phiacta.store.rows import (
     ReviewRow,
     SourceRow,
 )
-from phiacta.store.risk import RiskPath
 from phiacta.store.visibility import Visibility
 
 K = TypeVar("K", bound=Hashable)

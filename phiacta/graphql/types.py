@@ -625,6 +625,13 @@ class Edge:
         return (row.inverse_name if row else None) or self.edge_type
 
 
+@strawberry.type(description="A claim's numeric place in its source (0-based indexes).")
+class ReadingPosition:
+    section_index: int | None
+    paragraph_index: int | None
+    sentence_index: int | None
+
+
 @strawberry.type(description="Where a claim was found, by whom, and how confidently.")
 class Provenance:
     id: UUID
@@ -636,10 +643,22 @@ class Provenance:
     confidence: float | None = strawberry.field(description="Extraction confidence, 0..1.")
     attrs: JSON
     created_at: datetime
+    position: ReadingPosition | None = strawberry.field(
+        description="Where in the source, as numbers; null when the extractor gave none."
+    )
 
     @classmethod
     def from_row(cls, row: ProvenanceRow) -> Provenance:
+        given = (row.section_index, row.paragraph_index, row.sentence_index)
+        position = None
+        if any(index is not None for index in given):
+            position = ReadingPosition(
+                section_index=row.section_index,
+                paragraph_index=row.paragraph_index,
+                sentence_index=row.sentence_index,
+            )
         return cls(
+            position=position,
             id=row.id,
             claim_id=row.claim_id,
             source_id=row.source_id,
