@@ -35,8 +35,8 @@ from phiacta.store import provenance as provenance_store
 from phiacta.store import reviews as review_store
 from phiacta.store import risk as risk_store
 from phiacta.store import sources as source_store
-from phiacta.store.claims import ClaimRow, ConfidenceRow, SimilarClaimRow
-from phiacta.store.confidence import VersionReview
+from phiacta.store.claims import ClaimRow, SimilarClaimRow
+from phiacta.store.confidence import ConfidenceRow, VersionReview
 from phiacta.store.edge_types import EdgeTypeRow
 from phiacta.store.edges import EdgeDirection
 from phiacta.store.namespaces import NamespaceRow

@@ -34,7 +34,8 @@ from phiacta.graphql.pagination import (
     time_page,
 )
 from phiacta.graphql.plain_lists import reads_only_context
-from phiacta.store.claims import MAX_SIMILAR, ClaimRow, ConfidenceRow
+from phiacta.store.claims import MAX_SIMILAR, ClaimRow
+from phiacta.store.confidence import ConfidenceRow
 from phiacta.store.edge_types import EdgeTypeRow
 from phiacta.store.edges import EdgeDirection
 from phiacta.store.namespaces import NamespaceRow

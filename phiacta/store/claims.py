@@ -97,28 +97,6 @@ class ClaimFilterSpec:
 
 
 @dataclass(frozen=True)
-class ConfidenceRow:
-    """Both confidence models of one claim (see migration 0007_lineage's
-    `claim_confidence`): self-reviews are counted in `review_count` and
-    `self_review_count` only; SIMPLE weighs each other reviewer 1, TRUST_WEIGHTED its
-    trust score. Floats are rounded to 6 significant digits by the database."""
-
-    claim_id: UUID
-    review_count: int
-    self_review_count: int
-    endorsement_count: int
-    dispute_count: int
-    mean_endorsement_confidence: float | None
-    endorsement_sum: float
-    dispute_sum: float
-    endorsement_weight: float
-    dispute_weight: float
-    weighted_mean_endorsement_confidence: float | None
-    epistemic_status: str
-    weighted_epistemic_status: str
-
-
-@dataclass(frozen=True)
 class SimilarClaimRow:
     of_id: UUID
     claim: ClaimRow
