@@ -56,7 +56,6 @@ class ConfidenceRow:
     weighted_epistemic_status: str
 
 
-
 # Over judged reviews `j(id, verdict, confidence, weight, is_self)` grouped per claim
 # or lineage, with `formal` the formal content that decides FORMALLY_VERIFIED.
 _COUNTED = "NOT j.is_self"
