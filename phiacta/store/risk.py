@@ -31,39 +31,40 @@ MAX_RISK_CLAIMS = 1000
 
 Towards = Literal["premises", "dependents"]
 
-# A step from the frontier `w.frontier`, towards premises or towards dependents: the
-# next claim and the one it was reached from. Fixed fragments only.
-_STEPS: dict[Towards, str] = {
-    "premises": """
-        SELECT e.target_id AS next_id, e.source_id AS from_id FROM edges e
-        WHERE e.source_id = ANY(w.frontier)
-          AND e.edge_type IN ('depends_on', 'assumes', 'derives_from')
-      UNION ALL
-        SELECT e.source_id, e.target_id FROM edges e
-        WHERE e.target_id = ANY(w.frontier) AND e.edge_type = 'implies'""",
-    "dependents": """
-        SELECT e.source_id AS next_id, e.target_id AS from_id FROM edges e
-        WHERE e.target_id = ANY(w.frontier)
-          AND e.edge_type IN ('depends_on', 'assumes', 'derives_from')
-      UNION ALL
-        SELECT e.target_id, e.source_id FROM edges e
-        WHERE e.source_id = ANY(w.frontier) AND e.edge_type = 'implies'""",
+# The ends of a dependency edge (depends_on, assumes, derives_from) seen from each
+# side: towards premises a step goes from its source to its target; `implies` runs the
+# other way. Fixed fragments only.
+_ENDS: dict[Towards, tuple[str, str]] = {
+    "premises": ("source_id", "target_id"),
+    "dependents": ("target_id", "source_id"),
 }
+
+
+def _step(towards: Towards, frontier: str) -> str:
+    """One step from the claims matched by `frontier` (e.g. `= ANY(w.frontier)`): the
+    next claim and the one it was reached from."""
+    near, far = _ENDS[towards]
+    return f"""
+        SELECT e.{far} AS next_id, e.{near} AS from_id FROM edges e
+        WHERE e.{near} {frontier}
+          AND e.edge_type IN ('depends_on', 'assumes', 'derives_from')
+      UNION ALL
+        SELECT e.{near}, e.{far} FROM edges e
+        WHERE e.{far} {frontier} AND e.edge_type = 'implies'"""
 
 
 def _walk(towards: Towards) -> str:
     return f"""
-WITH RECURSIVE walk(depth, frontier, visited, parents, depths) AS (
-    SELECT 0, ARRAY[%(start)s::uuid], ARRAY[%(start)s::uuid], ARRAY[NULL]::uuid[], ARRAY[0]
+WITH RECURSIVE walk(depth, frontier, visited, parents) AS (
+    SELECT 0, ARRAY[%(start)s::uuid], ARRAY[%(start)s::uuid], ARRAY[NULL]::uuid[]
   UNION ALL
-    SELECT w.depth + 1, lv.ids, w.visited || lv.ids, w.parents || lv.froms,
-           w.depths || array_fill(w.depth + 1, ARRAY[cardinality(lv.ids)])
+    SELECT w.depth + 1, lv.ids, w.visited || lv.ids, w.parents || lv.froms
     FROM walk w
     CROSS JOIN LATERAL (
         SELECT array_agg(n.next_id) AS ids, array_agg(n.from_id) AS froms
         FROM (
             SELECT DISTINCT ON (s.next_id) s.next_id, s.from_id
-            FROM ({_STEPS[towards]}) s
+            FROM ({_step(towards, "= ANY(w.frontier)")}) s
             WHERE s.next_id <> ALL(w.visited)
               AND NOT {hidden_draft("s.next_id")}
             ORDER BY s.next_id, s.from_id
@@ -74,7 +75,7 @@ WITH RECURSIVE walk(depth, frontier, visited, parents, depths) AS (
       AND lv.ids IS NOT NULL
       AND cardinality(w.visited) <= %(budget)s
 )
-SELECT w.visited, w.parents, w.depths FROM walk w ORDER BY w.depth DESC LIMIT 1
+SELECT w.visited, w.parents FROM walk w ORDER BY w.depth DESC LIMIT 1
 """
 
 
@@ -118,7 +119,7 @@ async def _walk_from(
     row = await cur.fetchone()
     if row is None:
         return {start: None}
-    visited, parents, _ = row
+    visited, parents = row
     return dict(zip(visited, parents, strict=True))
 
 
@@ -182,13 +183,7 @@ def at_risk_condition(max_depth: int) -> str:
           UNION
             SELECT s.next_id, k.depth + 1
             FROM risk k
-            CROSS JOIN LATERAL (
-                SELECT e.source_id AS next_id FROM edges e
-                WHERE e.target_id = k.id
-                  AND e.edge_type IN ('depends_on', 'assumes', 'derives_from')
-              UNION ALL
-                SELECT e.target_id FROM edges e
-                WHERE e.source_id = k.id AND e.edge_type = 'implies'
+            CROSS JOIN LATERAL ({_step("dependents", "= k.id")}
             ) s
             WHERE k.depth < {depth}
               AND NOT {hidden_draft("s.next_id")}
