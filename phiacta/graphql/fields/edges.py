@@ -136,6 +136,7 @@ class EdgeMutations:
                     row.edge_type,
                     row.strength,
                     row.created_by,
+                    touches_draft=any(c.status == "draft" for c in claims.values()),
                 ),
             )
         audit_write(
