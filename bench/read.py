@@ -91,7 +91,7 @@ def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     command += ["--workers", str(workers)]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             if httpx.get(base + "/ready", timeout=1).status_code == 200:
