@@ -136,20 +136,24 @@ class Loaders:
         # How many dependency steps a retraction reaches (MAX_TRAVERSAL_DEPTH).
         self.risk_depth = risk_depth
 
+    # The batch functions below capture `visibility` and `depth`, never `self`: a
+    # loader referring back to its Loaders would make a reference cycle, left to the
+    # cyclic garbage collector with every row it holds.
+
     @cached_property
     def risk(self) -> DataLoader[UUID, list[RiskPath] | None]:
+        visibility, depth = self.visibility, self.risk_depth
         return _by_id(
             self._connection,
-            lambda conn, ids: risk_store.retracted_premises(
-                conn, ids, self.risk_depth, self.visibility
-            ),
+            lambda conn, ids: risk_store.retracted_premises(conn, ids, depth, visibility),
         )
 
     @cached_property
     def claim(self) -> DataLoader[UUID, ClaimRow | None]:
+        visibility = self.visibility
         return _by_id(
             self._connection,
-            lambda conn, ids: claim_store.claims_by_id(conn, ids, self.visibility),
+            lambda conn, ids: claim_store.claims_by_id(conn, ids, visibility),
         )
 
     @cached_property
@@ -170,8 +174,9 @@ class Loaders:
 
     @cached_property
     def edge(self) -> DataLoader[UUID, EdgeRow | None]:
+        visibility = self.visibility
         return _by_id(
-            self._connection, lambda conn, ids: edge_store.edges_by_id(conn, ids, self.visibility)
+            self._connection, lambda conn, ids: edge_store.edges_by_id(conn, ids, visibility)
         )
 
     @cached_property
@@ -196,9 +201,10 @@ class Loaders:
 
     @cached_property
     def versions(self) -> DataLoader[UUID, list[ClaimRow] | None]:
+        visibility = self.visibility
         return _by_id(
             self._connection,
-            lambda conn, ids: claim_store.versions_of_lineages(conn, ids, self.visibility),
+            lambda conn, ids: claim_store.versions_of_lineages(conn, ids, visibility),
         )
 
     @cached_property
@@ -211,31 +217,34 @@ class Loaders:
 
     @cached_property
     def claims_of_artifact(self) -> DataLoader[UUID, list[ClaimRow] | None]:
+        visibility = self.visibility
         return _by_id(
             self._connection,
-            lambda conn, ids: artifact_store.claims_of_artifacts(conn, ids, self.visibility),
+            lambda conn, ids: artifact_store.claims_of_artifacts(conn, ids, visibility),
         )
 
     @cached_property
     def edge_page(self) -> DataLoader[EdgePageKey, list[EdgeRow]]:
+        visibility = self.visibility
         return _grouped(
             self._connection,
             lambda k: (k.direction, k.edge_types, k.limit, k.after),
             lambda k: k.claim_id,
             lambda conn, g, ids: edge_store.edges_of_claims(
-                conn, ids, g[0], g[1], limit=g[2], after=g[3], visibility=self.visibility
+                conn, ids, g[0], g[1], limit=g[2], after=g[3], visibility=visibility
             ),
             list,
         )
 
     @cached_property
     def edge_count(self) -> DataLoader[EdgeCountKey, int]:
+        visibility = self.visibility
         return _grouped(
             self._connection,
             lambda k: (k.direction, k.edge_types),
             lambda k: k.claim_id,
             lambda conn, g, ids: edge_store.count_edges_of_claims(
-                conn, ids, g[0], g[1], self.visibility
+                conn, ids, g[0], g[1], visibility
             ),
             int,
         )
@@ -256,13 +265,12 @@ class Loaders:
 
     @cached_property
     def similar(self) -> DataLoader[SimilarKey, list[SimilarClaimRow]]:
+        visibility = self.visibility
         return _grouped(
             self._connection,
             lambda k: k.limit,
             lambda k: k.claim_id,
-            lambda conn, limit, ids: claim_store.similar_to_claims(
-                conn, ids, limit, self.visibility
-            ),
+            lambda conn, limit, ids: claim_store.similar_to_claims(conn, ids, limit, visibility),
             list,
         )
 
