@@ -91,7 +91,7 @@ def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     command += ["--workers", str(workers)]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             if httpx.get(base + "/ready", timeout=1).status_code == 200:
@@ -247,8 +247,13 @@ async def measure_size(url: str, iterations: int) -> dict[str, Any]:
         ),
         max(20, iterations // 4),
     )
-    results["throughput"] = await throughput(url, ids)
-    results["throughput_wrk"] = await asyncio.to_thread(wrk_throughput, url, ids)
+    # On a loaded machine the 2-worker server may not start in time: the latency
+    # figures above are kept, and the throughput says why it is missing.
+    try:
+        results["throughput"] = await throughput(url, ids)
+        results["throughput_wrk"] = await asyncio.to_thread(wrk_throughput, url, ids)
+    except RuntimeError as exc:
+        results["throughput"] = {"error": str(exc)}
     results["load_average_at_end"] = load_average()
     await conn.close()
     return results

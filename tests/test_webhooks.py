@@ -289,3 +289,32 @@ def test_private_urls_and_bad_input_are_refused_with_every_path(
         ["url", "secret", "eventTypes[1]", "filter.namespace", "filter.edgeTypes[1]"]
     )
     assert "http://127.0.0.1:8080/hook" not in [w["url"] for w in listed["webhooks"]]
+
+
+def test_an_event_about_a_draft_is_delivered_to_its_creators_webhook_only(
+    client: httpx.Client,
+    key: ApiKey,
+    database_url: str,
+    receiver_factory: Callable[[list[int]], Receiver],
+) -> None:
+    stranger_receiver, author_receiver = receiver_factory([200]), receiver_factory([200])
+    author = create_api_key(database_url, ["claims:read"])
+    ns = f"w{uuid.uuid4().hex[:8]}"
+    stranger_hook = create_webhook(
+        client, key, url=stranger_receiver.url, types=["claim_created"], filter={"namespace": ns}
+    )
+    author_hook = create_webhook(
+        client, author, url=author_receiver.url, types=["claim_created"], filter={"namespace": ns}
+    )
+    draft, public = append(
+        database_url,
+        [
+            claim_created(ns, created_by=str(author.agent_id), private_to=str(author.agent_id)),
+            claim_created(ns, created_by=str(author.agent_id)),
+        ],
+    )
+    mine = wait_for_deliveries(client, author, author_hook["id"], lambda d: len(d) >= 2)
+    assert sorted(int(d["eventId"]) for d in mine) == [draft, public]
+    theirs = wait_for_deliveries(client, key, stranger_hook["id"], lambda d: len(d) >= 1)
+    # The stranger's webhook saw the public event; the draft's was never queued for it.
+    assert [int(d["eventId"]) for d in theirs] == [public]

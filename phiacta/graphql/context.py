@@ -46,7 +46,7 @@ class Context:
     @cached_property
     def loaders(self) -> Loaders:
         """This request's DataLoaders, made on first use and dropped with the request."""
-        return Loaders(self.connection, self.visibility)
+        return Loaders(self.connection, self.visibility, self.settings.max_traversal_depth)
 
     def release(self) -> None:
         """Drop this request's DataLoaders once it is answered: they refer back to the

@@ -33,13 +33,15 @@ from phiacta.store import namespaces as namespace_store
 from phiacta.store import prefetch as prefetch_store
 from phiacta.store import provenance as provenance_store
 from phiacta.store import reviews as review_store
+from phiacta.store import risk as risk_store
 from phiacta.store import sources as source_store
-from phiacta.store.claims import ClaimRow, ConfidenceRow, SimilarClaimRow
-from phiacta.store.confidence import VersionReview
+from phiacta.store.claims import ClaimRow, SimilarClaimRow
+from phiacta.store.confidence import ConfidenceRow, VersionReview
 from phiacta.store.edge_types import EdgeTypeRow
 from phiacta.store.edges import EdgeDirection
 from phiacta.store.namespaces import NamespaceRow
 from phiacta.store.prefetch import ClaimWithOutgoing
+from phiacta.store.risk import RiskPath
 from phiacta.store.rows import (
     AgentRow,
     ArtifactRow,
@@ -125,16 +127,33 @@ class Loaders:
     """The DataLoaders of one request, each made on first use: a request touches a few
     of them, and making all of them cost more than some whole queries."""
 
-    def __init__(self, connection: ConnectionFactory, visibility: Visibility) -> None:
+    def __init__(
+        self, connection: ConnectionFactory, visibility: Visibility, risk_depth: int = 10
+    ) -> None:
         self._connection = connection
         # Who is asking: every claim and edge loaded is one it may see.
         self.visibility = visibility
+        # How many dependency steps a retraction reaches (MAX_TRAVERSAL_DEPTH).
+        self.risk_depth = risk_depth
+
+    # The batch functions below capture `visibility` and `depth`, never `self`: a
+    # loader referring back to its Loaders would make a reference cycle, left to the
+    # cyclic garbage collector with every row it holds.
+
+    @cached_property
+    def risk(self) -> DataLoader[UUID, list[RiskPath] | None]:
+        visibility, depth = self.visibility, self.risk_depth
+        return _by_id(
+            self._connection,
+            lambda conn, ids: risk_store.retracted_premises(conn, ids, depth, visibility),
+        )
 
     @cached_property
     def claim(self) -> DataLoader[UUID, ClaimRow | None]:
+        visibility = self.visibility
         return _by_id(
             self._connection,
-            lambda conn, ids: claim_store.claims_by_id(conn, ids, self.visibility),
+            lambda conn, ids: claim_store.claims_by_id(conn, ids, visibility),
         )
 
     @cached_property
@@ -155,8 +174,9 @@ class Loaders:
 
     @cached_property
     def edge(self) -> DataLoader[UUID, EdgeRow | None]:
+        visibility = self.visibility
         return _by_id(
-            self._connection, lambda conn, ids: edge_store.edges_by_id(conn, ids, self.visibility)
+            self._connection, lambda conn, ids: edge_store.edges_by_id(conn, ids, visibility)
         )
 
     @cached_property
@@ -181,9 +201,10 @@ class Loaders:
 
     @cached_property
     def versions(self) -> DataLoader[UUID, list[ClaimRow] | None]:
+        visibility = self.visibility
         return _by_id(
             self._connection,
-            lambda conn, ids: claim_store.versions_of_lineages(conn, ids, self.visibility),
+            lambda conn, ids: claim_store.versions_of_lineages(conn, ids, visibility),
         )
 
     @cached_property
@@ -196,31 +217,34 @@ class Loaders:
 
     @cached_property
     def claims_of_artifact(self) -> DataLoader[UUID, list[ClaimRow] | None]:
+        visibility = self.visibility
         return _by_id(
             self._connection,
-            lambda conn, ids: artifact_store.claims_of_artifacts(conn, ids, self.visibility),
+            lambda conn, ids: artifact_store.claims_of_artifacts(conn, ids, visibility),
         )
 
     @cached_property
     def edge_page(self) -> DataLoader[EdgePageKey, list[EdgeRow]]:
+        visibility = self.visibility
         return _grouped(
             self._connection,
             lambda k: (k.direction, k.edge_types, k.limit, k.after),
             lambda k: k.claim_id,
             lambda conn, g, ids: edge_store.edges_of_claims(
-                conn, ids, g[0], g[1], limit=g[2], after=g[3], visibility=self.visibility
+                conn, ids, g[0], g[1], limit=g[2], after=g[3], visibility=visibility
             ),
             list,
         )
 
     @cached_property
     def edge_count(self) -> DataLoader[EdgeCountKey, int]:
+        visibility = self.visibility
         return _grouped(
             self._connection,
             lambda k: (k.direction, k.edge_types),
             lambda k: k.claim_id,
             lambda conn, g, ids: edge_store.count_edges_of_claims(
-                conn, ids, g[0], g[1], self.visibility
+                conn, ids, g[0], g[1], visibility
             ),
             int,
         )
@@ -241,13 +265,12 @@ class Loaders:
 
     @cached_property
     def similar(self) -> DataLoader[SimilarKey, list[SimilarClaimRow]]:
+        visibility = self.visibility
         return _grouped(
             self._connection,
             lambda k: k.limit,
             lambda k: k.claim_id,
-            lambda conn, limit, ids: claim_store.similar_to_claims(
-                conn, ids, limit, self.visibility
-            ),
+            lambda conn, limit, ids: claim_store.similar_to_claims(conn, ids, limit, visibility),
             list,
         )
 

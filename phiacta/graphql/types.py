@@ -34,7 +34,8 @@ from phiacta.graphql.pagination import (
     time_key,
     time_page,
 )
-from phiacta.store.claims import MAX_SIMILAR, ClaimRow, ConfidenceRow
+from phiacta.store.claims import MAX_SIMILAR, ClaimRow
+from phiacta.store.confidence import ConfidenceRow
 from phiacta.store.edge_types import EdgeTypeRow
 from phiacta.store.edges import EdgeDirection
 from phiacta.store.namespaces import NamespaceRow
@@ -206,6 +207,28 @@ class Claim:
             ],
         )
 
+    @strawberry.field(
+        description="Whether this claim stands on a retracted claim: every retracted claim "
+        "within MAX_TRAVERSAL_DEPTH `depends_on`, `assumes` or `derives_from` steps (or "
+        "`implies` read backwards), nearest first, with the path to each. A version counts "
+        "as retracted only while it is the newest of its lineage."
+    )
+    async def at_risk(self, info: Info) -> AtRisk:
+        paths = await info.context.loaders.risk.load(self.id) or []
+        ids = {step for p in paths for step in p.path}
+        rows = await info.context.loaders.claim.load_many(list(ids))
+        claims = {row.id: Claim.from_row(row) for row in rows if row is not None}
+        ancestors = [
+            RetractedAncestor(
+                retracted=claims[p.retracted_id],
+                path=[claims[step] for step in p.path],
+                depth=len(p.path) - 1,
+            )
+            for p in paths
+            if all(step in claims for step in p.path)
+        ]
+        return AtRisk(is_at_risk=bool(ancestors), retracted_ancestors=ancestors)
+
     @strawberry.field(description="Where the claim was found: source, extractor, confidence.")
     async def provenance(self, info: Info) -> list[Provenance]:
         rows = await info.context.loaders.provenance.load(self.id) or []
@@ -341,6 +364,21 @@ class Confidence:
             dispute_weight=0.0,
             epistemic_status=EpistemicStatus.UNVERIFIED,
         )
+
+
+@strawberry.type(description="A retracted claim another claim stands on.")
+class RetractedAncestor:
+    retracted: Claim
+    path: list[Claim] = strawberry.field(
+        description="From the claim at risk to the retracted one, both included."
+    )
+    depth: int = strawberry.field(description="Dependency steps between them.")
+
+
+@strawberry.type(description="Whether a claim stands on retracted claims, and which.")
+class AtRisk:
+    is_at_risk: bool
+    retracted_ancestors: list[RetractedAncestor]
 
 
 @strawberry.type(description="A review of one version of a lineage, naming that version.")
@@ -588,6 +626,13 @@ class Edge:
         return (row.inverse_name if row else None) or self.edge_type
 
 
+@strawberry.type(description="A claim's numeric place in its source (0-based indexes).")
+class ReadingPosition:
+    section_index: int | None
+    paragraph_index: int | None
+    sentence_index: int | None
+
+
 @strawberry.type(description="Where a claim was found, by whom, and how confidently.")
 class Provenance:
     id: UUID
@@ -599,10 +644,22 @@ class Provenance:
     confidence: float | None = strawberry.field(description="Extraction confidence, 0..1.")
     attrs: JSON
     created_at: datetime
+    position: ReadingPosition | None = strawberry.field(
+        description="Where in the source, as numbers; null when the extractor gave none."
+    )
 
     @classmethod
     def from_row(cls, row: ProvenanceRow) -> Provenance:
+        given = (row.section_index, row.paragraph_index, row.sentence_index)
+        position = None
+        if any(index is not None for index in given):
+            position = ReadingPosition(
+                section_index=row.section_index,
+                paragraph_index=row.paragraph_index,
+                sentence_index=row.sentence_index,
+            )
         return cls(
+            position=position,
             id=row.id,
             claim_id=row.claim_id,
             source_id=row.source_id,

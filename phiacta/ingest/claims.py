@@ -41,8 +41,10 @@ from phiacta.store import events as event_store
 from phiacta.store import namespaces as namespace_store
 from phiacta.store import pending_references as pending_store
 from phiacta.store import provenance as provenance_store
+from phiacta.store import risk as risk_store
 from phiacta.store import sources as source_store
 from phiacta.store.claims import ClaimRow, NewClaim
+from phiacta.store.visibility import EVERYTHING
 
 # Where a status may go. Retracted is final; a deprecated version stays deprecated.
 STATUS_CHANGES = {
@@ -333,6 +335,46 @@ def _status_changed(
     )
 
 
+async def _mark_dependents_at_risk(
+    conn: Connection, ctx: WriteContext, retracted: ClaimRow
+) -> None:
+    """One `claim_at_risk` event per claim standing on the newly retracted one (at most
+    store.risk.MAX_RISK_CLAIMS), with its path to it, in the retracting transaction.
+    Retracting a version that is not the newest of its lineage puts nothing at risk."""
+    retracted_id = retracted.id
+    latest_id, _ = await claim_store.latest_version_of_lineage(conn, retracted.lineage_id)
+    if latest_id != retracted_id:
+        return
+    paths = await risk_store.dependents_of(
+        conn, retracted_id, ctx.settings.max_traversal_depth, EVERYTHING
+    )
+    if not paths:
+        return
+    claims = await claim_store.claims_by_id(conn, [p.at_risk_id for p in paths], EVERYTHING)
+    await event_store.append_events(
+        conn,
+        [
+            (
+                EventType.CLAIM_AT_RISK,
+                {
+                    "claim_id": str(p.at_risk_id),
+                    "lineage_id": str(claims[p.at_risk_id].lineage_id),
+                    "retracted_id": str(retracted_id),
+                    "path": [str(step) for step in p.path],
+                    "created_by": _opt_text(claims[p.at_risk_id].created_by),
+                    **private_to(claims[p.at_risk_id].status, claims[p.at_risk_id].created_by),
+                },
+            )
+            for p in paths
+            if p.at_risk_id in claims
+        ],
+    )
+
+
+def _opt_text(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
 async def set_claim_status(
     ctx: WriteContext, claim_id: UUID, status: str, reason: str | None
 ) -> ClaimRow:
@@ -358,6 +400,8 @@ async def set_claim_status(
             )
         await claim_store.set_claim_status(conn, claim_id, status)
         await event_store.append_event(conn, *_status_changed(claim, status, reason, ctx))
+        if status == "retracted":
+            await _mark_dependents_at_risk(conn, ctx, claim)
         row = await claim_store.claim_by_id(conn, claim_id)
     assert row is not None
     audit_write(

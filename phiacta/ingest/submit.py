@@ -366,6 +366,13 @@ def _provenance(plan: _Plan, i: int) -> provenance_store.NewProvenance:
         extracted_by=plan.actor.agent_id,
         extraction_method=spec.extraction_method,
         location_in_source=spec.location_in_source,
+        position=None
+        if spec.position is None
+        else provenance_store.ReadingPosition(
+            spec.position.section_index,
+            spec.position.paragraph_index,
+            spec.position.sentence_index,
+        ),
         confidence=spec.confidence,
         attrs={},
     )

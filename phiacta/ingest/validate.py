@@ -105,6 +105,10 @@ def namespace_path_problems(namespace: str, path: str) -> list[FieldProblem]:
     return []
 
 
+# A provenance position is an integer column: anything up to 2^31 - 1 fits.
+MAX_POSITION_INDEX = 2**31 - 1
+
+
 def unit_interval_problems(value: float | None, path: str) -> list[FieldProblem]:
     if value is not None and not 0.0 <= value <= 1.0:
         return [FieldProblem(path, "must be between 0 and 1")]
@@ -126,6 +130,18 @@ def claim_problems(claim: ClaimSpec, path: str) -> list[FieldProblem]:
     ):
         if value is not None and len(value) > MAX_REF_LENGTH:
             problems.append(FieldProblem(f"{path}.{name}", f"at most {MAX_REF_LENGTH} characters"))
+    if claim.position is not None:
+        for name, index in (
+            ("sectionIndex", claim.position.section_index),
+            ("paragraphIndex", claim.position.paragraph_index),
+            ("sentenceIndex", claim.position.sentence_index),
+        ):
+            if index is not None and not 0 <= index <= MAX_POSITION_INDEX:
+                problems.append(
+                    FieldProblem(
+                        f"{path}.position.{name}", f"must be between 0 and {MAX_POSITION_INDEX}"
+                    )
+                )
     return problems
 
 

@@ -12,6 +12,8 @@ from psycopg.rows import class_row, dict_row
 from psycopg.types.json import Jsonb
 
 from phiacta.store import Connection
+from phiacta.store.confidence import claim_confidence_value
+from phiacta.store.risk import at_risk_condition
 from phiacta.store.vectors import packed, use_packed_vectors
 from phiacta.store.visibility import EVERYTHING, PUBLIC, Visibility, claim_visible
 
@@ -89,28 +91,19 @@ class ClaimFilterSpec:
     created_before: datetime | None = None
     # Who is asking: drafts of others are never listed, searched or counted.
     visibility: Visibility = PUBLIC
-
-
-@dataclass(frozen=True)
-class ConfidenceRow:
-    """Both confidence models of one claim (see migration 0007_lineage's
-    `claim_confidence`): self-reviews are counted in `review_count` and
-    `self_review_count` only; SIMPLE weighs each other reviewer 1, TRUST_WEIGHTED its
-    trust score. Floats are rounded to 6 significant digits by the database."""
-
-    claim_id: UUID
-    review_count: int
-    self_review_count: int
-    endorsement_count: int
-    dispute_count: int
-    mean_endorsement_confidence: float | None
-    endorsement_sum: float
-    dispute_sum: float
-    endorsement_weight: float
-    dispute_weight: float
-    weighted_mean_endorsement_confidence: float | None
-    epistemic_status: str
-    weighted_epistemic_status: str
+    # Only claims standing on a retracted claim (True) or only others (False), within
+    # `risk_depth` dependency steps (see store.risk).
+    at_risk: bool | None = None
+    risk_depth: int = 10
+    # Trust-weighted epistemic statuses, and a least weighted mean endorsement confidence
+    # (see store.confidence).
+    epistemic_statuses: list[str] | None = None
+    min_confidence: float | None = None
+    # Boolean combinations of the conditions above. Nested filters contribute only their
+    # own conditions: visibility, latest versions and retracted ones are decided once,
+    # by the top-level filter.
+    any_of: tuple[ClaimFilterSpec, ...] | None = None
+    none_of: ClaimFilterSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -129,44 +122,75 @@ IS_LATEST = """NOT EXISTS (
 
 
 def claim_filter_sql(spec: ClaimFilterSpec) -> tuple[str, dict[str, Any]]:
-    """The WHERE conditions (on alias `c`) and parameters of a filter.
+    """The WHERE conditions (on alias `c`) and parameters of a filter: visibility, the
+    top-level scope (latest versions, retracted ones), then the filter's own conditions.
 
     Only fixed SQL fragments are joined; every value travels as a parameter.
     """
     conditions: list[str] = [claim_visible("c")]
     params: dict[str, Any] = spec.visibility.params()
-    if spec.namespace_ids is not None:
-        conditions.append("c.namespace_id = ANY(%(f_namespace_ids)s)")
-        params["f_namespace_ids"] = spec.namespace_ids
-    if spec.claim_types is not None:
-        conditions.append("c.claim_type = ANY(%(f_claim_types)s)")
-        params["f_claim_types"] = spec.claim_types
-    if spec.statuses is not None:
-        conditions.append("c.status = ANY(%(f_statuses)s)")
-        params["f_statuses"] = spec.statuses
-    elif not spec.include_retracted:
+    if spec.statuses is None and not spec.include_retracted:
         conditions.append("c.status <> 'retracted'")
-    if spec.created_by is not None:
-        conditions.append("c.created_by = %(f_created_by)s")
-        params["f_created_by"] = spec.created_by
-    if spec.source_id is not None:
-        conditions.append(
-            "EXISTS (SELECT 1 FROM provenance p"
-            " WHERE p.claim_id = c.id AND p.source_id = %(f_source_id)s)"
-        )
-        params["f_source_id"] = spec.source_id
     if spec.latest_only:
         conditions.append(IS_LATEST)
+    own, own_params = _conditions(spec, "f")
+    return "\n  AND ".join(conditions + own), params | own_params
+
+
+def _conditions(spec: ClaimFilterSpec, prefix: str) -> tuple[list[str], dict[str, Any]]:
+    """The filter's own conditions, each parameter named under `prefix` (a constant path
+    such as `f_or0_not`, so nested filters never share a name)."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+
+    def add(condition: str, **values: Any) -> None:
+        # `{p}` in a condition is its parameters' prefix.
+        conditions.append(condition.replace("{p}", prefix))
+        params.update({f"{prefix}_{name}": value for name, value in values.items()})
+
+    if spec.namespace_ids is not None:
+        add("c.namespace_id = ANY(%({p}_namespace_ids)s)", namespace_ids=spec.namespace_ids)
+    if spec.claim_types is not None:
+        add("c.claim_type = ANY(%({p}_claim_types)s)", claim_types=spec.claim_types)
+    if spec.statuses is not None:
+        add("c.status = ANY(%({p}_statuses)s)", statuses=spec.statuses)
+    if spec.created_by is not None:
+        add("c.created_by = %({p}_created_by)s", created_by=spec.created_by)
+    if spec.source_id is not None:
+        add(
+            "EXISTS (SELECT 1 FROM provenance p"
+            " WHERE p.claim_id = c.id AND p.source_id = %({p}_source_id)s)",
+            source_id=spec.source_id,
+        )
     if spec.attrs is not None:
-        conditions.append("c.attrs @> %(f_attrs)s")
-        params["f_attrs"] = Jsonb(spec.attrs)
+        add("c.attrs @> %({p}_attrs)s", attrs=Jsonb(spec.attrs))
     if spec.created_after is not None:
-        conditions.append("c.created_at >= %(f_created_after)s")
-        params["f_created_after"] = spec.created_after
+        add("c.created_at >= %({p}_created_after)s", created_after=spec.created_after)
     if spec.created_before is not None:
-        conditions.append("c.created_at < %(f_created_before)s")
-        params["f_created_before"] = spec.created_before
-    return "\n  AND ".join(conditions), params
+        add("c.created_at < %({p}_created_before)s", created_before=spec.created_before)
+    if spec.at_risk is not None:
+        risky = at_risk_condition(spec.risk_depth)
+        add(risky if spec.at_risk else f"NOT {risky}")
+    if spec.epistemic_statuses is not None:
+        status = claim_confidence_value("weighted_epistemic_status")
+        add(f"{status} = ANY(%({{p}}_epistemic)s)", epistemic=spec.epistemic_statuses)
+    if spec.min_confidence is not None:
+        mean = claim_confidence_value("weighted_mean_endorsement_confidence")
+        add(f"{mean} >= %({{p}}_min_confidence)s", min_confidence=spec.min_confidence)
+    if spec.any_of is not None:
+        branches = []
+        for i, branch in enumerate(spec.any_of):
+            branch_conditions, branch_params = _conditions(branch, f"{prefix}_or{i}")
+            branches.append("(" + " AND ".join(branch_conditions or ["TRUE"]) + ")")
+            params.update(branch_params)
+        conditions.append("(" + " OR ".join(branches or ["FALSE"]) + ")")
+    if spec.none_of is not None:
+        negated, negated_params = _conditions(spec.none_of, f"{prefix}_not")
+        # coalesce: a condition that is NULL for a row (no creator) is false, so its
+        # negation holds; `not` is the complement, never three-valued.
+        conditions.append("NOT coalesce((" + " AND ".join(negated or ["TRUE"]) + "), false)")
+        params.update(negated_params)
+    return conditions, params
 
 
 async def list_claims(
@@ -470,3 +494,48 @@ async def set_embeddings(
         {"ids": list(ids), "embeddings": [vector_text(v) for v in embeddings]},
     )
     return cur.rowcount
+
+
+MAX_FACET_CLAIMS = 20_000
+
+
+@dataclass(frozen=True)
+class FacetRow:
+    facet: str
+    value: str | None
+    count: int
+
+
+def _facet_sql(where: str) -> str:
+    status = claim_confidence_value("weighted_epistemic_status")
+    return f"""
+WITH matched AS MATERIALIZED (
+    SELECT c.id, c.namespace_id, c.claim_type, c.status, c.created_by, c.formal_content
+    FROM claims c
+    WHERE {where}
+    LIMIT %(limit)s + 1
+),
+counted AS MATERIALIZED (SELECT * FROM matched LIMIT %(limit)s)
+SELECT 'matched' AS facet, NULL AS value, count(*)::integer AS count FROM matched
+UNION ALL
+SELECT 'namespace', c.namespace_id::text, count(*)::integer FROM counted c GROUP BY 2
+UNION ALL
+SELECT 'claim_type', c.claim_type, count(*)::integer FROM counted c GROUP BY 2
+UNION ALL
+SELECT 'status', c.status, count(*)::integer FROM counted c GROUP BY 2
+UNION ALL
+SELECT 'epistemic_status', s.value, count(*)::integer
+FROM counted c CROSS JOIN LATERAL (SELECT {status} AS value) s
+GROUP BY 2
+"""
+
+
+async def claim_facets(conn: Connection, spec: ClaimFilterSpec, *, limit: int) -> list[FacetRow]:
+    """Counts of the first `limit` claims matching `spec` (in no particular order) by
+    namespace id, claim type, status and trust-weighted epistemic status; `matched` is
+    how many matched, up to `limit` + 1 (more than `limit`: the counts are partial).
+    At most MAX_FACET_CLAIMS claims are counted."""
+    where, params = claim_filter_sql(spec)
+    async with conn.cursor(row_factory=class_row(FacetRow)) as cur:
+        await cur.execute(_facet_sql(where), params | {"limit": min(limit, MAX_FACET_CLAIMS)})
+        return await cur.fetchall()

@@ -30,9 +30,31 @@ from uuid import UUID
 from psycopg.rows import class_row, dict_row
 
 from phiacta.store import Connection
-from phiacta.store.claims import ConfidenceRow
 from phiacta.store.reviews import REVIEW_COLUMNS
 from phiacta.store.rows import ReviewRow
+
+
+@dataclass(frozen=True)
+class ConfidenceRow:
+    """Both confidence models of one claim (see migration 0007_lineage's
+    `claim_confidence`): self-reviews are counted in `review_count` and
+    `self_review_count` only; SIMPLE weighs each other reviewer 1, TRUST_WEIGHTED its
+    trust score. Floats are rounded to 6 significant digits by the database."""
+
+    claim_id: UUID
+    review_count: int
+    self_review_count: int
+    endorsement_count: int
+    dispute_count: int
+    mean_endorsement_confidence: float | None
+    endorsement_sum: float
+    dispute_sum: float
+    endorsement_weight: float
+    dispute_weight: float
+    weighted_mean_endorsement_confidence: float | None
+    epistemic_status: str
+    weighted_epistemic_status: str
+
 
 # Over judged reviews `j(id, verdict, confidence, weight, is_self)` grouped per claim
 # or lineage, with `formal` the formal content that decides FORMALLY_VERIFIED.
@@ -176,3 +198,31 @@ async def reviews_of_lineages(
             version = row.pop("version")
             found[lineage_id].append(VersionReview(lineage_id, version, ReviewRow(**row)))
     return found
+
+
+def claim_confidence_value(column: str) -> str:
+    """A correlated sub-query: `column` of AGGREGATES (e.g. `weighted_epistemic_status`)
+    for the claim row `c` of the calling statement; an unreviewed claim gives its
+    aggregates over no rows (`unverified`, NULL mean). `column` is a constant of the
+    caller, never client input."""
+    if column not in _AGGREGATE_COLUMNS:
+        raise ValueError(f"{column!r} is not a confidence column")
+    return f"""(
+        SELECT x.{column}
+        FROM (
+            SELECT {AGGREGATES}
+            FROM (
+                SELECT r.id, r.verdict, r.confidence, c.formal_content AS formal,
+                       greatest(a.trust_score, 0) AS weight, {_IS_SELF} AS is_self
+                FROM reviews r
+                JOIN agents a ON a.id = r.reviewer_id
+                LEFT JOIN agents creator ON creator.id = c.created_by
+                WHERE r.claim_id = c.id
+            ) j
+        ) x
+    )"""
+
+
+_AGGREGATE_COLUMNS = frozenset(
+    {"weighted_epistemic_status", "epistemic_status", "weighted_mean_endorsement_confidence"}
+)

@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 
 from phiacta.store import Connection
 from phiacta.store.rows import PendingReferenceRow
+from phiacta.store.visibility import Visibility, hidden_draft
 
 # ---------------------------------------------------------------------------------------
 # Reads
@@ -24,9 +25,12 @@ PENDING_REFERENCE_COLUMNS = """
 """
 
 
-def _conditions(status: str | None, bundle_id: UUID | None) -> tuple[str, dict[str, Any]]:
-    conditions = ["TRUE"]
-    params: dict[str, Any] = {}
+def _conditions(
+    status: str | None, bundle_id: UUID | None, visibility: Visibility
+) -> tuple[str, dict[str, Any]]:
+    # A reference left by a draft is as private as the draft.
+    conditions = [f"NOT {hidden_draft('pr.source_claim_id')}"]
+    params: dict[str, Any] = visibility.params()
     if status is not None:
         conditions.append("pr.status = %(status)s")
         params["status"] = status
@@ -43,8 +47,9 @@ async def list_pending_references(
     bundle_id: UUID | None,
     limit: int,
     after: tuple[datetime, UUID] | None,
+    visibility: Visibility,
 ) -> list[PendingReferenceRow]:
-    where, params = _conditions(status, bundle_id)
+    where, params = _conditions(status, bundle_id, visibility)
     if after is not None:
         where += " AND (pr.created_at, pr.id) > (%(after_at)s, %(after_id)s)"
         params |= {"after_at": after[0], "after_id": after[1]}
@@ -61,9 +66,9 @@ LIMIT %(limit)s
 
 
 async def count_pending_references(
-    conn: Connection, *, status: str | None, bundle_id: UUID | None
+    conn: Connection, *, status: str | None, bundle_id: UUID | None, visibility: Visibility
 ) -> int:
-    where, params = _conditions(status, bundle_id)
+    where, params = _conditions(status, bundle_id, visibility)
     cur = await conn.execute(f"SELECT count(*) FROM pending_references pr WHERE {where}", params)
     row = await cur.fetchone()
     return int(row[0]) if row else 0

@@ -32,6 +32,7 @@ from phiacta.ingest.spec import (
     ClaimSpec,
     EdgeSpec,
     EndSpec,
+    PositionSpec,
     SourceSpec,
 )
 from phiacta.ingest.submit import Actor, submit_bundle
@@ -51,6 +52,15 @@ class BundleSourceInput:
     attrs: JSON | None = None
 
 
+@strawberry.input(
+    description="A claim's numeric place in its source, each index 0-based and optional."
+)
+class ReadingPositionInput:
+    section_index: int | None = None
+    paragraph_index: int | None = None
+    sentence_index: int | None = None
+
+
 @strawberry.input(description="A new claim (version 1 of a new lineage).")
 class BundleClaimInput:
     temp_id: str = strawberry.field(description="Your name for it inside this bundle.")
@@ -65,8 +75,15 @@ class BundleClaimInput:
         default=None, description="Extraction confidence 0..1, stored on its provenance."
     )
     extraction_method: str | None = None
-    location_in_source: str | None = None
+    location_in_source: str | None = strawberry.field(
+        default=None, description='Where in the source, as free text ("p. 3, para 2").'
+    )
     attrs: JSON | None = None
+    position: ReadingPositionInput | None = strawberry.field(
+        default=None,
+        description="Where in the source, as numbers: the PAPER view reads claims in this "
+        "order (section, then paragraph, then sentence). Stored on the claim's provenance.",
+    )
 
 
 @strawberry.input(description="One end of an edge: exactly one of the three fields.")
@@ -179,7 +196,8 @@ class SubmitBundleInput:
 
 # Leaves first: a hook is built from its fields' hooks.
 _build_directly(BundleSourceInput)
-_build_directly(BundleClaimInput)
+_build_directly(ReadingPositionInput)
+_build_directly(BundleClaimInput, {"position": ReadingPositionInput})
 _build_directly(ClaimRefInput)
 _build_directly(BundleEdgeInput, {"source": ClaimRefInput, "target": ClaimRefInput})
 _build_directly(BundleArtifactInput)
@@ -345,6 +363,11 @@ def bundle_spec(input: SubmitBundleInput) -> BundleSpec:
                 extraction_method=c.extraction_method,
                 location_in_source=c.location_in_source,
                 attrs=attrs(c.attrs, f"claims[{i}]"),
+                position=None
+                if c.position is None
+                else PositionSpec(
+                    c.position.section_index, c.position.paragraph_index, c.position.sentence_index
+                ),
             )
             for i, c in enumerate(input.claims)
         ),

@@ -21,7 +21,7 @@ from strawberry.scalars import JSON
 
 from phiacta.errors import FieldProblem, ValidationFailed
 from phiacta.graphql.context import Info
-from phiacta.graphql.enums import ClaimStatus, ClaimType
+from phiacta.graphql.enums import ClaimStatus, ClaimType, EpistemicStatus
 from phiacta.graphql.fields.namespaces import parse_namespace_path
 from phiacta.graphql.ids import id_problem, uuid_of
 from phiacta.graphql.loaders import EdgePageKey
@@ -34,11 +34,16 @@ from phiacta.graphql.pagination import (
     time_page,
 )
 from phiacta.graphql.types import Claim
+from phiacta.ingest.validate import parse_uuid
 from phiacta.store import claims as claim_store
 from phiacta.store import namespaces as namespace_store
-from phiacta.store.claims import ClaimFilterSpec
+from phiacta.store.claims import MAX_FACET_CLAIMS, ClaimFilterSpec
 
 SUBTREE_SUFFIX = ".*"
+# How deep `or` / `not` may nest, and how many filters one `or` may list: each is a
+# condition on every candidate row.
+MAX_FILTER_DEPTH = 3
+MAX_FILTER_BRANCHES = 10
 
 
 def _outgoing_page_asked(info: Info) -> tuple[tuple[str, ...] | None, int] | None:
@@ -117,6 +122,30 @@ class ClaimFilter:
     created_before: datetime | None = strawberry.field(
         default=None, description="Created strictly before this instant."
     )
+    at_risk: bool | None = strawberry.field(
+        default=None,
+        description="true: only claims standing on a retracted claim (see `Claim.atRisk`); "
+        "false: only the others.",
+    )
+    epistemic_statuses: list[EpistemicStatus] | None = strawberry.field(
+        default=None,
+        description="Only claims whose trust-weighted epistemic status is one of these.",
+    )
+    min_confidence: float | None = strawberry.field(
+        default=None,
+        description="Only claims whose trust-weighted mean endorsement confidence is at "
+        "least this (0..1); unendorsed claims have none and are left out.",
+    )
+    or_: list[ClaimFilter] | None = strawberry.field(
+        default=None,
+        name="or",
+        description=f"At least one of these filters holds (1..{MAX_FILTER_BRANCHES}). "
+        "Nested filters combine their own conditions only: latestOnly and "
+        "includeRetracted apply at the top level.",
+    )
+    not_: ClaimFilter | None = strawberry.field(
+        default=None, name="not", description="This filter does not hold."
+    )
 
 
 @strawberry.enum(description="The order of a claim list; both are stable keyset orders.")
@@ -125,8 +154,20 @@ class ClaimOrder(Enum):
     CREATED_AT_DESC = "created_at_desc"
 
 
-def check_filter(filter: ClaimFilter, path: str) -> list[FieldProblem]:
+def check_filter(filter: ClaimFilter, path: str, depth: int = 0) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
+    if filter.min_confidence is not None and not 0.0 <= filter.min_confidence <= 1.0:
+        problems.append(FieldProblem(f"{path}.minConfidence", "must be between 0 and 1"))
+    nested = [(f"{path}.or[{i}]", f) for i, f in enumerate(filter.or_ or [])]
+    if filter.not_ is not None:
+        nested.append((f"{path}.not", filter.not_))
+    if nested and depth >= MAX_FILTER_DEPTH:
+        problems.append(FieldProblem(path, f"`or` and `not` nest at most {MAX_FILTER_DEPTH} deep"))
+        return problems
+    if filter.or_ is not None and not 1 <= len(filter.or_) <= MAX_FILTER_BRANCHES:
+        problems.append(FieldProblem(f"{path}.or", f"must list 1 to {MAX_FILTER_BRANCHES} filters"))
+    for nested_path, nested_filter in nested:
+        problems.extend(check_filter(nested_filter, nested_path, depth + 1))
     if filter.namespace is not None:
         try:
             parse_namespace_path(filter.namespace.removesuffix(SUBTREE_SUFFIX), f"{path}.namespace")
@@ -164,6 +205,10 @@ async def filter_spec(
     problems = check_filter(filter, path)
     if problems:
         raise ValidationFailed(problems)
+    return await _spec_of(info, filter)
+
+
+async def _spec_of(info: Info, filter: ClaimFilter) -> ClaimFilterSpec:
     namespace_ids = None
     if filter.namespace is not None:
         namespace_ids = await _namespace_ids(info, filter.namespace)
@@ -179,11 +224,107 @@ async def filter_spec(
         created_after=filter.created_after,
         created_before=filter.created_before,
         visibility=info.context.visibility,
+        at_risk=filter.at_risk,
+        risk_depth=info.context.settings.max_traversal_depth,
+        epistemic_statuses=[s.value for s in filter.epistemic_statuses]
+        if filter.epistemic_statuses
+        else None,
+        min_confidence=filter.min_confidence,
+        any_of=tuple([await _spec_of(info, f) for f in filter.or_])
+        if filter.or_ is not None
+        else None,
+        none_of=await _spec_of(info, filter.not_) if filter.not_ is not None else None,
     )
+
+
+MAX_CLAIMS_BY_IDS = 500
+# The claims one claimFacets counts by default (its `limit`); the cost limit caps it.
+DEFAULT_FACET_CLAIMS = 5_000
+
+
+@strawberry.type(description="How many claims share one value of a facet.")
+class FacetCount:
+    value: str | None = strawberry.field(
+        description="The value: a namespace's dotted path (null: no namespace), a claim "
+        "type, a status or an epistemic status, lower case as stored."
+    )
+    count: int
+
+
+@strawberry.type(description="Counts of the claims a filter matches, by facet.")
+class ClaimFacets:
+    total: int = strawberry.field(description="The claims counted.")
+    truncated: bool = strawberry.field(
+        description="Whether more claims matched than `limit`: the counts cover `limit`."
+    )
+    namespaces: list[FacetCount]
+    claim_types: list[FacetCount]
+    statuses: list[FacetCount]
+    epistemic_statuses: list[FacetCount] = strawberry.field(
+        description="By trust-weighted epistemic status."
+    )
+
+
+def _ids(ids: list[strawberry.ID]) -> list[UUID | None]:
+    """The ids as UUIDs; VALIDATION_FAILED naming every one that is not."""
+    if len(ids) > MAX_CLAIMS_BY_IDS:
+        raise ValidationFailed.single("ids", f"at most {MAX_CLAIMS_BY_IDS} ids")
+    parsed = [parse_uuid(str(value)) for value in ids]
+    problems = [
+        FieldProblem(f"ids[{i}]", f"{str(value)!r} is not a UUID")
+        for i, (value, found) in enumerate(zip(ids, parsed, strict=True))
+        if found is None
+    ]
+    if problems:
+        raise ValidationFailed(problems)
+    return parsed
 
 
 @strawberry.type
 class ClaimQueries:
+    @strawberry.field(
+        description=f"Claims by id (up to {MAX_CLAIMS_BY_IDS}), in the order given: null "
+        "for an id that names no claim the caller may see."
+    )
+    async def claims_by_ids(self, info: Info, ids: list[strawberry.ID]) -> list[Claim | None]:
+        wanted = _ids(ids)
+        rows = await info.context.loaders.claim.load_many([u for u in wanted if u is not None])
+        found = {row.id: row for row in rows if row is not None}
+        return [Claim.from_row(found[u]) if u in found else None for u in wanted]
+
+    @strawberry.field(
+        description="Counts of the claims matching `filter` (as for `claims`) by namespace, "
+        "claim type, status and epistemic status, over at most `limit` of them (default "
+        f"{DEFAULT_FACET_CLAIMS}, at most {MAX_FACET_CLAIMS}; it counts toward the query "
+        "cost)."
+    )
+    async def claim_facets(
+        self, info: Info, filter: ClaimFilter | None = None, limit: int = DEFAULT_FACET_CLAIMS
+    ) -> ClaimFacets:
+        if not 1 <= limit <= MAX_FACET_CLAIMS:
+            raise ValidationFailed.single("limit", f"must be between 1 and {MAX_FACET_CLAIMS}")
+        spec = await filter_spec(info, filter)
+        async with info.context.connection() as conn:
+            rows = await claim_store.claim_facets(conn, spec, limit=limit)
+        by_facet: dict[str, list[FacetCount]] = {}
+        for row in rows:
+            by_facet.setdefault(row.facet, []).append(FacetCount(value=row.value, count=row.count))
+        matched = by_facet.get("matched", [FacetCount(value=None, count=0)])[0].count
+        namespaces = await _namespace_counts(info, by_facet.get("namespace", []))
+        truncated = matched > limit
+
+        def counts(facet: str) -> list[FacetCount]:
+            return sorted(by_facet.get(facet, []), key=lambda f: (-f.count, f.value or ""))
+
+        return ClaimFacets(
+            total=min(matched, limit),
+            truncated=truncated,
+            namespaces=sorted(namespaces, key=lambda f: (-f.count, f.value or "")),
+            claim_types=counts("claim_type"),
+            statuses=counts("status"),
+            epistemic_statuses=counts("epistemic_status"),
+        )
+
     @strawberry.field(
         description="One claim version by id (retracted ones too), or null when there is none."
     )
@@ -255,3 +396,14 @@ class ClaimQueries:
             node=Claim.from_row,
             count=count,
         )
+
+
+async def _namespace_counts(info: Info, counts: list[FacetCount]) -> list[FacetCount]:
+    """The namespace facet with dotted paths instead of ids."""
+    ids = [UUID(c.value) for c in counts if c.value is not None]
+    rows = await info.context.loaders.namespace.load_many(ids)
+    paths = {str(row.id): row.path for row in rows if row is not None}
+    return [
+        FacetCount(value=None if c.value is None else paths.get(c.value, c.value), count=c.count)
+        for c in counts
+    ]

@@ -137,6 +137,7 @@ class EdgeMutations:
                     row.edge_type,
                     row.strength,
                     row.created_by,
+                    touches_draft=any(c.status == "draft" for c in claims.values()),
                 ),
             )
         audit_write(

@@ -154,13 +154,18 @@ class ListQueries:
         state = status.value if status else None
         async with info.context.connection() as conn:
             rows = await pending_store.list_pending_references(
-                conn, status=state, bundle_id=of_bundle, limit=args.first + 1, after=keyset
+                conn,
+                status=state,
+                bundle_id=of_bundle,
+                limit=args.first + 1,
+                after=keyset,
+                visibility=info.context.visibility,
             )
 
         async def count() -> int:
             async with info.context.connection() as conn:
                 return await pending_store.count_pending_references(
-                    conn, status=state, bundle_id=of_bundle
+                    conn, status=state, bundle_id=of_bundle, visibility=info.context.visibility
                 )
 
         return build_connection(

@@ -11,7 +11,7 @@ import strawberry
 from phiacta.errors import FieldProblem, Unavailable, ValidationFailed
 from phiacta.graphql.context import Info
 from phiacta.graphql.fields.claims import ClaimFilter, check_filter, filter_spec
-from phiacta.graphql.pagination import page_size
+from phiacta.graphql.pagination import decode_cursor, encode_cursor, page_size
 from phiacta.graphql.types import Claim
 from phiacta.store import search as search_store
 from phiacta.store.claims import ClaimFilterSpec
@@ -19,6 +19,11 @@ from phiacta.store.search import ScoredClaim
 
 MAX_QUERY_LENGTH = 1000
 MAX_HITS = 200
+# `after` pages through at most this many hits of one search. A page re-runs the
+# ranking for the hits before it, so the depth bounds its cost; pages are positions in
+# the ranking at the time asked (a claim written between two pages may shift them).
+MAX_SEARCH_DEPTH = 1000
+SEARCH_CURSOR = "search"
 # Reciprocal rank fusion: score = sum over lists of 1 / (RRF_K + rank). 60 is the
 # constant of Cormack et al.; it damps the head of each list so neither dominates.
 RRF_K = 60
@@ -65,6 +70,10 @@ class SearchHit:
 class SearchResult:
     mode: SearchMode
     hits: list[SearchHit]
+    end_cursor: str | None = strawberry.field(
+        description="Pass as `after` for the next page; null when there are no hits."
+    )
+    has_next_page: bool
 
 
 @dataclass
@@ -76,8 +85,23 @@ class _Fused:
     rankings: list[SearchRanking]
 
 
-def _check(query: str, first: int | None, filter: ClaimFilter | None) -> int:
-    problems: list[FieldProblem] = []
+def _offset(after: str | None) -> tuple[int, list[FieldProblem]]:
+    """How many hits earlier pages took, from an `endCursor` of this search."""
+    if after is None:
+        return 0, []
+    try:
+        (offset,) = decode_cursor(after, SEARCH_CURSOR, 1)
+    except ValidationFailed as exc:
+        return 0, exc.problems
+    if not isinstance(offset, int) or not 0 < offset < MAX_SEARCH_DEPTH:
+        return 0, [FieldProblem("after", "is not a cursor of this list")]
+    return offset, []
+
+
+def _check(
+    query: str, first: int | None, after: str | None, filter: ClaimFilter | None
+) -> tuple[int, int]:
+    offset, problems = _offset(after)
     if not query.strip() or len(query) > MAX_QUERY_LENGTH:
         problems.append(FieldProblem("query", f"must be 1 to {MAX_QUERY_LENGTH} characters"))
     size = 0
@@ -87,9 +111,13 @@ def _check(query: str, first: int | None, filter: ClaimFilter | None) -> int:
         problems.extend(exc.problems)
     if filter is not None:
         problems.extend(check_filter(filter, "filter"))
+    if offset + size > MAX_SEARCH_DEPTH:
+        problems.append(
+            FieldProblem("after", f"a search pages through its first {MAX_SEARCH_DEPTH} hits")
+        )
     if problems:
         raise ValidationFailed(problems)
-    return size
+    return offset, size
 
 
 async def _semantic(info: Info, query: str, spec: ClaimFilterSpec, limit: int) -> list[ScoredClaim]:
@@ -144,7 +172,9 @@ class SearchQueries:
         "through the ANN index), by words (FULLTEXT: websearch syntax such as "
         '`"heart attack" -stroke`, ranked by ts_rank, with a snippet) or both (HYBRID: '
         "reciprocal rank fusion). `query` is 1..1000 characters, `first` 0..200 "
-        "(default 20); the filter works as for `claims` (latest, non-retracted by default)."
+        "(default 20); the filter works as for `claims` (latest, non-retracted by default). "
+        "`after` (a result's `endCursor`) gives the next page, through the first "
+        f"{MAX_SEARCH_DEPTH} hits."
     )
     async def search(
         self,
@@ -153,27 +183,30 @@ class SearchQueries:
         mode: SearchMode = SearchMode.HYBRID,
         first: int | None = None,
         filter: ClaimFilter | None = None,
+        after: str | None = None,
     ) -> SearchResult:
-        size = _check(query, first, filter)
+        offset, size = _check(query, first, after, filter)
         spec = await filter_spec(info, filter)
+        wanted = offset + size + 1
         if mode is SearchMode.SEMANTIC:
-            fused = _single(await _semantic(info, query, spec, size), mode)
+            fused = _single(await _semantic(info, query, spec, wanted), mode)
         elif mode is SearchMode.FULLTEXT:
-            fused = _single(await _fulltext(info, query, spec, size), mode)
+            fused = _single(await _fulltext(info, query, spec, wanted), mode)
         else:
-            candidates = max(size, HYBRID_CANDIDATES)
+            candidates = max(wanted, HYBRID_CANDIDATES)
             fused = fuse(
                 await _semantic(info, query, spec, candidates),
                 await _fulltext(info, query, spec, candidates),
             )
-        hits = fused[:size]
+        hits = fused[offset : offset + size]
         info.context.loaders.prime_claims([hit.scored.claim for hit in hits])
+        end = offset + len(hits)
         return SearchResult(
             mode=mode,
             hits=[
                 SearchHit(
                     claim=Claim.from_row(hit.scored.claim),
-                    rank=i + 1,
+                    rank=offset + i + 1,
                     score=hit.score,
                     similarity=hit.similarity,
                     snippet=hit.snippet,
@@ -181,4 +214,6 @@ class SearchQueries:
                 )
                 for i, hit in enumerate(hits)
             ],
+            end_cursor=encode_cursor(SEARCH_CURSOR, [end]) if hits else None,
+            has_next_page=len(fused) > end and end < MAX_SEARCH_DEPTH,
         )

@@ -188,6 +188,32 @@ class ReviewEvent:
         return Claim.from_row(row) if row else None
 
 
+@strawberry.type(description="A claim stands on a claim that was just retracted.")
+class AtRiskEvent:
+    event_id: str
+    claim_id: UUID | None = strawberry.field(description="The claim now at risk.")
+    retracted_id: UUID | None
+    path: list[UUID] = strawberry.field(
+        description="From the claim at risk to the retracted one, both included."
+    )
+
+    @classmethod
+    def from_event(cls, event: EventRow) -> AtRiskEvent:
+        p = event.payload
+        steps = p.get("path")
+        return cls(
+            event_id=str(event.id),
+            claim_id=_uuid(p, "claim_id"),
+            retracted_id=_uuid(p, "retracted_id"),
+            path=[UUID(str(s)) for s in steps] if isinstance(steps, list) else [],
+        )
+
+    @strawberry.field(description="The claim at risk, as it is now.")
+    async def claim(self, info: Info) -> Claim | None:
+        row = await _current_row(info, claim_store.claims_by_id, self.claim_id)
+        return Claim.from_row(row) if row else None
+
+
 @strawberry.type(description="A bundle was accepted: its claims and edges all committed.")
 class BundleEvent:
     event_id: str
@@ -562,6 +588,21 @@ class LiveSubscriptions:
             claim_id=str(of_claim) if of_claim else None,
         )
         async for root in _live(info, criteria, ReviewEvent.from_event):
+            yield root
+
+    @strawberry.subscription(
+        description="Claims put at risk by a retraction from now on (one event per claim "
+        "standing on the retracted one, with its path), optionally of one claim only.",
+        permission_classes=[CanReadClaims],
+    )
+    async def claim_at_risk(
+        self, info: Info, claim_id: UUID | None = None
+    ) -> AsyncGenerator[AtRiskEvent, None]:
+        criteria = EventCriteria(
+            types=frozenset({EventType.CLAIM_AT_RISK.value}),
+            claim_id=str(claim_id) if claim_id else None,
+        )
+        async for root in _live(info, criteria, AtRiskEvent.from_event):
             yield root
 
     @strawberry.subscription(

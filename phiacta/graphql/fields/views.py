@@ -41,7 +41,10 @@ class ViewKind(Enum):
 class PaperView:
     source: Source
     claims: list[Claim] = strawberry.field(
-        description="By location in the source, then extraction order (at most 2,000)."
+        description="The current version of each claim, in reading order: by provenance "
+        "position (section, paragraph, sentence) where given, else by a natural sort of the "
+        'location label ("para 2" before "para 10"), then extraction order (at most '
+        "2,000)."
     )
     edges: list[Edge] = strawberry.field(description="The edges between these claims.")
 
