@@ -17,8 +17,16 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from phiacta.db.runtime import embedded_server, open_database
+    from phiacta.db.runtime import DataDirInUse, ServeLock, open_database
 
+    lock = None
+    if not settings.database_url:
+        lock = ServeLock(settings.phiacta_data_dir)
+        try:
+            lock.acquire(f"http://{args.host}:{args.port}")
+        except DataDirInUse as exc:
+            print(f"phiacta serve: {exc}", file=sys.stderr)
+            return 1
     database = open_database(settings)
     # Workers and the reloader are separate processes that read their settings from the
     # environment: hand them the database this process chose (maybe the embedded one).
@@ -56,9 +64,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 reload_dirs=[str(Path(__file__).resolve().parent)] if args.reload else None,
             )
     finally:
-        if not settings.database_url:
-            # `serve` owns the embedded server: Ctrl-C leaves no PostgreSQL behind.
-            embedded_server(settings).stop()
+        # Only a server this process started is stopped; an adopted one keeps running.
+        database.stop_embedded(serving=True)
+        if lock is not None:
+            lock.release()
     return 0
 
 

@@ -125,6 +125,45 @@ def test_serve_starts_the_embedded_server_stops_it_on_ctrl_c_and_keeps_data(
     assert no_postgres_left(data_dir)
 
 
+def test_a_second_serve_on_one_data_folder_is_refused_and_leaves_the_first_untouched(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    env = base_env(data_dir)
+    with serving(env, tmp_path) as url, httpx.Client(base_url=url) as client:
+        second = subprocess.run(
+            [*PHIACTA, "serve", "--port", str(free_port())],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_TIMEOUT_SECONDS,
+        )
+        assert second.returncode == 1
+        assert "already serves from" in second.stderr
+        assert f"http://127.0.0.1:{url.rsplit(':', 1)[1]}" in second.stderr
+        assert client.get("/ready").status_code == 200
+        assert len(data_of(gql(client, "{ edgeTypes { name } }"))["edgeTypes"]) == 15
+    assert no_postgres_left(data_dir)
+
+
+def test_processes_that_adopt_the_embedded_server_never_stop_it(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = base_env(data_dir)
+    owner = EmbeddedPostgres(data_dir / "postgres")
+    owner.start()
+    try:
+        with serving(env, tmp_path) as url, httpx.Client(base_url=url) as client:
+            mutation = 'mutation { createNamespace(input: {path: "adopted"}) { id } }'
+            data_of(gql(client, mutation, headers=writer_headers(env, tmp_path)))
+        assert owner.is_running()
+        writer_headers(env, tmp_path)  # a one-shot command adopts it too
+        assert owner.is_running()
+    finally:
+        owner.stop()
+    assert no_postgres_left(data_dir)
+
+
 def test_serve_uses_database_url_and_starts_no_embedded_server(
     tmp_path: Path, pg_admin_url: str, template_database: str
 ) -> None:
