@@ -193,6 +193,12 @@ def _events(args: argparse.Namespace, settings: Settings) -> int:
     return run_prune_command(settings, args.older_than_days)
 
 
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from phiacta.demo.load import run_demo
+
+    return run_demo(settings)
+
+
 def _apikey(args: argparse.Namespace, settings: Settings) -> int:
     from phiacta.auth.commands import run_command
 
@@ -276,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete events older than this (default: EVENTS_RETENTION_DAYS)",
     )
     events.set_defaults(handler=_events)
+
+    demo = commands.add_parser(
+        "demo", help="load the demo graph (idempotent: a second run writes nothing)"
+    )
+    demo.set_defaults(handler=_demo)
     return parser
 
 
