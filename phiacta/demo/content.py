@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The claim GraphiQL's example tabs start from, by its `attrs.demo`.
+DEMO_ANCHOR = "cardio/aspirin-secondary"
+
 
 @dataclass(frozen=True)
 class Topic:

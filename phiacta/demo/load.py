@@ -35,8 +35,6 @@ from phiacta.store import reviews as review_store
 DEMO_VERSION = "v1"
 CURATOR = "phiacta-demo"
 REVIEWERS = {"reviewer-a": "Demo reviewer A", "reviewer-b": "Demo reviewer B"}
-# A claim GraphiQL's examples start from, as `attrs.demo`.
-ANCHOR = "cardio/aspirin-secondary"
 
 
 def all_topics() -> tuple[Topic, ...]:

@@ -53,6 +53,7 @@ from phiacta import jsoncodec
 from phiacta.auth import ratelimit
 from phiacta.auth.viewer import Viewer
 from phiacta.config import Settings
+from phiacta.demo.content import DEMO_ANCHOR
 from phiacta.errors import (
     ErrorCode,
     Forbidden,
@@ -63,6 +64,7 @@ from phiacta.errors import (
     Unavailable,
     ValidationFailed,
 )
+from phiacta.graphiql.page import graphiql_response
 from phiacta.graphql.context import Context
 from phiacta.graphql.error_details import request_path
 from phiacta.graphql.limits import PersistedQueries, operation_groups, parse_document
@@ -71,6 +73,8 @@ from phiacta.graphql.operations import PreparedOperation, PreparedOperations
 from phiacta.middleware import request_id_of
 from phiacta.observability.access import OPERATION_KEY
 from phiacta.services import Services
+from phiacta.store import claims as claim_store
+from phiacta.store.claims import ClaimFilterSpec
 
 
 def error_response(error: PhiactaError, request_id: str, status_code: int) -> JSONResponse:
@@ -382,6 +386,12 @@ class GraphQLView(GraphQL[Context, None]):
         error.details = {"stacktrace": traceback.format_exception(exc)}
         return error_response(error, request_id, 500)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        anchor = await _demo_anchor(request.app.state.services)
+        return graphiql_response(
+            request, development=self.settings.is_development, anchor_id=anchor
+        )
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -398,6 +408,17 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=request_id_of(request.scope),
             viewer=request.scope.get("state", {}).get("viewer"),
         )
+
+
+async def _demo_anchor(services: Services) -> str | None:
+    """The id of the demo claim GraphiQL's examples start from, if the demo is loaded."""
+    spec = ClaimFilterSpec(attrs={"demo": DEMO_ANCHOR})
+    try:
+        async with services.pool.connection() as conn:
+            rows = await claim_store.list_claims(conn, spec, limit=1, after=None, descending=True)
+    except (psycopg.Error, PoolTimeout):
+        return None  # the page still works; its examples say to load the demo
+    return str(rows[0].id) if rows else None
 
 
 def _unauthenticated(errors: Sequence[GraphQLError]) -> bool:
