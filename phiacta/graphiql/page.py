@@ -74,6 +74,9 @@ def _stylesheet(name: str) -> str:
 
 
 def page_html(tabs: list[dict[str, str]], headers: str | None) -> str:
+    if headers is not None:
+        # Each tab keeps its own headers: the key must follow to every tab.
+        tabs = [{**tab, "headers": headers} for tab in tabs]
     config = json.dumps({"tabs": tabs, "headers": headers})
     # A JSON data block is never executed; `</` is escaped so text cannot close it.
     config = config.replace("</", "<\\/")

@@ -15,6 +15,8 @@
       fetcher: fetcher,
       plugins: [explorer],
       defaultTabs: config.tabs,
+      // GraphiQL fills the editors of the first tab from these, not from defaultTabs.
+      variables: config.tabs[0].variables,
       defaultHeaders: config.headers,
       isHeadersEditorEnabled: true,
       shouldPersistHeaders: false,
