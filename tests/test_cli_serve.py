@@ -208,3 +208,45 @@ def test_db_url_prints_a_url_psql_can_use(tmp_path: Path) -> None:
         assert psql.stdout.strip() == "phiacta"
     finally:
         EmbeddedPostgres(data_dir / "postgres").stop()
+
+
+def test_one_shot_commands_print_for_people_not_log_collectors(tmp_path: Path) -> None:
+    env = {
+        k: v
+        for k, v in base_env(tmp_path / "data").items()
+        if k not in ("ENVIRONMENT", "LOG_LEVEL", "LOG_FORMAT")
+    }
+    migrated = subprocess.run(
+        [*PHIACTA, "migrate", "upgrade", "head"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=STARTUP_TIMEOUT_SECONDS,
+    )
+    assert not [line for line in migrated.stderr.splitlines() if line.startswith("{")]
+    created = subprocess.run(
+        [*PHIACTA, "apikey", "create", "--agent", "person", "--scopes", "claims:read"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=STARTUP_TIMEOUT_SECONDS,
+    )
+    try:
+        assert created.stdout.strip().startswith("phk_")
+        assert not [line for line in created.stderr.splitlines() if line.startswith("{")]
+        assert "created agent person" in created.stderr
+    finally:
+        EmbeddedPostgres(tmp_path / "data" / "postgres").stop()
+    version = subprocess.run(
+        [*PHIACTA, "--version"], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert version.stdout.startswith("phiacta ")
+    for command in ("serve", "demo", "ingest", "embed", "events", "backup"):
+        shown = subprocess.run(
+            [*PHIACTA, command, "--help"], capture_output=True, text=True, check=True, timeout=60
+        )
+        assert f"example:\n  phiacta {command}" in shown.stdout
