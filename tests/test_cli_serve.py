@@ -78,16 +78,25 @@ def serving(env: dict[str, str], cwd: Path) -> Iterator[str]:
 PHIACTA = [sys.executable, "-m", "phiacta"]
 
 
-def writer_headers(env: dict[str, str], cwd: Path) -> dict[str, str]:
-    """A claims:write key made by `phiacta apikey create` against the same database."""
-    created = subprocess.run(
-        [*PHIACTA, "apikey", "create", "--agent", "cli-writer", "--scopes", "claims:write"],
+def phiacta(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`phiacta ARGS` run to its end, its output captured."""
+    return subprocess.run(
+        [*PHIACTA, *args],
         env=env,
         cwd=cwd,
         capture_output=True,
         text=True,
-        check=True,
+        check=check,
         timeout=STARTUP_TIMEOUT_SECONDS,
+    )
+
+
+def writer_headers(env: dict[str, str], cwd: Path) -> dict[str, str]:
+    """A claims:write key made by `phiacta apikey create` against the same database."""
+    created = phiacta(
+        "apikey", "create", "--agent", "cli-writer", "--scopes", "claims:write", env=env, cwd=cwd
     )
     return {"Authorization": f"Bearer {created.stdout.strip()}"}
 
@@ -131,14 +140,7 @@ def test_a_second_serve_on_one_data_folder_is_refused_and_leaves_the_first_untou
     data_dir = tmp_path / "data"
     env = base_env(data_dir)
     with serving(env, tmp_path) as url, httpx.Client(base_url=url) as client:
-        second = subprocess.run(
-            [*PHIACTA, "serve", "--port", str(free_port())],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=STARTUP_TIMEOUT_SECONDS,
-        )
+        second = phiacta("serve", "--port", str(free_port()), env=env, cwd=tmp_path, check=False)
         assert second.returncode == 1
         assert "already serves from" in second.stderr
         assert f"http://127.0.0.1:{url.rsplit(':', 1)[1]}" in second.stderr
@@ -216,24 +218,10 @@ def test_one_shot_commands_print_for_people_not_log_collectors(tmp_path: Path) -
         for k, v in base_env(tmp_path / "data").items()
         if k not in ("ENVIRONMENT", "LOG_LEVEL", "LOG_FORMAT")
     }
-    migrated = subprocess.run(
-        [*PHIACTA, "migrate", "upgrade", "head"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=STARTUP_TIMEOUT_SECONDS,
-    )
+    migrated = phiacta("migrate", "upgrade", "head", env=env, cwd=tmp_path)
     assert not [line for line in migrated.stderr.splitlines() if line.startswith("{")]
-    created = subprocess.run(
-        [*PHIACTA, "apikey", "create", "--agent", "person", "--scopes", "claims:read"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=STARTUP_TIMEOUT_SECONDS,
+    created = phiacta(
+        "apikey", "create", "--agent", "person", "--scopes", "claims:read", env=env, cwd=tmp_path
     )
     try:
         assert created.stdout.strip().startswith("phk_")
@@ -241,12 +229,7 @@ def test_one_shot_commands_print_for_people_not_log_collectors(tmp_path: Path) -
         assert "created agent person" in created.stderr
     finally:
         EmbeddedPostgres(tmp_path / "data" / "postgres").stop()
-    version = subprocess.run(
-        [*PHIACTA, "--version"], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert version.stdout.startswith("phiacta ")
+    assert phiacta("--version").stdout.startswith("phiacta ")
     for command in ("serve", "demo", "ingest", "embed", "events", "backup"):
-        shown = subprocess.run(
-            [*PHIACTA, command, "--help"], capture_output=True, text=True, check=True, timeout=60
-        )
+        shown = phiacta(command, "--help")
         assert f"example:\n  phiacta {command}" in shown.stdout
