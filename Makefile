@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format typecheck pytest migrate schema clean fuzz audit bench \
+.PHONY: install run demo vendor-graphiql test lint format typecheck pytest migrate schema clean fuzz audit bench \
 	backup restore refresh-views docker-build docker-build-dev docker-build-test \
 	docker-build-prod docker-test up up-debug rebuild down scan
 
@@ -24,8 +24,18 @@ $(STAMP): pyproject.toml uv.lock
 install: $(STAMP)
 
 run: install
+	@echo "Phiacta on http://$(HOST):$(PORT)/graphql (GraphiQL in a browser)."
+	@echo "Empty graph? In another terminal: make demo   (about 200 claims to explore; run it again any time)"
 	ENVIRONMENT=$${ENVIRONMENT:-development} LOG_FORMAT=$${LOG_FORMAT:-console} \
 		$(BIN)/phiacta serve --host $(HOST) --port $(PORT)
+
+# The demo graph: idempotent, so safe to run while `make run` serves the same folder.
+demo: install
+	ENVIRONMENT=$${ENVIRONMENT:-development} LOG_FORMAT=$${LOG_FORMAT:-console} $(BIN)/phiacta demo
+
+# GraphiQL's JavaScript and CSS, fetched with npm pack at pinned versions (needs npm).
+vendor-graphiql: install
+	$(BIN)/python -m phiacta.graphiql.vendor
 
 test: install lint typecheck pytest
 

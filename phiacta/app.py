@@ -29,6 +29,7 @@ from phiacta.db.runtime import resolve_database_url
 from phiacta.db.view_refresher import ViewRefresher
 from phiacta.embeddings import create_provider
 from phiacta.events.live import live_updates
+from phiacta.graphiql.page import serve_asset
 from phiacta.graphql.schema import build_schema
 from phiacta.graphql.view import GraphQLView
 from phiacta.mcp.transports import MCP_PATH, McpEndpoint
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/ready", ready, methods=["GET"]),
             Route("/metrics", metrics.metrics_endpoint, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphiql/{path:path}", serve_asset, methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
             Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"]),
             Route("/export/{format}", export_endpoint, methods=["GET"]),

@@ -1,4 +1,4 @@
-"""The `phiacta` command: serve, migrate, apikey, export-schema, db-url, ..."""
+"""The `phiacta` command: serve the API, load the demo, manage keys, migrate, back up."""
 
 from __future__ import annotations
 
@@ -17,8 +17,16 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from phiacta.db.runtime import embedded_server, open_database
+    from phiacta.db.runtime import DataDirInUse, ServeLock, open_database
 
+    lock = None
+    if not settings.database_url:
+        lock = ServeLock(settings.phiacta_data_dir)
+        try:
+            lock.acquire(f"http://{args.host}:{args.port}")
+        except DataDirInUse as exc:
+            print(f"phiacta serve: {exc}", file=sys.stderr)
+            return 1
     database = open_database(settings)
     # Workers and the reloader are separate processes that read their settings from the
     # environment: hand them the database this process chose (maybe the embedded one).
@@ -56,9 +64,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 reload_dirs=[str(Path(__file__).resolve().parent)] if args.reload else None,
             )
     finally:
-        if not settings.database_url:
-            # `serve` owns the embedded server: Ctrl-C leaves no PostgreSQL behind.
-            embedded_server(settings).stop()
+        # Only a server this process started is stopped; an adopted one keeps running.
+        database.stop_embedded(serving=True)
+        if lock is not None:
+            lock.release()
     return 0
 
 
@@ -209,6 +218,12 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
     return run_stdio(settings, args.url, args.api_key)
 
 
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from phiacta.demo.load import run_demo
+
+    return run_demo(settings)
+
+
 def _apikey(args: argparse.Namespace, settings: Settings) -> int:
     from phiacta.auth.commands import run_command
 
@@ -216,8 +231,55 @@ def _apikey(args: argparse.Namespace, settings: Settings) -> int:
     return run_command(settings, args.action, **options)
 
 
+# One example per command, shown at the end of its --help.
+EXAMPLES = {
+    "serve": "phiacta serve --port 8080 --workers 2",
+    "migrate": "phiacta migrate upgrade head",
+    "export-schema": "phiacta export-schema - > schema.graphql",
+    "db-url": 'psql "$(phiacta db-url)"',
+    "apikey": "phiacta apikey create --agent paper-bot --scopes bundles:write,claims:read",
+    "backup": "phiacta backup /backups/phiacta.dump",
+    "restore": "phiacta restore /backups/phiacta.dump",
+    "refresh-views": "phiacta refresh-views",
+    "ingest": "phiacta ingest paper.json --agent paper-bot",
+    "embed": "phiacta embed --missing",
+    "events": "phiacta events prune --older-than-days 30",
+    "demo": "phiacta demo",
+    "export": "phiacta export ndjson -o knowledge.ndjson --latest-only",
+    "import": "phiacta import knowledge.ndjson",
+    "mcp": "phiacta mcp --url http://127.0.0.1:8000 --api-key phk_...",
+}
+APIKEY_EXAMPLES = {
+    "create": "phiacta apikey create --agent paper-bot --scopes bundles:write --expires 90d",
+    "list": "phiacta apikey list --agent paper-bot",
+    "revoke": "phiacta apikey revoke phk_abc123",
+}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("phiacta")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def _add_examples(commands: Any, examples: dict[str, str]) -> None:
+    for name, sub in commands.choices.items():
+        sub.formatter_class = argparse.RawDescriptionHelpFormatter
+        sub.epilog = f"example:\n  {examples[name]}"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="phiacta", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="phiacta",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  phiacta serve    (then open http://127.0.0.1:8000/graphql)\n"
+        "Each command has its own --help.",
+    )
+    parser.add_argument("--version", action="version", version=f"phiacta {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve GraphQL on /graphql")
@@ -318,6 +380,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mcp.add_argument("--api-key", help="the key to act with (default PHIACTA_API_KEY)")
     mcp.set_defaults(handler=_mcp)
+
+    demo = commands.add_parser(
+        "demo", help="load the demo graph (idempotent: a second run writes nothing)"
+    )
+    demo.set_defaults(handler=_demo)
+    _add_examples(commands, EXAMPLES)
+    _add_examples(apikey_actions, APIKEY_EXAMPLES)
     return parser
 
 
@@ -328,10 +397,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"phiacta: configuration error: {exc}", file=sys.stderr)
         return 2
-    from phiacta.observability.logging import configure_logging
-
-    # The server logs to stdout (what containers collect); other commands keep stdout
-    # for their output (`psql $(phiacta db-url)`) and log to stderr.
-    configure_logging(settings, sys.stdout if args.command == "serve" else sys.stderr)
+    settings = _configure_logging(args.command, settings)
     handler: Handler = args.handler
     return handler(args, settings)
+
+
+def _configure_logging(command: str, settings: Settings) -> Settings:
+    """Logs for whoever reads them. The server logs to stdout (what containers collect),
+    as JSON unless LOG_FORMAT says otherwise or a person watches the terminal. Other
+    commands keep stdout for their output (`psql $(phiacta db-url)`) and log to stderr,
+    for a person: readable lines, warnings and audit lines only, unless LOG_FORMAT or
+    LOG_LEVEL are set."""
+    from phiacta.observability.logging import configure_logging
+
+    serving = command == "serve"
+    stream = sys.stdout if serving else sys.stderr
+    chosen = settings.model_fields_set
+    update: dict[str, object] = {}
+    if "log_format" not in chosen and (not serving or stream.isatty()):
+        update["log_format"] = "console"
+        if serving:  # its workers read their settings from the environment
+            os.environ["LOG_FORMAT"] = "console"
+    if "log_level" not in chosen and not serving:
+        update["log_level"] = "warning"
+    settings = settings.model_copy(update=update)
+    configure_logging(settings, stream)
+    return settings

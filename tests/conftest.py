@@ -20,7 +20,7 @@ from phiacta.config import Settings, normalize_database_url
 from phiacta.db import admin, migrate
 from phiacta.db.embedded import EmbeddedPostgres
 from phiacta.db.pool import Pool, create_pool
-from tests.support import LiveServer, make_settings, unique_name
+from tests.support import LiveServer, check_error_shape, make_settings, unique_name
 
 TEST_DIMENSIONS = 384
 
@@ -94,7 +94,8 @@ async def pool(settings: Settings, database_url: str) -> AsyncIterator[Pool]:
 
 @pytest.fixture
 def client(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    hooks = {"response": [check_error_shape]}
+    with httpx.Client(base_url=server.url, timeout=30, event_hooks=hooks) as http:
         yield http
 
 

@@ -137,9 +137,34 @@ def gql(
     response = client.post(
         "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
     )
-    assert response.status_code == 200, response.text
+    check_error_shape(response)
     body: dict[str, Any] = response.json()
+    assert response.status_code in (200, 401), response.text
     return body
+
+
+def check_error_shape(response: httpx.Response) -> None:
+    """What every GraphQL answer promises (the `client` fixture checks each response):
+    a VALIDATION_FAILED error names the place of each problem in `details`, and an
+    UNAUTHENTICATED one is HTTP 401, whether the key was wrong or missing."""
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return
+    response.read()
+    try:
+        body = response.json()
+    except ValueError:
+        return
+    if not isinstance(body, dict) or not isinstance(body.get("errors"), list):
+        return
+    codes = error_codes(body)
+    for error, code in zip(body["errors"], codes, strict=True):
+        if code == "VALIDATION_FAILED":
+            details = error["extensions"].get("details")
+            assert details, f"VALIDATION_FAILED without details: {error}"
+            for detail in details:
+                assert isinstance(detail.get("path"), str) and detail["path"], error
+    if "UNAUTHENTICATED" in codes:
+        assert response.status_code == 401, response.text
 
 
 def data_of(body: dict[str, Any]) -> dict[str, Any]:

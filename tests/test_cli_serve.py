@@ -78,16 +78,25 @@ def serving(env: dict[str, str], cwd: Path) -> Iterator[str]:
 PHIACTA = [sys.executable, "-m", "phiacta"]
 
 
-def writer_headers(env: dict[str, str], cwd: Path) -> dict[str, str]:
-    """A claims:write key made by `phiacta apikey create` against the same database."""
-    created = subprocess.run(
-        [*PHIACTA, "apikey", "create", "--agent", "cli-writer", "--scopes", "claims:write"],
+def phiacta(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`phiacta ARGS` run to its end, its output captured."""
+    return subprocess.run(
+        [*PHIACTA, *args],
         env=env,
         cwd=cwd,
         capture_output=True,
         text=True,
-        check=True,
+        check=check,
         timeout=STARTUP_TIMEOUT_SECONDS,
+    )
+
+
+def writer_headers(env: dict[str, str], cwd: Path) -> dict[str, str]:
+    """A claims:write key made by `phiacta apikey create` against the same database."""
+    created = phiacta(
+        "apikey", "create", "--agent", "cli-writer", "--scopes", "claims:write", env=env, cwd=cwd
     )
     return {"Authorization": f"Bearer {created.stdout.strip()}"}
 
@@ -122,6 +131,38 @@ def test_serve_starts_the_embedded_server_stops_it_on_ctrl_c_and_keeps_data(
     with serving(env, tmp_path) as url, httpx.Client(base_url=url) as client:
         paths = [n["path"] for n in data_of(gql(client, "{ namespaces { path } }"))["namespaces"]]
         assert paths == ["kept"]
+    assert no_postgres_left(data_dir)
+
+
+def test_a_second_serve_on_one_data_folder_is_refused_and_leaves_the_first_untouched(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    env = base_env(data_dir)
+    with serving(env, tmp_path) as url, httpx.Client(base_url=url) as client:
+        second = phiacta("serve", "--port", str(free_port()), env=env, cwd=tmp_path, check=False)
+        assert second.returncode == 1
+        assert "already serves from" in second.stderr
+        assert f"http://127.0.0.1:{url.rsplit(':', 1)[1]}" in second.stderr
+        assert client.get("/ready").status_code == 200
+        assert len(data_of(gql(client, "{ edgeTypes { name } }"))["edgeTypes"]) == 15
+    assert no_postgres_left(data_dir)
+
+
+def test_processes_that_adopt_the_embedded_server_never_stop_it(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = base_env(data_dir)
+    owner = EmbeddedPostgres(data_dir / "postgres")
+    owner.start()
+    try:
+        with serving(env, tmp_path) as url, httpx.Client(base_url=url) as client:
+            mutation = 'mutation { createNamespace(input: {path: "adopted"}) { id } }'
+            data_of(gql(client, mutation, headers=writer_headers(env, tmp_path)))
+        assert owner.is_running()
+        writer_headers(env, tmp_path)  # a one-shot command adopts it too
+        assert owner.is_running()
+    finally:
+        owner.stop()
     assert no_postgres_left(data_dir)
 
 
@@ -169,3 +210,26 @@ def test_db_url_prints_a_url_psql_can_use(tmp_path: Path) -> None:
         assert psql.stdout.strip() == "phiacta"
     finally:
         EmbeddedPostgres(data_dir / "postgres").stop()
+
+
+def test_one_shot_commands_print_for_people_not_log_collectors(tmp_path: Path) -> None:
+    env = {
+        k: v
+        for k, v in base_env(tmp_path / "data").items()
+        if k not in ("ENVIRONMENT", "LOG_LEVEL", "LOG_FORMAT")
+    }
+    migrated = phiacta("migrate", "upgrade", "head", env=env, cwd=tmp_path)
+    assert not [line for line in migrated.stderr.splitlines() if line.startswith("{")]
+    created = phiacta(
+        "apikey", "create", "--agent", "person", "--scopes", "claims:read", env=env, cwd=tmp_path
+    )
+    try:
+        assert created.stdout.strip().startswith("phk_")
+        assert not [line for line in created.stderr.splitlines() if line.startswith("{")]
+        assert "created agent person" in created.stderr
+    finally:
+        EmbeddedPostgres(tmp_path / "data" / "postgres").stop()
+    assert phiacta("--version").stdout.startswith("phiacta ")
+    for command in ("serve", "demo", "ingest", "embed", "events", "backup"):
+        shown = phiacta(command, "--help")
+        assert f"example:\n  phiacta {command}" in shown.stdout

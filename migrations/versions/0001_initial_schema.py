@@ -1,4 +1,5 @@
-"""The initial schema: every table, constraint, index, seed row and view of DESIGN.md.
+"""The initial schema: every table, constraint, index, seed row and view of Phiacta's data
+model (tests/migrations_expectations.py lists what it must create).
 
 Revision ID: 0001
 Revises:

@@ -38,7 +38,8 @@ def resolve_pepper(settings: Settings) -> str:
                 os.link(draft, path)
         finally:
             draft.unlink()
-    if not settings.is_development:
+    # Replicas exist only with a shared DATABASE_URL: the embedded server has one host.
+    if not settings.is_development and settings.database_url:
         log.warning(
             "api_key_salt_generated",
             detail="API_KEY_SALT is unset; replicas must share it to verify the same keys",

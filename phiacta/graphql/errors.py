@@ -2,7 +2,8 @@
 
 Every error in a response carries `extensions.code` and `extensions.request_id`.
 Domain errors (`PhiactaError`) keep their message and add their details; GraphQL
-syntax and validation errors become VALIDATION_FAILED; a lost database becomes
+syntax, validation and variable errors become VALIDATION_FAILED with details naming the
+place (`graphql.error_details`); a lost database becomes
 UNAVAILABLE; anything else is a bug, logged with its traceback and reported as INTERNAL
 (with the message and trace only in development).
 """
@@ -20,6 +21,7 @@ from psycopg_pool import PoolTimeout
 from strawberry.extensions import SchemaExtension
 
 from phiacta.errors import ErrorCode, PhiactaError
+from phiacta.graphql.error_details import details_of
 from phiacta.observability import metrics
 
 log = structlog.get_logger(__name__)
@@ -32,13 +34,19 @@ def classify(error: GraphQLError) -> tuple[ErrorCode, str, dict[str, object]]:
         original = original.original_error
     if isinstance(original, PhiactaError):
         return original.code, original.message, original.extensions()
-    if original is None or isinstance(original, GraphQLError):
-        return ErrorCode.VALIDATION_FAILED, error.message, {}
+    if original is None or isinstance(original, GraphQLError) or _is_coercion(error, original):
+        return ErrorCode.VALIDATION_FAILED, error.message, {"details": details_of(error)}
     if isinstance(original, psycopg.errors.QueryCanceled):
         return ErrorCode.LIMIT_EXCEEDED, "the query took longer than the statement timeout", {}
     if isinstance(original, (psycopg.OperationalError, PoolTimeout)):
         return ErrorCode.UNAVAILABLE, "the database is unavailable; try again shortly", {}
     return ErrorCode.INTERNAL, "internal error", {}
+
+
+def _is_coercion(error: GraphQLError, original: BaseException) -> bool:
+    """A scalar's parser refused a value: graphql-core reports it without a response path
+    (a resolver's failure always has one), keeping the parser's exception as its cause."""
+    return error.path is None and isinstance(original, ValueError | TypeError)
 
 
 def coded_error(error: GraphQLError, *, request_id: str, development: bool) -> GraphQLError:

@@ -12,6 +12,10 @@ at one is answered with a coded GraphQL-shaped error and never executes:
 6. the rate limit of the caller and the operation's group: 429 RATE_LIMITED with
    Retry-After.
 
+An operation that runs answers 200 with its errors beside its data, except that an
+UNAUTHENTICATED error (no key where the operation needs one) makes it 401, as a bad key
+is (README, "Errors and HTTP status").
+
 Every response carries X-RateLimit-Limit, -Remaining and -Reset: each request takes
 one unit, a request refused before its operation is known from the claims:read group.
 Queries and mutations then run through `graphql.engine.operations`, which checks each document
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -34,7 +38,7 @@ from urllib.parse import parse_qsl, urlencode
 import psycopg
 import structlog
 from cross_web import HTTPException
-from graphql import OperationType
+from graphql import GraphQLError, OperationType
 from psycopg_pool import PoolTimeout
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -49,6 +53,7 @@ from phiacta import jsoncodec
 from phiacta.auth import ratelimit
 from phiacta.auth.viewer import Viewer
 from phiacta.config import Settings
+from phiacta.demo.content import DEMO_ANCHOR
 from phiacta.errors import (
     ErrorCode,
     Forbidden,
@@ -58,13 +63,17 @@ from phiacta.errors import (
     Unavailable,
     ValidationFailed,
 )
+from phiacta.graphiql.page import graphiql_response
 from phiacta.graphql.context import Context
 from phiacta.graphql.engine.limits import PersistedQueries, operation_groups, parse_document
 from phiacta.graphql.engine.live_transport import LiveTransportHandler
 from phiacta.graphql.engine.operations import PreparedOperation, PreparedOperations
+from phiacta.graphql.error_details import request_path
 from phiacta.middleware import request_id_of
 from phiacta.observability.access import OPERATION_KEY
 from phiacta.services import Services
+from phiacta.store import claims as claim_store
+from phiacta.store.claims import ClaimFilterSpec
 
 
 def error_response(error: PhiactaError, request_id: str, status_code: int) -> JSONResponse:
@@ -86,6 +95,8 @@ def error_response(error: PhiactaError, request_id: str, status_code: int) -> JS
 
 
 log = structlog.get_logger(__name__)
+
+_CHALLENGE = 'Bearer realm="phiacta"'
 
 # Status codes of the failures Strawberry itself raises while reading a request.
 _HTTP_CODES = {404: ErrorCode.NOT_FOUND, 413: ErrorCode.LIMIT_EXCEEDED}
@@ -183,7 +194,7 @@ class GraphQLView(GraphQL[Context, None]):
             viewer = await services.authenticator.authenticate(request.headers.get("authorization"))
         except PhiactaError as exc:
             await self._take(services, None, client_ip, {ratelimit.CLAIMS_READ}, headers)
-            headers["WWW-Authenticate"] = 'Bearer realm="phiacta"'
+            headers["WWW-Authenticate"] = _CHALLENGE
             raise _Refused(exc, 401) from None
         scope.setdefault("state", {})["viewer"] = viewer
         try:
@@ -244,9 +255,20 @@ class GraphQLView(GraphQL[Context, None]):
         if prepared.name:
             request.scope["state"][OPERATION_KEY] = prepared.name
         body: dict[str, object] = {"data": result.data}
+        status_code = 200
+        headers: dict[str, str] = {}
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]
-        return Response(jsoncodec.dumps(body), media_type="application/json")
+            if _unauthenticated(result.errors):
+                # A missing key where one is needed answers as a wrong key does.
+                status_code = 401
+                headers["WWW-Authenticate"] = _CHALLENGE
+        return Response(
+            jsoncodec.dumps(body),
+            status_code=status_code,
+            headers=headers,
+            media_type="application/json",
+        )
 
     async def _take(
         self,
@@ -340,7 +362,12 @@ class GraphQLView(GraphQL[Context, None]):
             return await self.run(Request(inner_scope, replay))
         except HTTPException as exc:
             code = _HTTP_CODES.get(exc.status_code, ErrorCode.VALIDATION_FAILED)
-            raise _Refused(_HttpFailure(exc.reason, code), exc.status_code) from None
+            failure = _HttpFailure(exc.reason, code)
+            if code is ErrorCode.VALIDATION_FAILED:
+                failure.details = ValidationFailed.single(
+                    request_path(exc.reason), exc.reason
+                ).extensions()
+            raise _Refused(failure, exc.status_code) from None
 
     def _internal_error(self, exc: Exception, request_id: str) -> Response:
         log.error("graphql_http_internal_error", request_id=request_id, exc_info=exc)
@@ -349,6 +376,12 @@ class GraphQLView(GraphQL[Context, None]):
         error = _HttpFailure(f"internal error: {exc!r}", ErrorCode.INTERNAL)
         error.details = {"stacktrace": traceback.format_exception(exc)}
         return error_response(error, request_id, 500)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        anchor = await _demo_anchor(request.app.state.services)
+        return graphiql_response(
+            request, development=self.settings.is_development, anchor_id=anchor
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -366,6 +399,23 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=request_id_of(request.scope),
             viewer=request.scope.get("state", {}).get("viewer"),
         )
+
+
+async def _demo_anchor(services: Services) -> str | None:
+    """The id of the demo claim GraphiQL's examples start from, if the demo is loaded."""
+    spec = ClaimFilterSpec(attrs={"demo": DEMO_ANCHOR})
+    try:
+        async with services.pool.connection() as conn:
+            rows = await claim_store.list_claims(conn, spec, limit=1, after=None, descending=True)
+    except (psycopg.Error, PoolTimeout):
+        return None  # the page still works; its examples say to load the demo
+    return str(rows[0].id) if rows else None
+
+
+def _unauthenticated(errors: Sequence[GraphQLError]) -> bool:
+    return any(
+        (error.extensions or {}).get("code") == ErrorCode.UNAUTHENTICATED for error in errors
+    )
 
 
 async def _bounded_body(request: Request, max_bytes: int) -> bytes:

@@ -154,14 +154,14 @@ def _json_line(event_dict: EventDict, **_: object) -> str:
         return json.dumps(event_dict, default=str)
 
 
-def _renderer_chain(log_format: str) -> list[Processor]:
+def _renderer_chain(log_format: str, colors: bool) -> list[Processor]:
     if log_format == "json":
         return [
             structlog.processors.format_exc_info,
             redact_secrets,
             structlog.processors.JSONRenderer(serializer=_json_line),
         ]
-    return [redact_secrets, structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())]
+    return [redact_secrets, structlog.dev.ConsoleRenderer(colors=colors)]
 
 
 def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
@@ -172,14 +172,15 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     are logged only when ENVIRONMENT=development and LOG_LEVEL=debug.
     """
     level = getattr(logging, settings.log_level.upper())
+    stream = stream or sys.stdout
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_shared_processors(),
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            *_renderer_chain(settings.log_format),
+            *_renderer_chain(settings.log_format, colors=stream.isatty()),
         ],
     )
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = logging.StreamHandler(stream)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(formatter)
 

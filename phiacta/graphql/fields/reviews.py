@@ -7,15 +7,15 @@ from strawberry.scalars import JSON
 
 from phiacta.auth.viewer import Scope
 from phiacta.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
-from phiacta.events import EventType, private_to
+from phiacta.events import EventType
 from phiacta.graphql.context import Info
 from phiacta.graphql.enums import Verdict
 from phiacta.graphql.ids import uuid_of
 from phiacta.graphql.permissions import CanWriteReviews, require_scope
 from phiacta.graphql.types import Review
+from phiacta.ingest.reviews import write_review
 from phiacta.ingest.validate import unit_interval_problems
 from phiacta.observability.audit import audit_write
-from phiacta.store import claims as claim_store
 from phiacta.store import events as event_store
 from phiacta.store import reviews as review_store
 
@@ -60,11 +60,8 @@ class ReviewMutations:
         problems = _problems(input)
         if problems:
             raise ValidationFailed(problems)
-        async with info.context.connection() as conn, conn.transaction():
-            claim = await claim_store.claim_by_id(conn, claim_id, info.context.visibility)
-            if claim is None:
-                raise NotFound(f"no claim has id {claim_id}")
-            row, replaced = await review_store.upsert_review(
+        async with info.context.connection() as conn:
+            row, replaced = await write_review(
                 conn,
                 claim_id=claim_id,
                 reviewer_id=viewer.agent_id,
@@ -72,19 +69,7 @@ class ReviewMutations:
                 confidence=input.confidence,
                 comment=input.comment,
                 attrs=dict(input.attrs) if isinstance(input.attrs, dict) else {},
-            )
-            await event_store.append_event(
-                conn,
-                EventType.REVIEW_CREATED,
-                {
-                    "review_id": str(row.id),
-                    "claim_id": str(row.claim_id),
-                    "reviewer_id": str(row.reviewer_id),
-                    "verdict": row.verdict,
-                    "confidence": row.confidence,
-                    "replaced": replaced,
-                    **private_to(claim.status, claim.created_by),
-                },
+                visibility=info.context.visibility,
             )
         audit_write(
             operation="createReview",
