@@ -4,6 +4,11 @@ The server is, in order of preference: TEST_DATABASE_URL (an admin URL to a serv
 pgvector), a testcontainers `pgvector/pgvector:pg16` container when PHIACTA_TEST_DOCKER=1,
 or the embedded server in a temporary folder. Each test module gets its own database,
 cloned from a template that alembic migrated once per session.
+
+PHIACTA_TEST_POOLER=pgbouncer runs the HTTP suite (every test with a live `server`)
+again through PgBouncer in transaction mode: the servers connect through it with
+DATABASE_POOLER=pgbouncer, LISTEN and migrations going direct (`make test` runs this
+pass when the pgbouncer binary is installed).
 """
 
 from __future__ import annotations
@@ -20,9 +25,23 @@ from phiacta.config import Settings, normalize_database_url
 from phiacta.db import admin, migrate
 from phiacta.db.embedded import EmbeddedPostgres
 from phiacta.db.pool import Pool, create_pool
+from tests.pgbouncer import PgBouncer
 from tests.support import LiveServer, make_settings, unique_name
 
 TEST_DIMENSIONS = 384
+POOLER = os.environ.get("PHIACTA_TEST_POOLER", "")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Through a pooler, only the HTTP suite runs: the tests that talk to a live server."""
+    if not POOLER:
+        return
+    if POOLER != "pgbouncer":
+        raise pytest.UsageError(f"PHIACTA_TEST_POOLER={POOLER!r}: only pgbouncer is known")
+    kept = [item for item in items if "server" in getattr(item, "fixturenames", ())]
+    deselected = [item for item in items if "server" not in getattr(item, "fixturenames", ())]
+    config.hook.pytest_deselected(items=deselected)
+    items[:] = kept
 
 
 @pytest.fixture(scope="session")
@@ -72,9 +91,29 @@ def empty_database_url(pg_admin_url: str) -> Iterator[str]:
     admin.drop_database(pg_admin_url, name)
 
 
+@pytest.fixture(scope="session")
+def pooler(pg_admin_url: str) -> Iterator[PgBouncer | None]:
+    """The PgBouncer in front of the test server when PHIACTA_TEST_POOLER asks for one."""
+    if not POOLER:
+        yield None
+        return
+    with PgBouncer.run(pg_admin_url) as bouncer:
+        yield bouncer
+
+
 @pytest.fixture(scope="module")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return make_settings(database_url, tmp_path_factory.mktemp("data"))
+def settings(
+    database_url: str, pooler: PgBouncer | None, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    data_dir = tmp_path_factory.mktemp("data")
+    if pooler is None:
+        return make_settings(database_url, data_dir)
+    return make_settings(
+        pooler.pooled(database_url),
+        data_dir,
+        database_pooler="pgbouncer",
+        database_listen_url=database_url,
+    )
 
 
 @pytest.fixture(scope="module")
