@@ -44,6 +44,17 @@ ROOT = Path(__file__).resolve().parent.parent
 PORTS = {0: 8200, 1: 8201, 2: 8202}
 CONCURRENCY = 16
 DATABASE = "bench_replicas"
+# Bytes per row of the tables that grow with the graph (heap, TOAST and indexes), for
+# the cost model in docs/scaling.md.
+SIZES = """
+SELECT c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid), c.reltuples::bigint
+FROM pg_class c
+WHERE c.relname IN ('claims', 'edges', 'reviews', 'provenance', 'sources')
+UNION ALL
+SELECT i.relname, pg_relation_size(i.oid), pg_relation_size(i.oid), NULL
+FROM pg_class i
+WHERE i.relname = 'ix_claims_embedding'
+"""
 CLAIM_BY_ID = """query ($id: UUID!) { claim(id: $id) { id content createdBy { name }
     outgoing(first: 10) { edges { node { edgeType target { id content } } } } } }"""
 
@@ -129,6 +140,21 @@ def measure(primary: str, replicas: list[str], ids: list[str], seconds: float) -
     }
 
 
+def table_sizes(conn: psycopg.Connection[Any]) -> dict[str, dict[str, float]]:
+    claims = conn.execute("SELECT count(*) FROM claims").fetchone()
+    assert claims is not None
+    sizes: dict[str, dict[str, float]] = {}
+    for name, total, heap, rows in conn.execute(SIZES):
+        # The ANN index grows with the claims that have a vector.
+        count = rows if rows is not None else claims[0]
+        sizes[name] = {
+            "rows": count,
+            "total_bytes_per_row": round(total / max(count, 1), 1),
+            "heap_bytes_per_row": round(heap / max(count, 1), 1),
+        }
+    return sizes
+
+
 def wait_for_replay(primary: EmbeddedPostgres, standbys: list[EmbeddedPostgres]) -> None:
     with psycopg.connect(primary.url(DATABASE), autocommit=True) as conn:
         row = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
@@ -165,6 +191,8 @@ def main() -> None:
             generate(conn, args.claims, args.seed)
             conn.execute("VACUUM ANALYZE")
             ids = [str(r[0]) for r in conn.execute("SELECT id FROM claims LIMIT 2000")]
+            sizes = table_sizes(conn)
+        print(json.dumps(sizes, indent=2), flush=True)
         for index in range(2):
             standby = primary.make_standby(folder / f"standby-{index}")
             standby.start()
@@ -196,6 +224,7 @@ def main() -> None:
             "concurrency": CONCURRENCY,
             "cpus": os.cpu_count(),
             "load_average": os.getloadavg(),
+            "sizes": sizes,
             "summary": summary,
             "runs": {f"{count}_replicas": results for count, results in runs.items()},
         }

@@ -14,6 +14,7 @@ pass when the pgbouncer binary is installed).
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -45,7 +46,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     given = os.environ.get("TEST_DATABASE_URL")
     if given:
         yield normalize_database_url(given)
@@ -56,12 +57,16 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with PostgresContainer("pgvector/pgvector:pg16", driver=None) as container:
             yield normalize_database_url(container.get_connection_url())
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
-    server.start()
-    try:
-        yield server.url()
-    finally:
-        server.stop()
+    # Not under pytest's temporary root: every pytest session on the machine resets
+    # that folder to 0700, and the server's own user (and PgBouncer's, running as it)
+    # must reach these paths for as long as the session lasts.
+    with tempfile.TemporaryDirectory(prefix="phiacta-test-pg-") as folder:
+        server = EmbeddedPostgres(Path(folder))
+        server.start()
+        try:
+            yield server.url()
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
