@@ -113,12 +113,7 @@ def settings(
     data_dir = tmp_path_factory.mktemp("data")
     if pooler is None:
         return make_settings(database_url, data_dir)
-    return make_settings(
-        pooler.pooled(database_url),
-        data_dir,
-        database_pooler="pgbouncer",
-        database_listen_url=database_url,
-    )
+    return pooler.server_settings(database_url, data_dir)
 
 
 @pytest.fixture(scope="module")

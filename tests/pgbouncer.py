@@ -21,7 +21,9 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import psycopg
 
+from phiacta.config import Settings
 from phiacta.db.embedded import SYSTEM_USER
+from tests.support import make_settings
 
 PGBOUNCER_PATHS = ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")
 PORT = 6432
@@ -46,6 +48,16 @@ class PgBouncer:
     def admin_url(self) -> str:
         """PgBouncer's own console (SHOW CLIENTS, SHOW POOLS)."""
         return self.pooled("/pgbouncer")
+
+    def server_settings(self, direct_url: str, data_dir: Path) -> Settings:
+        """A test server's settings reaching `direct_url`'s database through PgBouncer,
+        LISTEN and migrations going direct."""
+        return make_settings(
+            self.pooled(direct_url),
+            data_dir,
+            database_pooler="pgbouncer",
+            database_listen_url=direct_url,
+        )
 
     def pooled(self, direct_url: str) -> str:
         database = urlsplit(direct_url).path.lstrip("/")

@@ -4,16 +4,15 @@ suite runs through it too: PHIACTA_TEST_POOLER=pgbouncer, see conftest.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
-from phiacta.config import ConfigError, Settings
+from phiacta.config import Settings
 from tests.factories import Factory
 from tests.pgbouncer import HOW_TO_GET_IT, PgBouncer, pgbouncer_binary
-from tests.support import LiveServer, data_of, gql, make_settings
+from tests.support import LiveServer, data_of, gql
 
 CLAIM = """query($id: UUID!) { claim(id: $id) { id content createdBy { name }
   outgoing(first: 5) { edges { node { edgeType target { id } } } } } }"""
@@ -33,12 +32,7 @@ def bouncer(pg_admin_url: str) -> Iterator[PgBouncer]:
 def pooled_settings(
     bouncer: PgBouncer, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
-    return make_settings(
-        bouncer.pooled(database_url),
-        tmp_path_factory.mktemp("data"),
-        database_pooler="pgbouncer",
-        database_listen_url=database_url,
-    )
+    return bouncer.server_settings(database_url, tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +107,3 @@ def test_the_server_connects_through_the_pooler_and_listens_directly(
             "WHERE application_name = 'phiacta-listener' AND datname = current_database()"
         ).fetchone()
     assert listeners is not None and listeners[0] >= 1
-
-
-def test_pgbouncer_without_a_listen_url_is_refused_at_start(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="DATABASE_LISTEN_URL"):
-        make_settings("postgresql://pooler/phiacta", tmp_path, database_pooler="pgbouncer")
