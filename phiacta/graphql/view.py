@@ -12,6 +12,11 @@ at one is answered with a coded GraphQL-shaped error and never executes:
 6. the rate limit of the caller and the operation's group: 429 RATE_LIMITED with
    Retry-After.
 
+A query's reads go to the database `db.replicas.ReadRouter` picks (a replica that has
+replayed the caller's last write, else the primary; a replica failing under it runs
+the query again on the primary); a mutation's response carries X-Phiacta-LSN, the
+position a later query must be served at.
+
 Every response carries X-RateLimit-Limit, -Remaining and -Reset: each request takes
 one unit, a request refused before its operation is known from the claims:read group.
 Queries and mutations then run through `graphql.operations`, which checks each document
@@ -246,7 +251,7 @@ class GraphQLView(GraphQL[Context, None]):
         viewer: Viewer | None = request.scope["state"]["viewer"]
         caller = str(viewer.key_id) if viewer is not None else None
         target = None
-        if reads.enabled and prepared.operation_type is OperationType.QUERY:
+        if prepared.operation_type is OperationType.QUERY:
             target = reads.choose(caller, token_lsn)
         result, replica_failed = await self._run_on(request, graphql_request, prepared, target)
         if replica_failed:
