@@ -79,6 +79,7 @@ def replica_settings(replicated: Replicated, data_dir: Path, **overrides: object
         "database_replica_urls": [replicated.standby_url],
         "replica_check_interval_ms": 20,
         "replica_retry_seconds": 0.2,
+        "replica_pool_timeout": 1.0,
         "embed_on_write": False,
         **overrides,
     }
@@ -111,6 +112,12 @@ def replica_report(client: httpx.Client) -> dict[str, Any]:
     (report,) = client.get("/ready").json()["replicas"]
     assert isinstance(report, dict)
     return report
+
+
+def replayed(report: dict[str, Any], token: str) -> bool:
+    """Whether the replica is up and has replayed the write `token` names."""
+    position = report["replay_lsn"]
+    return report["state"] == "up" and parse_lsn(position) >= parse_lsn(token)
 
 
 def reads_by_target(client: httpx.Client) -> dict[str, float]:
@@ -159,10 +166,7 @@ def test_a_write_is_read_back_through_the_replica_once_it_replayed_the_token(
 ) -> None:
     with httpx.Client(base_url=server.url, timeout=30) as client:
         claim_id, token = write_claim(client, writer, "read back through the replica")
-        wait_until(
-            lambda: parse_lsn(replica_report(client)["replay_lsn"]) >= parse_lsn(token),
-            "the replica to replay the write",
-        )
+        wait_until(lambda: replayed(replica_report(client), token), "the replica to replay it")
         before = reads_by_target(client)
         body = client.post(
             "/graphql",
