@@ -27,7 +27,7 @@ from phiacta.db import admin, migrate
 from phiacta.db.embedded import EmbeddedPostgres
 from phiacta.db.pool import Pool, create_pool
 from tests.pgbouncer import PgBouncer
-from tests.support import LiveServer, make_settings, unique_name
+from tests.support import LiveServer, make_settings, route_through_pooler, unique_name
 
 TEST_DIMENSIONS = 384
 POOLER = os.environ.get("PHIACTA_TEST_POOLER", "")
@@ -39,10 +39,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     if POOLER != "pgbouncer":
         raise pytest.UsageError(f"PHIACTA_TEST_POOLER={POOLER!r}: only pgbouncer is known")
-    kept = [item for item in items if "server" in getattr(item, "fixturenames", ())]
-    deselected = [item for item in items if "server" not in getattr(item, "fixturenames", ())]
-    config.hook.pytest_deselected(items=deselected)
+    kept = [item for item in items if _through_the_pooler(item)]
+    config.hook.pytest_deselected(items=[item for item in items if not _through_the_pooler(item)])
     items[:] = kept
+
+
+def _through_the_pooler(item: pytest.Item) -> bool:
+    """A test of a live server on one of the test server's databases (the replica
+    tests' server has a primary of its own)."""
+    names = getattr(item, "fixturenames", ())
+    return "server" in names and "database_url" in names
 
 
 @pytest.fixture(scope="session")
@@ -96,24 +102,24 @@ def empty_database_url(pg_admin_url: str) -> Iterator[str]:
     admin.drop_database(pg_admin_url, name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=bool(POOLER))
 def pooler(pg_admin_url: str) -> Iterator[PgBouncer | None]:
-    """The PgBouncer in front of the test server when PHIACTA_TEST_POOLER asks for one."""
+    """The PgBouncer in front of the test server when PHIACTA_TEST_POOLER asks for one;
+    while it runs, every `make_settings` for the test server goes through it."""
     if not POOLER:
         yield None
         return
     with PgBouncer.run(pg_admin_url) as bouncer:
-        yield bouncer
+        route_through_pooler(bouncer.route)
+        try:
+            yield bouncer
+        finally:
+            route_through_pooler(None)
 
 
 @pytest.fixture(scope="module")
-def settings(
-    database_url: str, pooler: PgBouncer | None, tmp_path_factory: pytest.TempPathFactory
-) -> Settings:
-    data_dir = tmp_path_factory.mktemp("data")
-    if pooler is None:
-        return make_settings(database_url, data_dir)
-    return pooler.server_settings(database_url, data_dir)
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(database_url, tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="module")

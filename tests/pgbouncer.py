@@ -21,9 +21,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import psycopg
 
-from phiacta.config import Settings
 from phiacta.db.embedded import SYSTEM_USER
-from tests.support import make_settings
 
 PGBOUNCER_PATHS = ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")
 PORT = 6432
@@ -43,21 +41,24 @@ class PgBouncer:
     """A running PgBouncer; `pooled(url)` is the same database reached through it."""
 
     socket_dir: Path
+    # The server behind it: (host, port) of its URLs.
+    server: tuple[str, str]
 
     @property
     def admin_url(self) -> str:
         """PgBouncer's own console (SHOW CLIENTS, SHOW POOLS)."""
         return self.pooled("/pgbouncer")
 
-    def server_settings(self, direct_url: str, data_dir: Path) -> Settings:
-        """A test server's settings reaching `direct_url`'s database through PgBouncer,
-        LISTEN and migrations going direct."""
-        return make_settings(
-            self.pooled(direct_url),
-            data_dir,
-            database_pooler="pgbouncer",
-            database_listen_url=direct_url,
-        )
+    def route(self, direct_url: str) -> dict[str, object] | None:
+        """Settings reaching `direct_url`'s database through this PgBouncer, LISTEN and
+        migrations going direct; None for a database of another server."""
+        if _server_of(direct_url) != self.server:
+            return None
+        return {
+            "database_url": self.pooled(direct_url),
+            "database_pooler": "pgbouncer",
+            "database_listen_url": direct_url,
+        }
 
     def pooled(self, direct_url: str) -> str:
         database = urlsplit(direct_url).path.lstrip("/")
@@ -88,7 +89,7 @@ class PgBouncer:
                 start_new_session=True,
             )
             try:
-                bouncer = cls(root)
+                bouncer = cls(root, _server_of(server_url))
                 _wait_until_accepting(bouncer.pooled(server_url), process, root)
                 yield bouncer
             finally:
@@ -96,11 +97,16 @@ class PgBouncer:
                 process.wait(timeout=30)
 
 
+def _server_of(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    host = query.get("host") or parts.hostname or ""
+    return host, str(query.get("port") or parts.port or 5432)
+
+
 def _config(server_url: str, root: Path) -> str:
     parts = urlsplit(server_url)
-    query = dict(parse_qsl(parts.query))
-    host = query.get("host") or parts.hostname or "127.0.0.1"
-    port = query.get("port") or parts.port or 5432
+    host, port = _server_of(server_url)
     user = parts.username or "postgres"
     password = f" password={parts.password}" if parts.password else ""
     return f"""[databases]

@@ -12,7 +12,7 @@ import pytest
 from phiacta.config import Settings
 from tests.factories import Factory
 from tests.pgbouncer import HOW_TO_GET_IT, PgBouncer, pgbouncer_binary
-from tests.support import LiveServer, data_of, gql
+from tests.support import LiveServer, data_of, gql, make_settings
 
 CLAIM = """query($id: UUID!) { claim(id: $id) { id content createdBy { name }
   outgoing(first: 5) { edges { node { edgeType target { id } } } } } }"""
@@ -32,7 +32,10 @@ def bouncer(pg_admin_url: str) -> Iterator[PgBouncer]:
 def pooled_settings(
     bouncer: PgBouncer, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
-    return bouncer.server_settings(database_url, tmp_path_factory.mktemp("data"))
+    route = bouncer.route(database_url)
+    assert route is not None
+    pooled_url = str(route.pop("database_url"))
+    return make_settings(pooled_url, tmp_path_factory.mktemp("data"), **route)
 
 
 @pytest.fixture(scope="module")
