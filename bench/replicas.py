@@ -73,18 +73,20 @@ def start_server(primary: str, replicas: list[str], port: int) -> subprocess.Pop
     command = [str(ROOT / ".venv/bin/phiacta"), "serve", "--port", str(port), "--workers", "1"]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
+    last = "no answer"
     while time.monotonic() < deadline:
         try:
-            ready = httpx.get(base + "/ready", timeout=1)
+            ready = httpx.get(base + "/ready", timeout=5)
+            last = ready.text
             replicas_up = all(r["state"] == "up" for r in ready.json().get("replicas", []))
             if ready.status_code == 200 and replicas_up:
                 return process
-        except (httpx.HTTPError, ValueError):
-            pass
+        except (httpx.HTTPError, ValueError) as exc:
+            last = repr(exc)
         time.sleep(0.2)
     process.kill()
-    raise RuntimeError("server did not become ready")
+    raise RuntimeError(f"server did not become ready: {last}")
 
 
 def reads_by_target(base: str) -> dict[str, float]:

@@ -46,7 +46,8 @@ log = structlog.get_logger(__name__)
 
 PRIMARY = "primary"
 MONITOR_APPLICATION_NAME = f"{APPLICATION_NAME}-replica-monitor"
-# Callers whose last write is remembered; the oldest are forgotten first.
+# Callers whose last write is remembered; past this the longest-idle writer is forgotten
+# (its reads may then see a replica without its write, unless it sends the token).
 MAX_REMEMBERED_WRITERS = 100_000
 
 # Where the primary's WAL insertion stands: at or past the end of every commit that
@@ -181,10 +182,6 @@ class ReadRouter:
     @property
     def enabled(self) -> bool:
         return bool(self.replicas)
-
-    @property
-    def targets(self) -> list[ReadTarget]:
-        return [self.primary, *self._targets.values()]
 
     async def open(self) -> None:
         if not self.replicas:
