@@ -37,6 +37,10 @@ METRICS = (
     "phiacta_searches_total",
     "phiacta_traversals_total",
     "phiacta_active_subscriptions",
+    "phiacta_db_reads_total",
+    "phiacta_db_read_fallbacks_total",
+    "phiacta_db_replica_up",
+    "phiacta_db_replica_lag_seconds",
 )
 SECRET_VARIABLES = {"DATABASE_URL", "OPENAI_API_KEY", "API_KEY_SALT"}
 DEV_EXTRA = re.compile(r"--extra[= ]dev\b|\[dev\]|--all-extras|--group[= ]dev\b")
