@@ -11,7 +11,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: install run demo vendor-graphiql test lint format typecheck pytest migrate schema clean fuzz audit bench \
 	backup restore refresh-views docker-build docker-build-dev docker-build-test \
-	docker-build-prod docker-test up up-debug rebuild down scan
+	docker-build-prod docker-test up up-debug rebuild down scan pytest-pgbouncer
 
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -52,6 +52,17 @@ typecheck: install
 
 pytest: install
 	$(BIN)/pytest -q
+	@$(MAKE) --no-print-directory pytest-pgbouncer
+
+# The HTTP suite again, through PgBouncer in transaction mode (tests/pgbouncer.py).
+PGBOUNCER_MISSING := PgBouncer is not installed: tests/test_pooler.py and the HTTP suite \
+	through PgBouncer (PHIACTA_TEST_POOLER=pgbouncer) did not run; \
+	apt-get install pgbouncer (Debian/Ubuntu) to run them
+pytest-pgbouncer: install
+	@if command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer; then \
+		echo "HTTP suite through PgBouncer (transaction pooling):"; \
+		PHIACTA_TEST_POOLER=pgbouncer $(BIN)/pytest -q; \
+	else echo "$(PGBOUNCER_MISSING)"; fi
 
 # Schemathesis (GraphQL mode) against a live server: 15 examples per root field, 500+
 # operations in all; `make test` runs the same test with 2 per field.

@@ -25,6 +25,8 @@ from phiacta.auth.ratelimit import create_rate_limiter
 from phiacta.config import Settings, load_settings
 from phiacta.db import migrate
 from phiacta.db.pool import create_pool
+from phiacta.db.pooler import apply_session_defaults
+from phiacta.db.replicas import ReadRouter
 from phiacta.db.runtime import resolve_database_url
 from phiacta.db.view_refresher import ViewRefresher
 from phiacta.embeddings import create_provider
@@ -76,6 +78,9 @@ async def ready(request: Request) -> JSONResponse:
         "revision": current,
         "head": services.head_revision,
     }
+    if services.reads.enabled:
+        # Reported, not required: without replicas the primary serves every read.
+        body["replicas"] = services.reads.report()
     if migrate.is_behind(current, services.head_revision):
         body |= {"status": "unavailable", "migrations": "pending"}
         return JSONResponse(body, status_code=503)
@@ -89,6 +94,7 @@ EXPOSED_HEADERS = [
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
     "Retry-After",
+    "X-Phiacta-LSN",
 ]
 
 
@@ -122,16 +128,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         url = await asyncio.to_thread(resolve_database_url, settings)
+        # Behind a pooler, LISTEN and migrations (session-long) take a direct connection.
+        direct_url = settings.database_listen_url or url
         if settings.is_development:
-            await asyncio.to_thread(migrate.upgrade, url, settings.embedding_dimensions)
+            await asyncio.to_thread(migrate.upgrade, direct_url, settings.embedding_dimensions)
+        if settings.behind_pooler:
+            await apply_session_defaults(settings, url)
         pool = create_pool(settings, url)
         await pool.open(wait=False)
+        reads = ReadRouter.from_settings(settings, pool)
+        await reads.open()
         refresher = ViewRefresher(settings.matview_refresh_seconds)
         app.state.services = Services(
             settings=settings,
             pool=pool,
             head_revision=head,
             authenticator=Authenticator(pool, resolve_pepper(settings)),
+            reads=reads,
             rate_limiter=create_rate_limiter(settings),
             view_refresher=refresher,
             # Loads its model on first use, so creating it costs nothing at start-up.
@@ -152,7 +165,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
         log.info("server_started", environment=settings.environment)
         try:
-            async with live_updates(app.state.services, url), mcp.lifespan():
+            async with live_updates(app.state.services, direct_url), mcp.lifespan():
                 yield
         finally:
             for task in background:
@@ -160,6 +173,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await app.state.services.rate_limiter.close()
+            await reads.close()
             await pool.close()
             if app.state.services.embedder is not None:
                 await app.state.services.embedder.aclose()

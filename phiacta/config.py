@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 Environment = Literal["development", "production"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 LogFormat = Literal["json", "console"]
 EmbeddingProviderName = Literal["openai", "local", "auto"]
+DatabasePooler = Literal["none", "pgbouncer"]
 
 OPENAI_DEFAULT_MODEL = "text-embedding-3-small"
 OPENAI_MODEL_DIMENSIONS = {
@@ -79,6 +80,22 @@ class Settings(BaseSettings):
     public_reads: bool = True
     # Shortest gap between two background refreshes of the materialized views; 0 = off.
     matview_refresh_seconds: float = Field(default=10.0, ge=0)
+
+    # Read replicas (phiacta/db/replicas.py): queries go to them, writes to DATABASE_URL.
+    database_replica_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A replica further behind than this serves no read until it catches up.
+    replica_max_lag_ms: float = Field(default=1000.0, ge=0)
+    # How often each replica's replay position and lag are read.
+    replica_check_interval_ms: float = Field(default=200.0, gt=0)
+    # A replica that failed is tried again after this many seconds.
+    replica_retry_seconds: float = Field(default=5.0, gt=0)
+    # The longest a read waits for a replica's connection before the primary serves it.
+    replica_pool_timeout: float = Field(default=2.0, gt=0)
+    # A pooler between the server and PostgreSQL. `pgbouncer` (transaction pooling):
+    # no server-side prepared statements, no session state, and LISTEN plus migrations
+    # over DATABASE_LISTEN_URL, a direct connection.
+    database_pooler: DatabasePooler = "none"
+    database_listen_url: str | None = None
 
     # Access and limits (phiacta/auth/ratelimit.py, phiacta/graphql/engine/limits.py).
     redis_url: str | None = None
@@ -187,12 +204,38 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin like https://example.org")
         return origins
 
-    @field_validator("database_url", mode="before")
+    @field_validator("database_url", "database_listen_url", mode="before")
     @classmethod
     def _normalize_url(cls, value: object) -> object:
         if isinstance(value, str):
             return normalize_database_url(value) if value.strip() else None
         return value
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _parse_replica_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = json.loads(text) if text else []
+            except json.JSONDecodeError:
+                raise ValueError(
+                    'must be a JSON array of URLs, e.g. ["postgresql://replica-1/phiacta"]'
+                ) from None
+        if not isinstance(value, list) or not all(isinstance(url, str) for url in value):
+            raise ValueError(
+                'must be a JSON array of URLs, e.g. ["postgresql://replica-1/phiacta"]'
+            )
+        return [normalize_database_url(url) for url in value]
+
+    @model_validator(mode="after")
+    def _pooler_needs_listen_url(self) -> Settings:
+        if self.database_pooler == "pgbouncer" and not self.database_listen_url:
+            raise ValueError(
+                "DATABASE_LISTEN_URL: must be set when DATABASE_POOLER=pgbouncer "
+                "(LISTEN and migrations need a direct connection to PostgreSQL)"
+            )
+        return self
 
     @property
     def is_development(self) -> bool:
@@ -217,6 +260,11 @@ class Settings(BaseSettings):
     @property
     def pool_max_size(self) -> int:
         return self.database_pool_size + self.database_max_overflow
+
+    @property
+    def behind_pooler(self) -> bool:
+        """Connections go through a transaction pooler: no state outlives a transaction."""
+        return self.database_pooler != "none"
 
 
 def normalize_database_url(url: str) -> str:
@@ -253,6 +301,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")
+        if not first["loc"]:
+            # A check across variables names them in its own message.
+            raise ConfigError(message) from None
         raise ConfigError(f"{_variable_name(first['loc'])}: {message}") from None
     except SettingsError as exc:
         raise ConfigError(str(exc)) from None

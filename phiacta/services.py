@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from phiacta.auth.authenticate import Authenticator
 from phiacta.auth.ratelimit import InProcessRateLimiter, RateLimiter
 from phiacta.config import Settings
 from phiacta.db.pool import Pool
+from phiacta.db.replicas import ReadRouter, ReadTarget
 from phiacta.db.view_refresher import ViewRefresher
 from phiacta.embeddings.base import EmbeddingProvider
 from phiacta.events.bus import EventBus
@@ -23,6 +23,8 @@ class Services:
     pool: Pool
     head_revision: str
     authenticator: Authenticator
+    # Which database serves a query: the primary or a replica (db/replicas.py).
+    reads: ReadRouter
     # Writers call `view_refresher.poke()` after committing; see db/view_refresher.py.
     view_refresher: ViewRefresher = field(default_factory=ViewRefresher)
     # The LISTEN connection's fan-out (events/bus.py); None until the lifespan starts it.
@@ -31,8 +33,18 @@ class Services:
     # Counts requests per caller and scope group (auth/ratelimit.py).
     rate_limiter: RateLimiter = field(default_factory=lambda: InProcessRateLimiter(60.0))
 
-    @cached_property
-    def claim_reads(self) -> ClaimReads:
-        """Claim-by-id reads shared by concurrent requests (graphql/loaders.py); made on
-        first use, inside the event loop that serves them."""
-        return ClaimReads(self.pool.connection)
+    _claim_reads: dict[str, ClaimReads] = field(default_factory=dict)
+
+    def claim_reads(self, target: ReadTarget | None = None) -> ClaimReads:
+        """Claim-by-id reads shared by concurrent requests served by `target` (the
+        primary when None; graphql/loaders.py); made on first use, inside the event
+        loop that serves them."""
+        name = target.name if target is not None else self.reads.primary.name
+        reads = self._claim_reads.get(name)
+        if reads is None:
+            if target is None or target.replica is None:
+                reads = ClaimReads(self.pool.connection)
+            else:
+                reads = ClaimReads(lambda: self.reads.connection(target))
+            self._claim_reads[name] = reads
+        return reads

@@ -4,11 +4,17 @@ The server is, in order of preference: TEST_DATABASE_URL (an admin URL to a serv
 pgvector), a testcontainers `pgvector/pgvector:pg16` container when PHIACTA_TEST_DOCKER=1,
 or the embedded server in a temporary folder. Each test module gets its own database,
 cloned from a template that alembic migrated once per session.
+
+PHIACTA_TEST_POOLER=pgbouncer runs the HTTP suite (every test with a live `server`)
+again through PgBouncer in transaction mode: the servers connect through it with
+DATABASE_POOLER=pgbouncer, LISTEN and migrations going direct (`make test` runs this
+pass when the pgbouncer binary is installed).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,13 +26,39 @@ from phiacta.config import Settings, normalize_database_url
 from phiacta.db import admin, migrate
 from phiacta.db.embedded import EmbeddedPostgres
 from phiacta.db.pool import Pool, create_pool
-from tests.support import LiveServer, check_error_shape, make_settings, unique_name
+from tests.pgbouncer import PgBouncer
+from tests.support import (
+    LiveServer,
+    check_error_shape,
+    make_settings,
+    route_through_pooler,
+    unique_name,
+)
 
 TEST_DIMENSIONS = 384
+POOLER = os.environ.get("PHIACTA_TEST_POOLER", "")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Through a pooler, only the HTTP suite runs: the tests that talk to a live server."""
+    if not POOLER:
+        return
+    if POOLER != "pgbouncer":
+        raise pytest.UsageError(f"PHIACTA_TEST_POOLER={POOLER!r}: only pgbouncer is known")
+    kept = [item for item in items if _through_the_pooler(item)]
+    config.hook.pytest_deselected(items=[item for item in items if not _through_the_pooler(item)])
+    items[:] = kept
+
+
+def _through_the_pooler(item: pytest.Item) -> bool:
+    """A test of a live server on one of the test server's databases (the replica
+    tests' server has a primary of its own)."""
+    names = getattr(item, "fixturenames", ())
+    return "server" in names and "database_url" in names
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     given = os.environ.get("TEST_DATABASE_URL")
     if given:
         yield normalize_database_url(given)
@@ -37,12 +69,16 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with PostgresContainer("pgvector/pgvector:pg16", driver=None) as container:
             yield normalize_database_url(container.get_connection_url())
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
-    server.start()
-    try:
-        yield server.url()
-    finally:
-        server.stop()
+    # Not under pytest's temporary root: every pytest session on the machine resets
+    # that folder to 0700, and the server's own user (and PgBouncer's, running as it)
+    # must reach these paths for as long as the session lasts.
+    with tempfile.TemporaryDirectory(prefix="phiacta-test-pg-") as folder:
+        server = EmbeddedPostgres(Path(folder))
+        server.start()
+        try:
+            yield server.url()
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +106,21 @@ def empty_database_url(pg_admin_url: str) -> Iterator[str]:
     admin.create_database(pg_admin_url, name)
     yield admin.with_database(pg_admin_url, name)
     admin.drop_database(pg_admin_url, name)
+
+
+@pytest.fixture(scope="session", autouse=bool(POOLER))
+def pooler(pg_admin_url: str) -> Iterator[PgBouncer | None]:
+    """The PgBouncer in front of the test server when PHIACTA_TEST_POOLER asks for one;
+    while it runs, every `make_settings` for the test server goes through it."""
+    if not POOLER:
+        yield None
+        return
+    with PgBouncer.run(pg_admin_url) as bouncer:
+        route_through_pooler(bouncer.route)
+        try:
+            yield bouncer
+        finally:
+            route_through_pooler(None)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import asyncio
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,8 +33,24 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
+# Set by conftest.py when PHIACTA_TEST_POOLER runs the suite through a pooler: the
+# settings that reach a database of the test server through it (None for a database
+# elsewhere, such as the replica tests' own primary).
+PoolerRoute = Callable[[str], dict[str, object] | None]
+_pooler_route: list[PoolerRoute] = []
+
+
+def route_through_pooler(route: PoolerRoute | None) -> None:
+    """Make `make_settings` reach the test server's databases through a pooler."""
+    _pooler_route.clear()
+    if route is not None:
+        _pooler_route.append(route)
+
+
 def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
-    """Settings for a test server: never read from the developer's environment file."""
+    """Settings for a test server: never read from the developer's environment file.
+    Under PHIACTA_TEST_POOLER the server connects through the pooler."""
+    pooled = _pooler_route[0](database_url) if _pooler_route else None
     values: dict[str, object] = {
         "_env_file": None,
         "database_url": database_url,
@@ -47,6 +63,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "api_key_salt": TEST_API_KEY_SALT,
         # Tests send bursts; the rate-limit tests set their own limits.
         "rate_limits": {group: 1_000_000 for group in DEFAULT_LIMITS},
+        **(pooled or {}),
     }
     values.update(overrides)
     return load_settings(**values)

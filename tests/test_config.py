@@ -56,6 +56,10 @@ def test_sqlalchemy_style_urls_are_normalized(given: str, expected: str) -> None
         ("DATABASE_URL", "mysql://x/y"),
         ("MAX_TRAVERSAL_DEPTH", "0"),
         ("EMBEDDING_PROVIDER", "magic"),
+        ("DATABASE_REPLICA_URLS", "postgresql://replica/phiacta"),
+        ("DATABASE_REPLICA_URLS", '["mysql://replica/phiacta"]'),
+        ("DATABASE_POOLER", "pgpool"),
+        ("REPLICA_MAX_LAG_MS", "-1"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(
@@ -66,6 +70,29 @@ def test_a_bad_value_is_one_line_naming_the_variable(
         load_settings(_env_file=None)
     assert str(caught.value).startswith(f"{variable}: ")
     assert "\n" not in str(caught.value)
+
+
+def test_replica_urls_are_a_json_list_normalized_like_database_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "DATABASE_REPLICA_URLS",
+        '["postgres://r1/phiacta", "postgresql+asyncpg://r2/phiacta?ssl=require"]',
+    )
+    settings = load_settings(_env_file=None)
+    assert settings.database_replica_urls == [
+        "postgresql://r1/phiacta",
+        "postgresql://r2/phiacta?sslmode=require",
+    ]
+
+
+def test_pgbouncer_needs_a_direct_listen_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_POOLER", "pgbouncer")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert str(caught.value).startswith("DATABASE_LISTEN_URL: ")
+    monkeypatch.setenv("DATABASE_LISTEN_URL", "postgresql://primary/phiacta")
+    assert load_settings(_env_file=None).behind_pooler
 
 
 def test_the_cli_stops_on_a_bad_value_without_a_traceback(tmp_path: object) -> None:

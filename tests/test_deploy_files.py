@@ -37,11 +37,17 @@ METRICS = (
     "phiacta_searches_total",
     "phiacta_traversals_total",
     "phiacta_active_subscriptions",
+    "phiacta_db_reads_total",
+    "phiacta_db_read_fallbacks_total",
+    "phiacta_db_replica_up",
+    "phiacta_db_replica_lag_seconds",
 )
 SECRET_VARIABLES = {"DATABASE_URL", "OPENAI_API_KEY", "API_KEY_SALT"}
 DEV_EXTRA = re.compile(r"--extra[= ]dev\b|\[dev\]|--all-extras|--group[= ]dev\b")
 BUILD_TOOLS = re.compile(r"\b(gcc|g\+\+|build-essential|libpq-dev|make)\b")
 PODS = [("Deployment", "phiacta-api"), ("Job", "phiacta-migrate")]
+PGBOUNCER_PROFILE = ("pgbouncer", "backend-pgbouncer")
+OVERLAY_DIR = K8S_DIR / "overlays" / "replicas-pgbouncer"
 # The writable emptyDir under a read-only root filesystem, not a temporary file.
 SCRATCH_MOUNT = "/tmp"  # noqa: S108
 
@@ -234,8 +240,31 @@ def compose() -> dict[str, Any]:
 
 
 def test_compose_defines_db_backend_and_pgadmin(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"db", "backend", "pgadmin"}
+    assert set(compose["services"]) == {"db", "backend", "pgadmin", *PGBOUNCER_PROFILE}
     assert "pgdata" in compose["volumes"]
+
+
+def test_compose_pgbouncer_profile_pools_transactions_in_front_of_db(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    for name in PGBOUNCER_PROFILE:
+        assert services[name]["profiles"] == ["pgbouncer"]
+    bouncer = services["pgbouncer"]
+    assert bouncer["environment"]["POOL_MODE"] == "transaction"
+    assert "@db:5432/phiacta" in bouncer["environment"]["DATABASE_URL"]
+    assert bouncer["depends_on"]["db"]["condition"] == "service_healthy"
+    env = services["backend-pgbouncer"]["environment"]
+    settings = Settings(
+        _env_file=None,
+        database_url=env["DATABASE_URL"],
+        database_pooler=env["DATABASE_POOLER"],
+        database_listen_url=env["DATABASE_LISTEN_URL"],
+    )
+    assert settings.behind_pooler
+    port = bouncer["environment"]["LISTEN_PORT"]
+    assert settings.database_url == f"postgresql://newpub:devpassword@pgbouncer:{port}/phiacta"
+    assert settings.database_listen_url == "postgresql://newpub:devpassword@db:5432/phiacta"
 
 
 def test_compose_db_is_pgvector_with_a_health_check(compose: dict[str, Any]) -> None:
@@ -325,8 +354,7 @@ def port_number(port: int | str, ctr: dict[str, Any]) -> int:
     return number
 
 
-@pytest.mark.parametrize("path", manifest_files(), ids=lambda p: p.name)
-def test_manifest_is_valid_against_the_kubernetes_schema(path: Path) -> None:
+def assert_valid_manifests(path: Path) -> None:
     documents = load_documents(path)
     assert documents
     for doc in documents:
@@ -336,6 +364,11 @@ def test_manifest_is_valid_against_the_kubernetes_schema(path: Path) -> None:
             where = ".".join(str(part) for part in exc.path)
             pytest.fail(f"{path.name}: {doc['kind']} {where}: {exc.message}")
         assert validated == KUBERNETES_VERSION
+
+
+@pytest.mark.parametrize("path", manifest_files(), ids=lambda p: p.name)
+def test_manifest_is_valid_against_the_kubernetes_schema(path: Path) -> None:
+    assert_valid_manifests(path)
 
 
 def test_kustomization_lists_every_manifest_and_only_existing_files() -> None:
@@ -457,6 +490,107 @@ def test_configmap_and_example_secret_values_are_accepted_by_the_settings(
     assert settings.cors_origins == []
     assert settings.database_url is not None
     assert settings.database_url.startswith("postgresql://")
+
+
+# ── The overlay: read replicas and PgBouncer ─────────────────────────────────
+
+
+def overlay_kustomization() -> dict[str, Any]:
+    data = yaml.safe_load((OVERLAY_DIR / "kustomization.yaml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def overlay_resource_files() -> list[Path]:
+    return [OVERLAY_DIR / name for name in overlay_kustomization()["resources"][1:]]
+
+
+def overlay_patches() -> dict[str, dict[str, Any]]:
+    """The overlay's patches by kind."""
+    patches = [load_documents(OVERLAY_DIR / p["path"]) for p in overlay_kustomization()["patches"]]
+    return {doc["kind"]: doc for docs in patches for doc in docs}
+
+
+@pytest.fixture(scope="module")
+def overlay_resources() -> dict[tuple[str, str], dict[str, Any]]:
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in overlay_resource_files():
+        for doc in load_documents(path):
+            found[(doc["kind"], doc["metadata"]["name"])] = doc
+    return found
+
+
+def test_overlay_builds_on_the_base_and_lists_only_existing_files() -> None:
+    kustomization = overlay_kustomization()
+    assert kustomization["kind"] == "Kustomization"
+    assert kustomization["resources"][0] == "../../"
+    listed = [OVERLAY_DIR / name for name in kustomization["resources"][1:]]
+    listed += [OVERLAY_DIR / patch["path"] for patch in kustomization["patches"]]
+    assert all(path.is_file() for path in listed)
+    assert {p.name for p in listed} == {p.name for p in OVERLAY_DIR.glob("*.yaml")} - {
+        "kustomization.yaml"
+    }
+
+
+@pytest.mark.parametrize("path", overlay_resource_files(), ids=lambda p: p.name)
+def test_overlay_manifest_is_valid_against_the_kubernetes_schema(path: Path) -> None:
+    assert_valid_manifests(path)
+
+
+def test_overlay_patches_target_the_base_configmap_and_secret(
+    resources: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    for kind, patch in overlay_patches().items():
+        assert (kind, patch["metadata"]["name"]) in resources
+
+
+def test_overlay_settings_are_accepted_with_the_pooler_and_two_replicas(
+    resources: dict[tuple[str, str], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    patches = overlay_patches()
+    values = {
+        **resources[("ConfigMap", "phiacta-config")]["data"],
+        **patches["ConfigMap"]["data"],
+        **resources[("Secret", "phiacta-secrets")]["stringData"],
+        **patches["Secret"]["stringData"],
+    }
+    known = {(f.alias or name).upper() for name, f in Settings.model_fields.items()}
+    assert set(patches["ConfigMap"]["data"]) | set(patches["Secret"]["stringData"]) <= known
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings()
+    assert settings.database_pooler == "pgbouncer"
+    assert len(settings.database_replica_urls) == 2
+    assert settings.database_url is not None and "@phiacta-pgbouncer:6432/" in settings.database_url
+    assert settings.database_listen_url is not None
+    assert "pgbouncer" not in settings.database_listen_url
+    assert all("REPLACE-ME" in value for value in patches["Secret"]["stringData"].values())
+
+
+def test_overlay_pgbouncer_pools_transactions_behind_its_service(
+    overlay_resources: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    ini = overlay_resources[("ConfigMap", "phiacta-pgbouncer")]["data"]["pgbouncer.ini"]
+    settings = dict(
+        (key.strip(), value.strip())
+        for key, _, value in (line.partition("=") for line in ini.splitlines())
+        if _ and not key.lstrip().startswith(";")
+    )
+    assert settings["pool_mode"] == "transaction"
+    deployment = overlay_resources[("Deployment", "phiacta-pgbouncer")]
+    service = overlay_resources[("Service", "phiacta-pgbouncer")]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    [port] = service["spec"]["ports"]
+    assert port["port"] == 6432
+    assert port_number(port["targetPort"], container(deployment)) == int(settings["listen_port"])
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["userlist"]["secret"]["secretName"] in {
+        name for kind, name in overlay_resources if kind == "Secret"
+    }
 
 
 def test_example_secret_holds_only_marked_placeholders(

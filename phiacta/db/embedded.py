@@ -111,12 +111,44 @@ class EmbeddedPostgres:
         )
         log.info("embedded_postgres_started", data_dir=str(self.pgdata), port=self.port)
 
-    def stop(self) -> None:
-        """Stop the server (fast shutdown: sessions are ended, data is flushed)."""
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server. `fast` ends sessions and flushes data; `immediate` quits at
+        once, as a crash would (the next start recovers from the WAL)."""
         if not self.pgdata.exists() or not self.is_running():
             return
-        self._pg_ctl(["-w", "-m", "fast", "stop"])
-        log.info("embedded_postgres_stopped", data_dir=str(self.pgdata))
+        self._pg_ctl(["-w", "-m", mode, "stop"])
+        log.info("embedded_postgres_stopped", data_dir=str(self.pgdata), mode=mode)
+
+    def make_standby(self, data_dir: Path) -> EmbeddedPostgres:
+        """A streaming replica of this running server in `data_dir`, copied with
+        pg_basebackup (`-R` writes its standby.signal and primary_conninfo); not started.
+        It reaches this server through its socket, so both run on this machine."""
+        standby = EmbeddedPostgres(data_dir)
+        standby.data_dir.mkdir(parents=True, exist_ok=True)
+        standby.socket_dir.mkdir(parents=True, exist_ok=True)
+        if _running_as_root():
+            standby._prepare_for_system_user()
+        standby.pgdata.mkdir(mode=0o700)
+        if _running_as_root():
+            shutil.chown(standby.pgdata, SYSTEM_USER, SYSTEM_USER)
+        # initdb's trust rules for local sockets cover replication connections too.
+        self._run(
+            "pg_basebackup",
+            [
+                "-D",
+                str(standby.pgdata),
+                "-h",
+                str(self.socket_dir),
+                "-p",
+                str(self.port),
+                "-U",
+                SUPERUSER,
+                "--wal-method=stream",
+                "--write-recovery-conf",
+                "--checkpoint=fast",
+            ],
+        )
+        return standby
 
     def _initdb(self) -> None:
         if self.pgdata.exists() and any(self.pgdata.iterdir()):

@@ -17,12 +17,14 @@ from phiacta.config import Settings
 from phiacta.observability.sql import TimedCursor
 
 APPLICATION_NAME = "phiacta"
+HNSW_ITERATIVE_SCAN = "relaxed_order"
 
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
 
 
-async def _configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+async def _register_types(conn: psycopg.AsyncConnection[TupleRow]) -> bool:
+    """JSON and (once the first migration ran) vector adapters; True when vector exists."""
     set_json_loads(jsoncodec.loads, conn)
     set_json_dumps(jsoncodec.dumps, conn)
     # The vector type exists only once the first migration ran; a connection opened
@@ -31,24 +33,40 @@ async def _configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
     has_vector = await cur.fetchone() is not None
     if has_vector:
         await register_vector_async(conn)
+    return has_vector
+
+
+async def _configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    if await _register_types(conn):
         # Filtered nearest-neighbour searches (a namespace, no retracted claims) would
         # otherwise return fewer rows than asked once the filter rejects the HNSW scan's
         # first ef_search candidates; iterative scans keep going until the LIMIT is met.
-        await conn.execute("SET hnsw.iterative_scan = relaxed_order")
+        # Behind a pooler the role carries this setting instead (db/pooler.py).
+        await conn.execute(f"SET hnsw.iterative_scan = {HNSW_ITERATIVE_SCAN}")
+
+
+async def _configure_pooled(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    await _register_types(conn)
 
 
 def connection_kwargs(settings: Settings) -> dict[str, object]:
-    options = f"-c statement_timeout={settings.statement_timeout_ms}"
-    return {
+    kwargs: dict[str, object] = {
         "application_name": APPLICATION_NAME,
-        "options": options,
         "autocommit": True,
         # Times every statement for /metrics (and logs it in development at DEBUG).
         "cursor_factory": TimedCursor,
     }
+    if settings.behind_pooler:
+        # A transaction pooler hands each transaction whichever server connection is
+        # free: a statement prepared on one is missing on the next, and the pooler
+        # refuses startup options. prepare_threshold=None also overrides prepare=True.
+        return kwargs | {"prepare_threshold": None}
+    return kwargs | {"options": f"-c statement_timeout={settings.statement_timeout_ms}"}
 
 
-def create_pool(settings: Settings, conninfo: str) -> Pool:
+def create_pool(
+    settings: Settings, conninfo: str, *, name: str = "phiacta", timeout: float | None = None
+) -> Pool:
     """A pool sized from DATABASE_POOL_SIZE (kept open) plus DATABASE_MAX_OVERFLOW (burst).
 
     Connections are in autocommit mode: a unit of work that needs a transaction opens
@@ -58,9 +76,9 @@ def create_pool(settings: Settings, conninfo: str) -> Pool:
         conninfo,
         min_size=settings.database_pool_size,
         max_size=settings.pool_max_size,
-        timeout=settings.database_pool_timeout,
+        timeout=settings.database_pool_timeout if timeout is None else timeout,
         kwargs=connection_kwargs(settings),
-        configure=_configure,
+        configure=_configure_pooled if settings.behind_pooler else _configure,
         open=False,
-        name="phiacta",
+        name=name,
     )

@@ -16,6 +16,11 @@ An operation that runs answers 200 with its errors beside its data, except that 
 UNAUTHENTICATED error (no key where the operation needs one) makes it 401, as a bad key
 is (README, "Errors and HTTP status").
 
+A query's reads go to the database `db.replicas.ReadRouter` picks (a replica that has
+replayed the caller's last write, else the primary; a replica failing under it runs
+the query again on the primary); a mutation's response carries X-Phiacta-LSN, the
+position a later query must be served at.
+
 Every response carries X-RateLimit-Limit, -Remaining and -Reset: each request takes
 one unit, a request refused before its operation is known from the claims:read group.
 Queries and mutations then run through `graphql.engine.operations`, which checks each document
@@ -38,7 +43,7 @@ from urllib.parse import parse_qsl, urlencode
 import psycopg
 import structlog
 from cross_web import HTTPException
-from graphql import GraphQLError, OperationType
+from graphql import ExecutionResult, GraphQLError, OperationType
 from psycopg_pool import PoolTimeout
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -53,6 +58,7 @@ from phiacta import jsoncodec
 from phiacta.auth import ratelimit
 from phiacta.auth.viewer import Viewer
 from phiacta.config import Settings
+from phiacta.db.replicas import LsnError, ReadTarget, format_lsn, parse_lsn
 from phiacta.demo.content import DEMO_ANCHOR
 from phiacta.errors import (
     ErrorCode,
@@ -70,6 +76,7 @@ from phiacta.graphql.engine.live_transport import LiveTransportHandler
 from phiacta.graphql.engine.operations import PreparedOperation, PreparedOperations
 from phiacta.graphql.error_details import request_path
 from phiacta.middleware import request_id_of
+from phiacta.observability import metrics
 from phiacta.observability.access import OPERATION_KEY
 from phiacta.services import Services
 from phiacta.store import claims as claim_store
@@ -143,6 +150,10 @@ _RUN_HERE = {
     "POST": (OperationType.QUERY, OperationType.MUTATION),
     "GET": (OperationType.QUERY,),
 }
+# Read-your-writes across processes: a mutation's response carries the primary's WAL
+# position after it; a client that sends it back is served only by a database that has
+# replayed that far (db/replicas.py).
+LSN_HEADER = "X-Phiacta-LSN"
 # Accept types asking Strawberry to stream a subscription over HTTP.
 _STREAMING_ACCEPT = ("multipart/mixed", "text/event-stream")
 
@@ -209,9 +220,10 @@ class GraphQLView(GraphQL[Context, None]):
         )
         groups = operation_groups(document, graphql_request.operation_name)
         await self._take(services, viewer, client_ip, groups, headers)
+        token_lsn = _token_lsn(request)
         prepared = self._prepared(request, graphql_request)
         if prepared is not None:
-            return await self._run(request, graphql_request, prepared)
+            return await self._run(request, graphql_request, prepared, token_lsn, headers)
         return await self._execute(scope, receive, graphql_request)
 
     def _prepared(
@@ -238,37 +250,69 @@ class GraphQLView(GraphQL[Context, None]):
         return None
 
     async def _run(
-        self, request: Request, graphql_request: _GraphQLRequest, prepared: PreparedOperation
+        self,
+        request: Request,
+        graphql_request: _GraphQLRequest,
+        prepared: PreparedOperation,
+        token_lsn: int | None,
+        headers: dict[str, str],
     ) -> Response:
-        request_id = request_id_of(request.scope)
-        context = self._context(request, None)
-        try:
-            result = await self.operations.run_prepared(
-                prepared,
-                context,
-                graphql_request.variables,
-                graphql_request.extensions,
-                request_id,
-            )
-        finally:
-            context.release()
+        reads = request.app.state.services.reads
+        viewer: Viewer | None = request.scope["state"]["viewer"]
+        caller = str(viewer.key_id) if viewer is not None else None
+        target = None
+        if prepared.operation_type is OperationType.QUERY:
+            target = reads.choose(caller, token_lsn)
+        result, replica_failed = await self._run_on(request, graphql_request, prepared, target)
+        if replica_failed:
+            # A query has no effects: the primary answers it whole instead.
+            metrics.read_fallback("replica_failed")
+            result, _ = await self._run_on(request, graphql_request, prepared, None)
+        if reads.enabled and prepared.operation_type is OperationType.MUTATION:
+            try:
+                position = await reads.write_position()
+            except (psycopg.Error, PoolTimeout) as exc:
+                log.warning("write_position_unknown", error=repr(exc))
+            else:
+                reads.remember_write(caller, position)
+                headers[LSN_HEADER] = format_lsn(position)
         if prepared.name:
             request.scope["state"][OPERATION_KEY] = prepared.name
         body: dict[str, object] = {"data": result.data}
         status_code = 200
-        headers: dict[str, str] = {}
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]
             if _unauthenticated(result.errors):
                 # A missing key where one is needed answers as a wrong key does.
                 status_code = 401
                 headers["WWW-Authenticate"] = _CHALLENGE
+        # `headers` (rate limit, X-Phiacta-LSN, WWW-Authenticate) are added by `_serve`'s caller.
         return Response(
-            jsoncodec.dumps(body),
-            status_code=status_code,
-            headers=headers,
-            media_type="application/json",
+            jsoncodec.dumps(body), status_code=status_code, media_type="application/json"
         )
+
+    async def _run_on(
+        self,
+        request: Request,
+        graphql_request: _GraphQLRequest,
+        prepared: PreparedOperation,
+        target: ReadTarget | None,
+    ) -> tuple[ExecutionResult, bool]:
+        """The operation's result with its reads on `target`, and whether a replica
+        failed under it."""
+        context = self._context(request, None)
+        context.read_target = target
+        try:
+            result = await self.operations.run_prepared(
+                prepared,
+                context,
+                graphql_request.variables,
+                graphql_request.extensions,
+                request_id_of(request.scope),
+            )
+        finally:
+            context.release()
+        return result, context.replica_failed
 
     async def _take(
         self,
@@ -416,6 +460,16 @@ def _unauthenticated(errors: Sequence[GraphQLError]) -> bool:
     return any(
         (error.extensions or {}).get("code") == ErrorCode.UNAUTHENTICATED for error in errors
     )
+
+
+def _token_lsn(request: Request) -> int | None:
+    raw = request.headers.get(LSN_HEADER)
+    if raw is None:
+        return None
+    try:
+        return parse_lsn(raw)
+    except LsnError as exc:
+        raise _Refused(ValidationFailed.single(LSN_HEADER, str(exc)), 400) from None
 
 
 async def _bounded_body(request: Request, max_bytes: int) -> bytes:

@@ -90,6 +90,30 @@ ACTIVE_SUBSCRIPTIONS = Gauge(
     multiprocess_mode="livesum",
 )
 
+DB_READS = Counter(
+    "phiacta_db_reads_total",
+    "GraphQL queries by the database that served their reads (primary, replica-N).",
+    ["target"],
+)
+DB_READ_FALLBACKS = Counter(
+    "phiacta_db_read_fallbacks_total",
+    "Queries the primary served with replicas configured, by reason: no replica up, "
+    "none had replayed the caller's last write, or the replica failed mid-read.",
+    ["reason"],
+)
+DB_REPLICA_UP = Gauge(
+    "phiacta_db_replica_up",
+    "1 while the replica answers as a standby, else 0.",
+    ["replica"],
+    multiprocess_mode="liveall",
+)
+DB_REPLICA_LAG = Gauge(
+    "phiacta_db_replica_lag_seconds",
+    "Replay lag of each replica as its monitor last read it.",
+    ["replica"],
+    multiprocess_mode="liveall",
+)
+
 _seen_operations: set[str] = set()
 _seen_lock = threading.Lock()
 
@@ -122,6 +146,20 @@ def graphql_error(code: str) -> None:
 
 def query_finished(seconds: float) -> None:
     DB_QUERY_DURATION.observe(seconds)
+
+
+def read_routed(target: str) -> None:
+    DB_READS.labels(target).inc()
+
+
+def read_fallback(reason: str) -> None:
+    DB_READ_FALLBACKS.labels(reason).inc()
+
+
+def replica_observed(replica: str, *, up: bool, lag_ms: float | None) -> None:
+    DB_REPLICA_UP.labels(replica).set(1 if up else 0)
+    if lag_ms is not None:
+        DB_REPLICA_LAG.labels(replica).set(lag_ms / 1000)
 
 
 def bundle_submitted(*, claims: int) -> None:

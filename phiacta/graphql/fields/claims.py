@@ -338,9 +338,7 @@ class ClaimQueries:
         # targets) in one statement; the nested resolvers then find their rows in the
         # request's loaders instead of issuing three more.
         edge_types, first = outgoing
-        found = await info.context.services.claim_reads.load(
-            claim_id, edge_types, first + 1, info.context.visibility
-        )
+        found = await info.context.read_claim(claim_id, edge_types, first + 1)
         if found is None:
             return None
         loaders = info.context.loaders
