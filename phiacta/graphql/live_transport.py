@@ -20,6 +20,7 @@ import json
 from typing import Any, cast
 
 import structlog
+from graphql import GraphQLError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -29,12 +30,16 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     Message,
+    SubscribeMessage,
 )
 
 from phiacta.auth.viewer import Scope, Viewer
-from phiacta.errors import PhiactaError, Unauthenticated
+from phiacta.errors import PhiactaError, Unauthenticated, ValidationFailed
 from phiacta.graphql.context import Context
+from phiacta.graphql.errors import code_errors
+from phiacta.graphql.limits import parse_document
 from phiacta.graphql.live_sharing import operation_sender, rendered_payload
+from phiacta.graphql.safe_text import check_request
 
 log = structlog.get_logger(__name__)
 
@@ -95,6 +100,37 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if not viewer.has(Scope.CLAIMS_READ):
             raise _Refused(FORBIDDEN_CLOSE_CODE, "the API key lacks the claims:read scope")
         return viewer
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message.get("payload")
+        if self.connection_acknowledged and isinstance(payload, dict):
+            refusal = self._refusal(cast(dict[str, Any], payload))
+            if refusal is not None:
+                await self._send_refusal(message["id"], refusal)
+                return
+        await super().handle_subscribe(message)
+
+    def _refusal(self, payload: dict[str, Any]) -> PhiactaError | None:
+        """Why a subscribe message is refused before it runs, if it is."""
+        query = payload.get("query")
+        settings = self.context.services.settings
+        document = (
+            parse_document(query, settings.graphql_max_tokens) if isinstance(query, str) else None
+        )
+        try:
+            check_request(payload, document)
+        except ValidationFailed as exc:
+            return exc
+        return None
+
+    async def _send_refusal(self, operation_id: str, refusal: PhiactaError) -> None:
+        settings = self.context.services.settings
+        [error] = code_errors(
+            [GraphQLError(refusal.message, original_error=refusal)],
+            request_id=self.context.request_id,
+            development=settings.is_development,
+        )
+        await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         # The operation's task (and the resolvers it runs) can send shared results

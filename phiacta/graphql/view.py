@@ -24,6 +24,7 @@ legacy graphql-ws protocol would skip it).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import traceback
 from collections.abc import Mapping
@@ -34,7 +35,7 @@ from urllib.parse import parse_qsl, urlencode
 import psycopg
 import structlog
 from cross_web import HTTPException
-from graphql import OperationType
+from graphql import DocumentNode, OperationType
 from psycopg_pool import PoolTimeout
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -60,9 +61,15 @@ from phiacta.errors import (
     ValidationFailed,
 )
 from phiacta.graphql.context import Context
-from phiacta.graphql.limits import PersistedQueries, operation_groups, parse_document
+from phiacta.graphql.limits import (
+    CACHEABLE_DOCUMENT_CHARS,
+    PersistedQueries,
+    operation_groups,
+    parse_document,
+)
 from phiacta.graphql.live_transport import LiveTransportHandler
 from phiacta.graphql.operations import PreparedOperation, PreparedOperations
+from phiacta.graphql.safe_text import check_request, may_hold_unstorable
 from phiacta.middleware import request_id_of
 from phiacta.observability.access import OPERATION_KEY
 from phiacta.services import Services
@@ -153,6 +160,13 @@ class GraphQLView(GraphQL[Context, None]):
         self.persisted = persisted or PersistedQueries.from_settings(settings)
         self.operations = PreparedOperations(schema, settings)
 
+    def decode_json(self, data: str | bytes) -> object:
+        # WebSocket messages: Strawberry reports only this error class as bad JSON.
+        try:
+            return jsoncodec.loads(data)
+        except ValueError as exc:
+            raise json.JSONDecodeError(str(exc), "", 0) from None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -192,19 +206,24 @@ class GraphQLView(GraphQL[Context, None]):
         except _Refused:
             await self._take(services, viewer, client_ip, {ratelimit.CLAIMS_READ}, headers)
             raise
-        document = (
-            parse_document(graphql_request.query, self.settings.graphql_max_tokens)
-            if graphql_request.query is not None
-            else None
-        )
+        document = await self._parsed(graphql_request.query)
         groups = operation_groups(document, graphql_request.operation_name)
         await self._take(services, viewer, client_ip, groups, headers)
-        prepared = self._prepared(request, graphql_request)
+        prepared = await self._prepared(request, graphql_request)
         if prepared is not None:
             return await self._run(request, graphql_request, prepared)
         return await self._execute(scope, receive, graphql_request)
 
-    def _prepared(
+    async def _parsed(self, query: str | None) -> DocumentNode | None:
+        if query is None:
+            return None
+        if len(query) > CACHEABLE_DOCUMENT_CHARS:
+            # Parsing a large document takes a while: in a thread, the event loop keeps
+            # serving other requests meanwhile (the interpreter switches every few ms).
+            return await asyncio.to_thread(parse_document, query, self.settings.graphql_max_tokens)
+        return parse_document(query, self.settings.graphql_max_tokens)
+
+    async def _prepared(
         self, request: Request, graphql_request: _GraphQLRequest
     ) -> PreparedOperation | None:
         """The prepared operation when this request can run it; None sends it through
@@ -219,7 +238,12 @@ class GraphQLView(GraphQL[Context, None]):
         accept = request.headers.get("accept", "")
         if any(kind in accept for kind in _STREAMING_ACCEPT):
             return None
-        prepared = self.operations.prepare(query, graphql_request.operation_name)
+        if len(query) > CACHEABLE_DOCUMENT_CHARS:  # not kept: parsed and checked in a thread
+            prepared = await asyncio.to_thread(
+                self.operations.prepare, query, graphql_request.operation_name
+            )
+        else:
+            prepared = self.operations.prepare(query, graphql_request.operation_name)
         if prepared.operation_type is None:
             # Unparsable: answered with the syntax error, as Strawberry would.
             return prepared if prepared.errors else None
@@ -231,17 +255,24 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request, graphql_request: _GraphQLRequest, prepared: PreparedOperation
     ) -> Response:
         request_id = request_id_of(request.scope)
-        context = self._context(request, None)
+        contexts = [self._context(request, None)]
+
+        def retry_context() -> Context:
+            contexts.append(self._context(request, None))
+            return contexts[-1]
+
         try:
             result = await self.operations.run_prepared(
                 prepared,
-                context,
+                contexts[0],
                 graphql_request.variables,
                 graphql_request.extensions,
                 request_id,
+                retry_context,
             )
         finally:
-            context.release()
+            for context in contexts:
+                context.release()
         if prepared.name:
             request.scope["state"][OPERATION_KEY] = prepared.name
         body: dict[str, object] = {"data": result.data}
@@ -320,6 +351,8 @@ class GraphQLView(GraphQL[Context, None]):
                 query_string = urlencode({**params, "query": resolved}).encode()
             else:
                 body = json.dumps({**payload, "query": resolved}).encode()
+        if request.method == "GET" or may_hold_unstorable(body):
+            self._check_text(payload, resolved)
         variables, extensions = payload.get("variables"), payload.get("extensions")
         well_formed = isinstance(variables, dict | None) and isinstance(extensions, dict | None)
         return _GraphQLRequest(
@@ -331,6 +364,16 @@ class GraphQLView(GraphQL[Context, None]):
             extensions if isinstance(extensions, dict) else None,
             well_formed,
         )
+
+    def _check_text(self, payload: dict[str, Any], query: str | None) -> None:
+        """Refuse text no column can store (`graphql.safe_text`), with its path."""
+        document = (
+            parse_document(query, self.settings.graphql_max_tokens) if query is not None else None
+        )
+        try:
+            check_request({**payload, "query": query}, document)
+        except ValidationFailed as exc:
+            raise _Refused(exc, 400) from None
 
     async def _execute(
         self, scope: Scope, receive: Receive, graphql_request: _GraphQLRequest
@@ -395,7 +438,9 @@ async def _bounded_body(request: Request, max_bytes: int) -> bytes:
 
 
 def _json_body(content_type: str, body: bytes) -> dict[str, Any]:
-    if "application/json" not in content_type.lower():
+    # The media type itself, not a substring: `text/plain;x=application/json` is a
+    # "simple" request a browser sends cross-origin without asking CORS first.
+    if content_type.partition(";")[0].strip().lower() != "application/json":
         raise _Refused(
             ValidationFailed.single(
                 "Content-Type", "send the operation as application/json (or use GET)"
@@ -405,6 +450,7 @@ def _json_body(content_type: str, body: bytes) -> dict[str, Any]:
     try:
         payload = jsoncodec.loads(body)
     except (ValueError, UnicodeDecodeError):
+        _refuse_unstorable_text(body)
         raise _Refused(
             ValidationFailed.single("body", "the request body is not valid JSON"), 400
         ) from None
@@ -415,11 +461,27 @@ def _json_body(content_type: str, body: bytes) -> dict[str, Any]:
     return payload
 
 
+def _refuse_unstorable_text(body: bytes) -> None:
+    """orjson refuses an unpaired surrogate as bad JSON; the standard library reads it,
+    so the refusal can name the field that holds it."""
+    if not may_hold_unstorable(body):
+        return
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return
+    if isinstance(payload, dict):
+        try:
+            check_request(payload, None)
+        except ValidationFailed as exc:
+            raise _Refused(exc, 400) from None
+
+
 def _json_param(params: Mapping[str, str], name: str) -> object:
     raw = params.get(name)
     if raw is None:
         return None
     try:
-        return json.loads(raw)
+        return jsoncodec.loads(raw)
     except ValueError:
         raise _Refused(ValidationFailed.single(name, "must be JSON"), 400) from None

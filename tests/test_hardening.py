@@ -1,0 +1,275 @@
+"""Faults an attacker or an outage finds, each refused or survived through HTTP.
+
+Every test here runs with a probe asking `/health` in the background: whatever the
+attack, the server keeps answering within HEALTH_BUDGET_SECONDS (tests/health_probe.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.hardening_support import HealthProbe, ServedProcess, health_probe, serve_process
+from tests.support import (
+    ApiKey,
+    create_api_key,
+    data_of,
+    error_codes,
+    gql,
+)
+from tests.write_support import bundle, submit
+
+# The replays of test 6 queue behind a 500-claim bundle being embedded, which takes
+# longer than this: before the fix they waited on the database for the lock and timed out.
+STATEMENT_TIMEOUT_MS = 1500
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProcess]:
+    with serve_process(
+        database_url,
+        tmp_path_factory.mktemp("data"),
+        statement_timeout_ms=str(STATEMENT_TIMEOUT_MS),
+    ) as served:
+        yield served
+
+
+@pytest.fixture
+def probe(server: ServedProcess) -> Iterator[HealthProbe]:
+    with health_probe(server.url) as running:
+        yield running
+
+
+def refusal(response: httpx.Response) -> dict[str, Any]:
+    """The one coded error of a refused request."""
+    body = response.json()
+    [error] = body["errors"]
+    assert error["extensions"]["request_id"]
+    return dict(error)
+
+
+# -- 1. documents whose analysis would grow with their expansion ---------------------
+
+
+def fragment_bomb(levels: int, leaf: str, tag: str) -> str:
+    """`levels` fragments, each spreading the next twice: 2**levels copies of `leaf`."""
+    fragments = " ".join(
+        f"fragment {tag}{i} on Query {{ ...{tag}{i + 1} ...{tag}{i + 1} }}" for i in range(levels)
+    )
+    return f"query {{ ...{tag}0 }} {fragments} fragment {tag}{levels} on Query {{ {leaf} }}"
+
+
+@pytest.mark.parametrize(
+    ("leaf", "message"),
+    [
+        ("edgeTypes { name }", "over the limit of"),  # cost 20 * 2**30
+        ("a: __typename", "aliases found"),  # 2**30 aliases
+    ],
+)
+def test_a_fragment_bomb_is_refused_in_milliseconds_while_health_answers(
+    server: ServedProcess, probe: HealthProbe, leaf: str, message: str
+) -> None:
+    durations = []
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        for attempt in range(5):
+            # A new document each time: the verdict on a document is cached.
+            query = fragment_bomb(30, leaf, f"F{attempt}x{uuid.uuid4().hex[:6]}")
+            started = time.perf_counter()
+            response = http.post("/graphql", json={"query": query})
+            durations.append(time.perf_counter() - started)
+            error = refusal(response)
+            assert error["extensions"]["code"] == "LIMIT_EXCEEDED"
+            assert message in error["message"]
+    # The fastest of five: one request's time is at the mercy of the machine's load.
+    assert min(durations) < 0.05, durations
+
+
+def test_a_deep_fragment_chain_is_measured_once_per_fragment(
+    client: httpx.Client, probe: HealthProbe
+) -> None:
+    # Each fragment nests one level and spreads the next twice: depth 40 over 2**40 paths.
+    levels = 40
+    fragments = " ".join(
+        f"fragment D{i} on Namespace {{ parent {{ ...D{i + 1} }} children {{ ...D{i + 1} }} }}"
+        for i in range(levels)
+    )
+    query = f"{{ namespaces {{ ...D0 }} }} {fragments} fragment D{levels} on Namespace {{ id }}"
+    body = gql(client, query)
+    assert set(error_codes(body)) == {"LIMIT_EXCEEDED"}
+    assert "exceeds maximum operation depth of 12" in body["errors"][0]["message"]
+
+
+# -- 2. cost from coerced variables --------------------------------------------------
+
+THREE_NESTED_PAGES = """
+query Pages($a: Int, $b: Int, $c: Int) {
+  claims(first: $a) { edges { node { id
+    outgoing(first: $b) { edges { node { target { id
+      incoming(first: $c) { edges { node { id } } } } } } } } } }
+}
+"""
+
+
+@pytest.mark.parametrize("size", [200, 200.0])
+def test_page_sizes_sent_as_floats_cost_what_their_integers_cost(
+    client: httpx.Client, probe: HealthProbe, size: float
+) -> None:
+    body = gql(client, THREE_NESTED_PAGES, {"a": size, "b": size, "c": size})
+    assert error_codes(body) == ["LIMIT_EXCEEDED"]
+    assert "costs 8080200, over the limit" in body["errors"][0]["message"]
+
+
+def test_a_variables_default_page_size_is_costed(client: httpx.Client, probe: HealthProbe) -> None:
+    query = THREE_NESTED_PAGES.replace("$a: Int,", "$a: Int = 200,")
+    body = gql(client, query, {"b": 200, "c": 200})
+    assert error_codes(body) == ["LIMIT_EXCEEDED"]
+
+
+# -- 3. text no column can store, and JSON no reader should recurse into -------------
+
+NUL = "\u0000"
+LONE_SURROGATE = "\ud800"
+TWENTY_DIGITS = "12345678901234567890"
+
+
+def post_raw(
+    client: httpx.Client, body: str | bytes, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    content = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    return client.post(
+        "/graphql", content=content, headers={"content-type": "application/json", **(headers or {})}
+    )
+
+
+def as_json(payload: dict[str, Any]) -> str:
+    # ensure_ascii: NUL and surrogates travel escaped, as any JSON encoder sends them.
+    return json.dumps(payload)
+
+
+UNSTORABLE_REQUESTS = {
+    "claim content": (
+        "mutation($c: String!) { createClaim(input: {content: $c}) { id } }",
+        {"c": f"a{NUL}b"},
+        "variables.c",
+    ),
+    "search text": (
+        "query($q: String!) { search(query: $q, mode: FULLTEXT) { hits { score } } }",
+        {"q": f"x{LONE_SURROGATE}"},
+        "variables.q",
+    ),
+    "attrs value": (
+        'mutation($a: JSON) { createClaim(input: {content: "c", attrs: $a}) { id } }',
+        {"a": {"deep": [1, {"note": NUL}]}},
+        "variables.a.deep[1].note",
+    ),
+    "attrs key": (
+        'mutation($a: JSON) { createClaim(input: {content: "c", attrs: $a}) { id } }',
+        {"a": {f"k{NUL}": 1}},
+        "variables.a.k\\x00",
+    ),
+    "sources externalRef": (
+        "query($r: String) { sources(externalRef: $r) { totalCount } }",
+        {"r": f"doi:10.1/{NUL}"},
+        "variables.r",
+    ),
+    "idempotency key": (
+        "mutation($i: SubmitBundleInput!) { submitBundle(input: $i) { bundleId } }",
+        {"i": {**bundle(1), "idempotencyKey": f"k{NUL}"}},
+        "variables.i.idempotencyKey",
+    ),
+    "filter literal": (
+        '{ claims(filter: {namespace: "a\\u0000"}) { totalCount } }',
+        {},
+        "query.claims.filter.namespace",
+    ),
+    "search literal, braced escape": (
+        '{ search(query: "a\\u{0}b", mode: FULLTEXT) { hits { score } } }',
+        {},
+        "query.search.query",
+    ),
+    "operation name": ("{ __typename }", {}, "operationName"),
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "path"), UNSTORABLE_REQUESTS.values(), ids=UNSTORABLE_REQUESTS.keys()
+)
+def test_unstorable_text_anywhere_is_a_400_with_its_path(
+    client: httpx.Client,
+    probe: HealthProbe,
+    writer: ApiKey,
+    query: str,
+    variables: dict[str, Any],
+    path: str,
+) -> None:
+    payload: dict[str, Any] = {"query": query, "variables": variables}
+    if path == "operationName":
+        payload["operationName"] = f"Op{NUL}"
+    for tail in ("", f', "n": {TWENTY_DIGITS}'):  # orjson, then the standard library
+        text = as_json(payload)[:-1] + tail + "}"
+        response = post_raw(client, text, writer.headers)
+        assert response.status_code == 400, response.text
+        error = refusal(response)
+        assert error["extensions"]["code"] == "VALIDATION_FAILED"
+        assert [d["path"] for d in error["extensions"]["details"]] == [path]
+
+
+@pytest.mark.parametrize("tail", ["", f", {TWENTY_DIGITS}"])
+def test_deeply_nested_json_is_a_400_whichever_reader_reads_it(
+    client: httpx.Client, probe: HealthProbe, tail: str
+) -> None:
+    deep = "[" * 5000 + "1" + tail + "]" * 5000
+    text = f'{{"query": "{{ __typename }}", "variables": {{"x": {deep}}}}}'
+    response = post_raw(client, text)
+    assert response.status_code == 400, response.text
+    error = refusal(response)
+    assert error["extensions"]["code"] == "VALIDATION_FAILED"
+    assert error["extensions"]["details"][0]["path"] == "body"
+
+
+@pytest.fixture(scope="module")
+def writer(database_url: str) -> ApiKey:
+    return create_api_key(database_url, ["claims:read", "claims:write", "bundles:write"])
+
+
+# -- 6. concurrent replays of one idempotency key ------------------------------------
+
+
+def test_twenty_concurrent_submissions_of_a_large_bundle_all_get_the_stored_response(
+    server: ServedProcess, probe: HealthProbe, writer: ApiKey, database_url: str
+) -> None:
+    body = bundle(500)
+
+    def send(_: int) -> dict[str, Any]:
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            return data_of(submit(http, body, writer.headers))["submitBundle"]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(send, range(20)))
+    assert len({a["bundleId"] for a in answers}) == 1
+    assert sorted(a["replayed"] for a in answers) == [False] + [True] * 19
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM bundles WHERE idempotency_key = %s", (body["idempotencyKey"],)
+        ).fetchone()
+    assert row == (1,)
+
+
+# -- 11. parser limits are limits ----------------------------------------------------
+
+
+def test_the_token_cap_and_the_parser_nesting_limit_are_limit_exceeded(
+    client: httpx.Client, probe: HealthProbe
+) -> None:
+    many_tokens = "{ " + "__typename " * 16_000 + "}"
+    too_nested = "{ " + "a { " * 300 + "b" + " }" * 301
+    for query in (many_tokens, too_nested):
+        assert error_codes(gql(client, query)) == ["LIMIT_EXCEEDED"]
