@@ -38,6 +38,8 @@ CLAIMS_WRITE = "claims:write"
 REVIEWS_WRITE = "reviews:write"
 SEARCH = "search"
 ADMIN = "admin"
+# API keys verified (not yet in the cache) per client address: an argon2 hash each.
+AUTH = "auth"
 
 # Requests per window (a minute by default). The first three are the guide's.
 DEFAULT_LIMITS: dict[str, int] = {
@@ -47,6 +49,7 @@ DEFAULT_LIMITS: dict[str, int] = {
     CLAIMS_WRITE: 120,
     REVIEWS_WRITE: 120,
     ADMIN: 60,
+    AUTH: 30,
 }
 GROUPS = frozenset(DEFAULT_LIMITS)
 

@@ -34,7 +34,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from phiacta.auth.viewer import Scope, Viewer
-from phiacta.errors import PhiactaError, Unauthenticated, ValidationFailed
+from phiacta.errors import PhiactaError, RateLimited, Unauthenticated, ValidationFailed
 from phiacta.graphql.context import Context
 from phiacta.graphql.errors import code_errors
 from phiacta.graphql.limits import parse_document
@@ -45,6 +45,7 @@ log = structlog.get_logger(__name__)
 
 UNAUTHENTICATED_CLOSE_CODE = 4401
 FORBIDDEN_CLOSE_CODE = 4403
+RATE_LIMITED_CLOSE_CODE = 4429
 INTERNAL_CLOSE_CODE = 1011
 
 
@@ -88,9 +89,15 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def _viewer_for(self, payload: dict[str, Any]) -> Viewer | None:
         services = self.context.services
         try:
-            viewer = await services.authenticator.authenticate(authorization_of(payload))
+            socket = self.context.request
+            client = socket.client if isinstance(socket, WebSocket) else None
+            viewer = await services.authenticator.authenticate(
+                authorization_of(payload), client.host if client else None
+            )
         except Unauthenticated as exc:
             raise _Refused(UNAUTHENTICATED_CLOSE_CODE, exc.message) from None
+        except RateLimited as exc:
+            raise _Refused(RATE_LIMITED_CLOSE_CODE, exc.message) from None
         except PhiactaError as exc:
             raise _Refused(INTERNAL_CLOSE_CODE, exc.message) from None
         if services.settings.public_reads:

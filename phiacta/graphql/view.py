@@ -195,7 +195,12 @@ class GraphQLView(GraphQL[Context, None]):
         request = Request(scope, receive)
         client_ip = request.client.host if request.client else None
         try:
-            viewer = await services.authenticator.authenticate(request.headers.get("authorization"))
+            viewer = await services.authenticator.authenticate(
+                request.headers.get("authorization"), client_ip
+            )
+        except RateLimited as exc:
+            headers["Retry-After"] = str(exc.retry_after)
+            raise _Refused(exc, 429) from None
         except PhiactaError as exc:
             await self._take(services, None, client_ip, {ratelimit.CLAIMS_READ}, headers)
             headers["WWW-Authenticate"] = 'Bearer realm="phiacta"'
@@ -309,7 +314,17 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def _read(self, request: Request) -> _GraphQLRequest:
         """The operation a request asks for, within the size caps, APQ resolved."""
-        body = await _bounded_body(request, self.settings.max_request_bytes)
+        try:
+            async with asyncio.timeout(self.settings.request_body_timeout_seconds):
+                body = await _bounded_body(request, self.settings.max_request_bytes)
+        except TimeoutError:
+            raise _Refused(
+                LimitExceeded(
+                    "the request body did not arrive within "
+                    f"{self.settings.request_body_timeout_seconds:g} s"
+                ),
+                408,
+            ) from None
         query_string: bytes = request.scope.get("query_string", b"")
         if request.method == "GET":
             params = dict(parse_qsl(query_string.decode("latin-1")))
