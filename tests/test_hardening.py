@@ -7,6 +7,8 @@ attack, the server keeps answering within HEALTH_BUDGET_SECONDS (tests/health_pr
 from __future__ import annotations
 
 import json
+import socket
+import statistics
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,16 +22,19 @@ import pytest
 from tests.hardening_support import HealthProbe, ServedProcess, health_probe, serve_process
 from tests.support import (
     ApiKey,
+    LiveServer,
     create_api_key,
     data_of,
     error_codes,
     gql,
+    make_settings,
 )
 from tests.write_support import bundle, submit
 
 # The replays of test 6 queue behind a 500-claim bundle being embedded, which takes
 # longer than this: before the fix they waited on the database for the lock and timed out.
 STATEMENT_TIMEOUT_MS = 1500
+BODY_TIMEOUT_SECONDS = 2
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +43,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         database_url,
         tmp_path_factory.mktemp("data"),
         statement_timeout_ms=str(STATEMENT_TIMEOUT_MS),
+        request_body_timeout_seconds=str(BODY_TIMEOUT_SECONDS),
     ) as served:
         yield served
 
@@ -273,3 +279,134 @@ def test_the_token_cap_and_the_parser_nesting_limit_are_limit_exceeded(
     too_nested = "{ " + "a { " * 300 + "b" + " }" * 301
     for query in (many_tokens, too_nested):
         assert error_codes(gql(client, query)) == ["LIMIT_EXCEEDED"]
+
+
+# -- 4. the client address is the peer's unless a trusted proxy says otherwise -------
+
+
+def test_a_spoofed_forwarded_for_does_not_give_a_fresh_rate_limit(
+    client: httpx.Client, probe: HealthProbe
+) -> None:
+    remaining = []
+    for i in range(5):
+        response = client.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"X-Forwarded-For": f"10.9.8.{i}"},
+        )
+        remaining.append(int(response.headers["x-ratelimit-remaining"]))
+    # One counter (127.0.0.1's), taking a unit per request; spoofed addresses would
+    # each have started a fresh one.
+    assert remaining == list(range(remaining[0], remaining[0] - 5, -1))
+
+
+# -- 5. key guessing costs no hash past the limit, and says nothing by its timing ----
+
+
+def wrong_secret(key: ApiKey) -> str:
+    scheme, prefix, secret = key.raw.split("_", 2)
+    return f"{scheme}_{prefix}_{'A' * len(secret)}"
+
+
+def test_known_and_unknown_prefixes_take_the_same_time_to_refuse(
+    client: httpx.Client, probe: HealthProbe, writer: ApiKey
+) -> None:
+    unknown = f"phk_{'0' * 12}_{'A' * 43}"
+    timings: dict[str, list[float]] = {"known": [], "unknown": []}
+    for _ in range(15):  # in alternation: the machine's load weighs on both alike
+        for kind, key in (("known", wrong_secret(writer)), ("unknown", unknown)):
+            started = time.perf_counter()
+            response = client.post(
+                "/graphql",
+                json={"query": "{ __typename }"},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            timings[kind].append(time.perf_counter() - started)
+            assert response.status_code == 401
+    known, unknown_median = (statistics.median(timings[k]) for k in ("known", "unknown"))
+    assert abs(known - unknown_median) / known < 0.2, timings
+
+
+def test_failed_authentications_are_refused_before_hashing_past_the_limit(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    key = create_api_key(database_url, ["claims:read"])
+    settings = make_settings(database_url, tmp_path_factory.mktemp("auth"), rate_limits={"auth": 5})
+    timings: dict[int, list[float]] = {401: [], 429: []}
+    with LiveServer.run(settings) as live, httpx.Client(base_url=live.url, timeout=30) as http:
+        for _ in range(25):
+            started = time.perf_counter()
+            response = http.post(
+                "/graphql",
+                json={"query": "{ __typename }"},
+                headers={"Authorization": f"Bearer {wrong_secret(key)}"},
+            )
+            timings[response.status_code].append(time.perf_counter() - started)
+        # The right key is refused too while the address is over the limit: the
+        # limit is on trying, before anything is known about the key.
+        response = http.post("/graphql", json={"query": "{ __typename }"}, headers=key.headers)
+    assert response.status_code == 429
+    assert refusal(response)["extensions"]["code"] == "RATE_LIMITED"
+    assert response.headers["retry-after"]
+    assert len(timings[401]) == 5 and len(timings[429]) == 20
+    # A hash (~20 ms of CPU) is what a 401 costs; a 429 costs none.
+    assert statistics.median(timings[429]) < statistics.median(timings[401]) / 2, timings
+
+
+# -- 7. connections whose backend died are replaced, not handed out ------------------
+
+
+def test_killing_the_idle_pooled_backends_costs_at_most_one_request(
+    client: httpx.Client, probe: HealthProbe, database_url: str
+) -> None:
+    for _ in range(8):  # the pool has its connections open
+        data_of(gql(client, "{ edgeTypes { name } }"))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        killed = conn.execute(
+            """SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+               WHERE datname = current_database() AND application_name = 'phiacta'
+                 AND state = 'idle' AND pid <> pg_backend_pid()"""
+        ).fetchone()
+    assert killed is not None and killed[0] >= 1
+    failures = 0
+    for _ in range(40):
+        body = gql(client, "{ edgeTypes { name } }")
+        failures += bool(body.get("errors"))
+    assert failures <= 1
+
+
+# -- 11. loose edges of the HTTP exchange --------------------------------------------
+
+
+def test_the_content_type_is_read_as_a_media_type_not_a_substring(
+    client: httpx.Client, probe: HealthProbe, writer: ApiKey
+) -> None:
+    mutation = json.dumps({"query": 'mutation { createNamespace(input: {path: "ct"}) { id } }'})
+    for content_type in ("text/plain;x=application/json", "application/jsonp"):
+        response = client.post(
+            "/graphql",
+            content=mutation,
+            headers={"content-type": content_type, **writer.headers},
+        )
+        assert response.status_code == 415, response.text
+    response = client.post(
+        "/graphql",
+        content=json.dumps({"query": "{ __typename }"}),
+        headers={"content-type": "Application/JSON; charset=utf-8"},
+    )
+    assert response.status_code == 200
+
+
+def test_a_body_that_stops_arriving_is_timed_out(server: ServedProcess, probe: HealthProbe) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=BODY_TIMEOUT_SECONDS + 10) as sock:
+        sock.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"query": '
+        )
+        started = time.monotonic()
+        answer = sock.recv(4096)
+        waited = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"LIMIT_EXCEEDED" in answer
+    assert waited < BODY_TIMEOUT_SECONDS + 5
