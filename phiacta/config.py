@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     # Open subscriptions per WebSocket, and per client (API key, else IP) per process.
     subscriptions_per_socket: int = Field(default=20, ge=1)
     subscriptions_per_client: int = Field(default=100, ge=1)
+    # A socket whose client reads nothing for this long is closed (1013) instead of
+    # having its messages buffered.
+    subscription_send_timeout_seconds: float = Field(default=10.0, gt=0)
     webhooks_allow_private: bool = False
     # Seconds before the 2nd, 3rd, ... attempt; a delivery gives up after the last one.
     webhook_retry_delays: Annotated[list[float], NoDecode] = Field(

@@ -16,6 +16,11 @@ The event types and their payloads (all ids are strings):
   edge_count, artifact_count
 - `pending_reference_resolved`: pending_reference_id, source_claim_id, external_ref,
   edge_type, resolved_to, edge_id
+
+Internal events travel the same way but are for the servers alone: no subscription or
+webhook is offered them (`INTERNAL_TYPES`).
+
+- `api_key_revoked`: key_id. Every replica closes that key's open sockets (4403).
 """
 
 from __future__ import annotations
@@ -32,3 +37,7 @@ class EventType(StrEnum):
     REVIEW_CREATED = "review_created"
     BUNDLE_ACCEPTED = "bundle_accepted"
     PENDING_REFERENCE_RESOLVED = "pending_reference_resolved"
+    API_KEY_REVOKED = "api_key_revoked"
+
+
+INTERNAL_TYPES = frozenset({EventType.API_KEY_REVOKED.value})

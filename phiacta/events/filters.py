@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from phiacta.events import EventType
+from phiacta.events import INTERNAL_TYPES, EventType
 from phiacta.store.rows import EventRow
 
-KNOWN_TYPES = frozenset(t.value for t in EventType)
+# The types clients may ask for; internal ones never match a client's criteria.
+KNOWN_TYPES = frozenset(t.value for t in EventType) - INTERNAL_TYPES
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class EventCriteria:
     def matches(self, event: EventRow) -> bool:
         payload = event.payload
         return (
-            (self.types is None or event.type in self.types)
+            (event.type in (KNOWN_TYPES if self.types is None else self.types))
             and (self.namespace is None or in_namespace(payload, self.namespace))
             and _field_in(payload, "claim_type", self.claim_types)
             and _field_is(payload, "source_id", self.source_id)

@@ -315,6 +315,9 @@ async def _replay(
         for event in batch:
             if criteria.matches(event):
                 yield event
+            # Sending rarely waits (the client reads fast): without this a replay of
+            # many events would hold the event loop for a whole batch at a time.
+            await asyncio.sleep(0)
         if len(batch) < REPLAY_BATCH:
             return
         cursor = batch[-1].id
