@@ -6,6 +6,7 @@ attack, the server keeps answering within HEALTH_BUDGET_SECONDS (tests/health_pr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import statistics
@@ -18,8 +19,10 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import websockets
 
 from tests.hardening_support import HealthProbe, ServedProcess, health_probe, serve_process
+from tests.live_client import LiveClient, append_events, claim_created
 from tests.support import (
     ApiKey,
     LiveServer,
@@ -410,3 +413,65 @@ def test_a_body_that_stops_arriving_is_timed_out(server: ServedProcess, probe: H
     assert answer.startswith(b"HTTP/1.1 408"), answer
     assert b"LIMIT_EXCEEDED" in answer
     assert waited < BODY_TIMEOUT_SECONDS + 5
+
+
+# -- 9. no fragment of a key in the logs, even at debug level ------------------------
+
+
+@pytest.fixture(scope="module")
+def debug_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedProcess]:
+    with serve_process(
+        database_url, tmp_path_factory.mktemp("debug"), log_level="debug", log_format="json"
+    ) as served:
+        yield served
+
+
+def use_the_key_over_http(served: ServedProcess, key: ApiKey) -> None:
+    auth = {"Authorization": f"Bearer {key.raw}"}
+    with httpx.Client(base_url=served.url, timeout=30) as http:
+        for request_id in ("x" + key.raw, key.raw.split("_", 2)[2]):
+            headers = {**auth, "X-Request-ID": request_id}
+            data_of(gql(http, "{ viewer { scopes } }", headers=headers))
+        path = f"logs{uuid.uuid4().hex[:8]}"
+        create = f'mutation {{ createNamespace(input: {{path: "{path}"}}) {{ id }} }}'
+        data_of(gql(http, create, headers=auth))
+        for authorization in (f"Bearer {wrong_secret(key)}", key.raw):
+            response = http.post(
+                "/graphql",
+                json={"query": "{ __typename }"},
+                headers={"Authorization": authorization},
+            )
+            assert response.status_code == 401
+
+
+async def use_the_key_over_websockets(
+    served: ServedProcess, key: ApiKey, database_url: str
+) -> None:
+    auth = {"Authorization": f"Bearer {key.raw}"}
+    (event_id,) = await append_events(database_url, [claim_created("logs")])
+    async with LiveClient.connect(served.ws_url, auth) as client:
+        op = await client.subscribe(f'subscription {{ events(after: "{event_id - 1}") {{ id }} }}')
+        await client.next_data(op)
+    with pytest.raises(websockets.ConnectionClosed):
+        refused_auth = {"Authorization": f"Bearer {wrong_secret(key)}"}
+        async with LiveClient.connect(served.ws_url, refused_auth) as refused:
+            await refused.socket.recv()
+
+
+def test_no_fragment_of_a_key_reaches_the_logs_at_debug_level(
+    debug_server: ServedProcess, database_url: str
+) -> None:
+    key = create_api_key(database_url, ["claims:read", "claims:write"])
+    use_the_key_over_http(debug_server, key)
+    asyncio.run(use_the_key_over_websockets(debug_server, key, database_url))
+    # The server has logged what these requests made it log (access lines come last).
+    time.sleep(0.5)
+    logged = debug_server.log.read_text()
+    assert '"level": "debug"' in logged or '"level":"debug"' in logged
+    secret = key.raw.split("_", 2)[2]
+    leaks = {secret[i : i + 8] for i in range(len(secret) - 7)} & {
+        logged[i : i + 8] for i in range(len(logged) - 7)
+    }
+    assert not leaks, leaks
