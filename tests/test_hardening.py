@@ -32,6 +32,7 @@ from tests.support import (
     gql,
     make_settings,
 )
+from tests.test_write_mutations import new_claim, revise
 from tests.write_support import bundle, submit
 
 # The replays of test 6 queue behind a 500-claim bundle being embedded, which takes
@@ -475,3 +476,53 @@ def test_no_fragment_of_a_key_reaches_the_logs_at_debug_level(
         logged[i : i + 8] for i in range(len(logged) - 7)
     }
     assert not leaks, leaks
+
+
+# -- 11. races reported as conflicts; aliased writes counted each --------------------
+
+
+def test_concurrent_revisions_of_one_version_lose_with_a_conflict(
+    server: ServedProcess, probe: HealthProbe, writer: ApiKey
+) -> None:
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        claim = new_claim(http, writer)
+
+    def attempt(i: int) -> list[str]:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            return error_codes(revise(http, writer, claim["id"], f"revision {i}"))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    assert outcomes.count([]) == 1, outcomes
+    assert sorted(outcomes)[1:] == [["CONFLICT"]] * 7
+
+
+def test_each_aliased_write_takes_a_unit_of_the_rate_limit(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    key = create_api_key(database_url, ["claims:write"])
+    settings = make_settings(
+        database_url,
+        tmp_path_factory.mktemp("units"),
+        rate_limits={"claims:write": 10},
+        # Windows are aligned to the clock: an hour long, one rarely ends between requests.
+        rate_limit_window_seconds=3600,
+    )
+    tag = uuid.uuid4().hex[:8]
+
+    def aliased(count: int, name: str) -> str:
+        writes = " ".join(
+            f'w{i}: createNamespace(input: {{path: "{name}{tag}{i}"}}) {{ id }}'
+            for i in range(count)
+        )
+        return f"mutation {{ {writes} }}"
+
+    with LiveServer.run(settings) as live, httpx.Client(base_url=live.url, timeout=30) as http:
+        response = http.post("/graphql", json={"query": aliased(4, "a")}, headers=key.headers)
+        assert response.status_code == 200 and not response.json().get("errors")
+        assert response.headers["x-ratelimit-remaining"] == "6"
+        response = http.post("/graphql", json={"query": aliased(7, "b")}, headers=key.headers)
+        assert response.status_code == 429, (response.headers, response.text)
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM namespaces WHERE name LIKE %s", (f"b{tag}%",))
+        assert row.fetchone() == (0,)

@@ -569,6 +569,29 @@ def operation_groups(document: DocumentNode | None, operation_name: str | None) 
     return {ratelimit.CLAIMS_READ}
 
 
+def operation_units(document: DocumentNode | None, operation_name: str | None) -> int:
+    """Rate-limit units an operation takes: one per write of a mutation (each root
+    field, an aliased copy and each spread of a fragment included), one for anything
+    else. So aliases cannot pack fifty writes into one unit."""
+    operation = get_operation_ast(document, operation_name) if document else None
+    if document is None or operation is None or operation.operation is not OperationType.MUTATION:
+        return 1
+
+    def writes(selection_set: SelectionSetNode) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += not selection.name.value.startswith("__")
+            elif isinstance(selection, InlineFragmentNode):
+                total += writes(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += fragments.of(selection.name.value)
+        return total
+
+    fragments = _PerFragment(document, writes)
+    return max(1, writes(operation.selection_set))
+
+
 def _root_field_names(
     selection_set: SelectionSetNode,
     fragments: dict[str, FragmentDefinitionNode],
@@ -723,4 +746,5 @@ __all__ = [
     "limit_rules",
     "operation_cost",
     "operation_groups",
+    "operation_units",
 ]

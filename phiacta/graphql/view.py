@@ -65,6 +65,7 @@ from phiacta.graphql.limits import (
     CACHEABLE_DOCUMENT_CHARS,
     PersistedQueries,
     operation_groups,
+    operation_units,
     parse_document,
 )
 from phiacta.graphql.live_transport import LiveTransportHandler
@@ -213,7 +214,8 @@ class GraphQLView(GraphQL[Context, None]):
             raise
         document = await self._parsed(graphql_request.query)
         groups = operation_groups(document, graphql_request.operation_name)
-        await self._take(services, viewer, client_ip, groups, headers)
+        units = operation_units(document, graphql_request.operation_name)
+        await self._take(services, viewer, client_ip, groups, headers, units)
         prepared = await self._prepared(request, graphql_request)
         if prepared is not None:
             return await self._run(request, graphql_request, prepared)
@@ -292,14 +294,16 @@ class GraphQLView(GraphQL[Context, None]):
         client_ip: str | None,
         groups: set[str],
         headers: dict[str, str],
+        units: int = 1,
     ) -> None:
-        """Count this request in the strictest of its groups; refuse it when over."""
+        """Count this request (`units`: a mutation's writes) in the strictest of its
+        groups; refuse it when over."""
         if not self.settings.rate_limit_enabled:
             return
         group = min(sorted(groups), key=lambda g: ratelimit.limit_for(g, self.settings, viewer))
         limit = ratelimit.limit_for(group, self.settings, viewer)
         caller = ratelimit.caller_of(viewer, client_ip)
-        decision = await services.rate_limiter.hit(caller, group, limit)
+        decision = await services.rate_limiter.hit(caller, group, limit, units)
         headers.update(decision.headers())
         if not decision.allowed:
             raise _Refused(
