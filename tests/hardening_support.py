@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 
 from tests.support import TEST_API_KEY_SALT
+from tests.test_cli_serve import wait_until_ready
 
-STARTUP_TIMEOUT_SECONDS = 90
 # What "keeps answering" means: probes answered within HEALTH_BUDGET_SECONDS, and none
 # took STALL_SECONDS (what a busy event loop shows as). On a shared, loaded machine a
 # single probe of an idle server sometimes takes over 100 ms (the scheduler, not the
@@ -85,7 +85,7 @@ def serve_process(database_url: str, data_dir: Path, **settings: str) -> Iterato
         )
     served = ServedProcess(f"http://127.0.0.1:{port}", process, log)
     try:
-        _wait_until_ready(served)
+        wait_until_ready(served.url, process)
         yield served
     finally:
         process.send_signal(signal.SIGINT)
@@ -94,21 +94,6 @@ def serve_process(database_url: str, data_dir: Path, **settings: str) -> Iterato
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _wait_until_ready(served: ServedProcess) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    with httpx.Client(base_url=served.url, timeout=2) as client:
-        while time.monotonic() < deadline:
-            if served.process.poll() is not None:
-                raise AssertionError(f"server exited: {served.log.read_text()[-2000:]}")
-            try:
-                if client.get("/ready").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise AssertionError("server did not become ready")
 
 
 @dataclass
@@ -167,5 +152,45 @@ def _probe(url: str) -> None:
             return
 
 
+async def _replay(ws_url: str, subscriptions: int, events: int) -> None:
+    """One socket replaying the outbox `subscriptions` times, read as fast as it comes."""
+    from tests.live_client import LiveClient
+
+    async with LiveClient.connect(ws_url) as client:
+        ops = [
+            await client.subscribe('subscription { events(after: "0") { id type } }')
+            for _ in range(subscriptions)
+        ]
+        print("subscribed", flush=True)
+        received = 0
+        while received < subscriptions * events:
+            message = await client._receive()
+            received += message.get("type") == "next"
+        print(f"received {received} {len(ops)}", flush=True)
+
+
+@contextmanager
+def replaying(ws_url: str, subscriptions: int, events: int) -> Iterator[subprocess.Popen[str]]:
+    """A process replaying the outbox over one socket while the block runs; the block
+    can check `process.poll()` to know whether the replay was still going."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.hardening_support", ws_url, str(subscriptions), str(events)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    try:
+        assert process.stdout.readline().strip() == "subscribed"
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
 if __name__ == "__main__":
-    _probe(sys.argv[1])
+    if len(sys.argv) == 2:
+        _probe(sys.argv[1])
+    else:
+        import asyncio
+
+        asyncio.run(_replay(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))

@@ -21,7 +21,13 @@ import psycopg
 import pytest
 import websockets
 
-from tests.hardening_support import HealthProbe, ServedProcess, health_probe, serve_process
+from tests.hardening_support import (
+    HealthProbe,
+    ServedProcess,
+    health_probe,
+    replaying,
+    serve_process,
+)
 from tests.live_client import LiveClient, append_events, claim_created
 from tests.support import (
     ApiKey,
@@ -532,3 +538,40 @@ def test_each_aliased_write_takes_a_unit_of_the_rate_limit(
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT count(*) FROM namespaces WHERE name LIKE %s", (f"b{tag}%",))
         assert row.fetchone() == (0,)
+
+
+# -- 10. a socket replaying the outbox does not starve other clients -----------------
+
+REPLAYED_EVENTS = 10_000
+REPLAYING_SUBSCRIPTIONS = 20  # the default cap per socket
+
+
+def query_latencies(url: str, count: int) -> list[float]:
+    latencies = []
+    with httpx.Client(base_url=url, timeout=30) as http:
+        data_of(gql(http, "{ edgeTypes { name } }"))  # connected, plan made
+        for _ in range(count):
+            started = time.perf_counter()
+            data_of(gql(http, "{ edgeTypes { name } }"))
+            latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def test_other_clients_stay_fast_while_a_socket_replays_the_outbox(
+    server: ServedProcess, probe: HealthProbe, database_url: str
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            """INSERT INTO events (type, payload)
+               SELECT 'claim_created', jsonb_build_object('claim_id', gen_random_uuid()::text,
+                                                          'namespace_path', 'replay')
+               FROM generate_series(1, %s)""",
+            (REPLAYED_EVENTS,),
+        )
+    idle = statistics.median(query_latencies(server.url, 30))
+    with replaying(server.ws_url, REPLAYING_SUBSCRIPTIONS, REPLAYED_EVENTS) as replay:
+        busy = statistics.median(query_latencies(server.url, 30))
+        # Measured while the replay ran: it had not delivered everything yet.
+        still_replaying = replay.poll() is None
+    assert still_replaying, "the replay ended before the measurement: replay more events"
+    assert busy < 2 * idle, f"median query {busy * 1000:.1f} ms replaying, {idle * 1000:.1f} idle"

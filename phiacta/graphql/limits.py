@@ -491,13 +491,31 @@ def operation_depths(document: DocumentNode) -> dict[str, int]:
 def alias_count(document: DocumentNode) -> int:
     """Aliased fields in all operations, a fragment's counted at each spread."""
 
+    def aliased(field: FieldNode, count: Callable[[SelectionSetNode], int]) -> int:
+        inner = count(field.selection_set) if field.selection_set is not None else 0
+        return (field.alias is not None) + inner
+
+    count = _summed(document, aliased)
+    return sum(
+        count(d.selection_set)
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
+
+
+def _summed(
+    document: DocumentNode,
+    per_field: Callable[[FieldNode, Callable[[SelectionSetNode], int]], int],
+) -> Callable[[SelectionSetNode], int]:
+    """A function summing `per_field` (given the function itself, to descend) over a
+    selection set, through inline fragments and spreads; each fragment's sum is worked
+    out once and reused at every spread."""
+
     def count(selection_set: SelectionSetNode) -> int:
         total = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                total += selection.alias is not None
-                if selection.selection_set is not None:
-                    total += count(selection.selection_set)
+                total += per_field(selection, count)
             elif isinstance(selection, InlineFragmentNode):
                 total += count(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
@@ -505,11 +523,7 @@ def alias_count(document: DocumentNode) -> int:
         return total
 
     fragments = _PerFragment(document, count)
-    return sum(
-        count(d.selection_set)
-        for d in document.definitions
-        if isinstance(d, OperationDefinitionNode)
-    )
+    return count
 
 
 # -- rate-limit groups ---------------------------------------------------------------
@@ -577,18 +591,10 @@ def operation_units(document: DocumentNode | None, operation_name: str | None) -
     if document is None or operation is None or operation.operation is not OperationType.MUTATION:
         return 1
 
-    def writes(selection_set: SelectionSetNode) -> int:
-        total = 0
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                total += not selection.name.value.startswith("__")
-            elif isinstance(selection, InlineFragmentNode):
-                total += writes(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                total += fragments.of(selection.name.value)
-        return total
+    def write(field: FieldNode, _: Callable[[SelectionSetNode], int]) -> int:
+        return not field.name.value.startswith("__")
 
-    fragments = _PerFragment(document, writes)
+    writes = _summed(document, write)
     return max(1, writes(operation.selection_set))
 
 
