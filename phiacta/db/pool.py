@@ -52,11 +52,9 @@ class CheckedPool(AsyncConnectionPool[Connection]):
 async def _usable(conn: Connection) -> bool:
     if conn.closed or conn.broken:
         return False
-    try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    except (OSError, ValueError):
-        readable = [True]
-    if not readable:
+    poller = select.poll()  # not select(): file descriptors past 1024 are common
+    poller.register(conn.fileno(), select.POLLIN)
+    if not poller.poll(0):
         return True
     try:
         await AsyncConnectionPool.check_connection(conn)

@@ -45,6 +45,7 @@ from phiacta.errors import (
     PhiactaError,
     RateLimited,
     Unauthenticated,
+    Unavailable,
     ValidationFailed,
 )
 from phiacta.events import EventType
@@ -134,7 +135,10 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         def revokes_this_key(event: EventRow) -> bool:
             return event.type == EventType.API_KEY_REVOKED and event.payload.get("key_id") == key_id
 
-        subscriber, _ = await bus.subscribe(accepts=revokes_this_key)
+        try:
+            subscriber, _ = await bus.subscribe(accepts=revokes_this_key)
+        except Unavailable:  # live updates are down: this socket gets no events either
+            return
         try:
             with contextlib.suppress(SubscriberOverflowed):
                 await subscriber.next()
