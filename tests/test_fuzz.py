@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 
+from phiacta.graphql import safe_text
 from tests.graphql_fuzz import hostile_operations, run_cases
 from tests.support import LiveServer, create_api_key, make_settings
 
@@ -50,14 +52,21 @@ def test_generated_operations_never_get_a_500_or_an_internal_error(
                 codes = [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
                 if response.status_code >= 500 or "INTERNAL" in codes:
                     failures.append(f"{response.status_code} {document!r}: {body}")
-                if response.status_code in (400, 415):
-                    # Refused before GraphQL ran: the test would prove nothing.
+                if response.status_code in (400, 415) and not unstorable_text(body):
+                    # Refused before GraphQL ran: the test would prove nothing (unless
+                    # the generated text holds NUL or a surrogate, refused at the door).
                     failures.append(f"request refused: {document!r}: {body}")
 
             run_cases(operation, EXAMPLES_PER_FIELD, send)
     assert not failures, "\n".join(failures[:5])
     assert len(sent) >= MIN_OPERATIONS
     print(f"fuzz: {len(sent)} operations over {len(operations)} root fields")
+
+
+def unstorable_text(body: dict[str, Any]) -> bool:
+    """Whether a 400 is the refusal of text no column can store (`graphql.safe_text`)."""
+    details = [d for e in body.get("errors") or [] for d in e["extensions"].get("details", [])]
+    return bool(details) and all(d["message"] == safe_text.MESSAGE for d in details)
 
 
 # Operations of the hostile classes (`hostile_operations`): `make test` sends a few,
