@@ -22,10 +22,12 @@ from tests.test_cli_serve import wait_until_ready
 # What "keeps answering" means: probes answered within HEALTH_BUDGET_SECONDS, and none
 # took STALL_SECONDS (what a busy event loop shows as). On a shared, loaded machine a
 # single probe of an idle server sometimes takes over 100 ms (the scheduler, not the
-# server), so the budget holds for TYPICAL_SHARE of the probes, the stall bound for all.
+# server), so the budget holds for TYPICAL_SHARE of the probes, the stall bound for all,
+# and both grow with the machine's pace measured just before (see `health_probe`).
 HEALTH_BUDGET_SECONDS = 0.1
 TYPICAL_SHARE = 0.9
 STALL_SECONDS = 1.0
+BASELINE_PROBES = 10
 PROBE_TIMEOUT_SECONDS = 5.0
 PROBE_INTERVAL_SECONDS = 0.01
 
@@ -115,6 +117,11 @@ def health_probe(url: str) -> Iterator[HealthProbe]:
     )
     assert process.stdout is not None
     assert process.stdout.readline().strip() == "started"
+    # The machine's own pace, before the block: on a loaded, shared machine even an idle
+    # server answers slower than the budget, which then scales with it.
+    baseline = sorted(float(process.stdout.readline()) for _ in range(BASELINE_PROBES))
+    budget = max(HEALTH_BUDGET_SECONDS, 2 * baseline[int(BASELINE_PROBES * TYPICAL_SHARE)])
+    stall = max(STALL_SECONDS, 10 * baseline[BASELINE_PROBES // 2])
     probe = HealthProbe(process, [])
     try:
         yield probe
@@ -127,10 +134,10 @@ def health_probe(url: str) -> Iterator[HealthProbe]:
     assert probe.latencies, "the health probe never got an answer"
     latencies = sorted(probe.latencies)
     typical = latencies[int(len(latencies) * TYPICAL_SHARE)]
-    assert latencies[-1] < STALL_SECONDS, f"/health stalled for {latencies[-1]:.2f} s"
-    assert typical < HEALTH_BUDGET_SECONDS, (
+    assert latencies[-1] < stall, f"/health stalled for {latencies[-1]:.2f} s"
+    assert typical < budget, (
         f"/health took {typical * 1000:.0f} ms or more in {100 - TYPICAL_SHARE * 100:.0f} % "
-        f"of {len(latencies)} probes (budget {HEALTH_BUDGET_SECONDS * 1000:.0f} ms)"
+        f"of {len(latencies)} probes (budget {budget * 1000:.0f} ms)"
     )
 
 

@@ -95,6 +95,7 @@ def test_a_fragment_bomb_is_refused_in_milliseconds_while_health_answers(
 ) -> None:
     durations = []
     with httpx.Client(base_url=server.url, timeout=5) as http:
+        trivial = min(timed(http, {"query": "{ __typename }"}) for _ in range(5))
         for attempt in range(5):
             # A new document each time: the verdict on a document is cached.
             query = fragment_bomb(30, leaf, f"F{attempt}x{uuid.uuid4().hex[:6]}")
@@ -104,8 +105,15 @@ def test_a_fragment_bomb_is_refused_in_milliseconds_while_health_answers(
             error = refusal(response)
             assert error["extensions"]["code"] == "LIMIT_EXCEEDED"
             assert message in error["message"]
-    # The fastest of five: one request's time is at the mercy of the machine's load.
-    assert min(durations) < 0.05, durations
+    # The fastest of five: one request's time is at the mercy of the machine's load,
+    # which a trivial query measured just before shows (50 ms when the machine is idle).
+    assert min(durations) < max(0.05, 3 * trivial), (durations, trivial)
+
+
+def timed(http: httpx.Client, payload: dict[str, Any]) -> float:
+    started = time.perf_counter()
+    http.post("/graphql", json=payload).raise_for_status()
+    return time.perf_counter() - started
 
 
 def test_a_deep_fragment_chain_is_measured_once_per_fragment(
