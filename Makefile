@@ -65,9 +65,11 @@ pytest-pgbouncer: install
 	else echo "$(PGBOUNCER_MISSING)"; fi
 
 # Schemathesis (GraphQL mode) against a live server: 15 examples per root field, 500+
-# operations in all; `make test` runs the same test with 2 per field.
+# operations in all, and 2,000 hostile ones (fragment spreads, float page sizes, control
+# characters, deep JSON); `make test` runs the same tests with 2 per field and 120.
 fuzz: install
-	PHIACTA_FUZZ_EXAMPLES=15 PHIACTA_FUZZ_MIN_OPERATIONS=500 $(BIN)/pytest -q -s tests/test_fuzz.py
+	PHIACTA_FUZZ_EXAMPLES=15 PHIACTA_FUZZ_MIN_OPERATIONS=500 PHIACTA_FUZZ_HOSTILE_OPERATIONS=2000 \
+		$(BIN)/pytest -q -s tests/test_fuzz.py
 
 migrate: install
 	$(BIN)/phiacta migrate upgrade head

@@ -19,9 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from phiacta.auth.authenticate import Authenticator
+from phiacta.auth import ratelimit
+from phiacta.auth.authenticate import AttemptLimit, Authenticator
 from phiacta.auth.pepper import resolve_pepper
-from phiacta.auth.ratelimit import create_rate_limiter
+from phiacta.auth.ratelimit import create_rate_limiter, limit_for
 from phiacta.config import Settings, load_settings
 from phiacta.db import migrate
 from phiacta.db.pool import create_pool
@@ -139,13 +140,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         reads = ReadRouter.from_settings(settings, pool)
         await reads.open()
         refresher = ViewRefresher(settings.matview_refresh_seconds)
+        limiter = create_rate_limiter(settings)
         app.state.services = Services(
             settings=settings,
             pool=pool,
             head_revision=head,
-            authenticator=Authenticator(pool, resolve_pepper(settings)),
+            authenticator=Authenticator(
+                pool,
+                resolve_pepper(settings),
+                AttemptLimit(limiter, limit_for(ratelimit.AUTH, settings, None))
+                if settings.rate_limit_enabled
+                else None,
+            ),
             reads=reads,
-            rate_limiter=create_rate_limiter(settings),
+            rate_limiter=limiter,
             view_refresher=refresher,
             # Loads its model on first use, so creating it costs nothing at start-up.
             embedder=create_provider(settings),

@@ -18,6 +18,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from phiacta.db.runtime import DataDirInUse, ServeLock, open_database
+    from phiacta.serving import uvicorn_options
 
     lock = None
     if not settings.database_url:
@@ -42,8 +43,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         # config would add a second, unstructured handler.
         "log_config": None,
         "access_log": False,
-        "proxy_headers": True,
-        "server_header": False,
+        **uvicorn_options(settings),
         # Subscription messages are small JSON: compressing each one per socket costs
         # more CPU than it saves bandwidth when fanning out to many clients.
         "ws_per_message_deflate": False,

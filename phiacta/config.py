@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     # not named keep their defaults (see phiacta.auth.ratelimit.DEFAULT_LIMITS).
     rate_limits: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
     max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # A request body must arrive within this long (slow senders hold a connection).
+    request_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed, as uvicorn's
+    # forwarded_allow_ips: comma-separated addresses or networks, `*` for any. Empty:
+    # none, the client address is the TCP peer's (else anyone could pick their own IP
+    # and escape the per-IP rate limit).
+    forwarded_allow_ips: str = ""
     graphql_max_document_bytes: int = Field(default=200_000, ge=100)
     graphql_max_tokens: int = Field(default=15_000, ge=10)
     graphql_max_depth: int = Field(default=12, ge=1)
@@ -143,6 +150,12 @@ class Settings(BaseSettings):
     events_prune_interval_seconds: float = Field(default=3600.0, gt=0)
     subscription_queue_size: int = Field(default=5000, ge=1)
     subscription_keep_alive_seconds: float = Field(default=15.0, gt=0)
+    # Open subscriptions per WebSocket, and per client (API key, else IP) per process.
+    subscriptions_per_socket: int = Field(default=20, ge=1)
+    subscriptions_per_client: int = Field(default=100, ge=1)
+    # A socket whose client reads nothing for this long is closed (1013) instead of
+    # having its messages buffered.
+    subscription_send_timeout_seconds: float = Field(default=10.0, gt=0)
     webhooks_allow_private: bool = False
     # Seconds before the 2nd, 3rd, ... attempt; a delivery gives up after the last one.
     webhook_retry_delays: Annotated[list[float], NoDecode] = Field(

@@ -67,6 +67,10 @@ class ValidationFailed(PhiactaError):
         if not problems:
             raise ValueError("ValidationFailed needs at least one problem")
         self.problems = problems
+        # Input that is well formed but lost a race (revising a version another request
+        # just revised) is a conflict: the client should re-read, not fix its input.
+        if all(p.code is ErrorCode.CONFLICT for p in problems):
+            self.code = ErrorCode.CONFLICT
         summary = "; ".join(str(p) for p in problems[:5])
         if len(problems) > 5:
             summary += f"; and {len(problems) - 5} more"

@@ -33,8 +33,12 @@ def loads(data: bytes | str) -> Any:
     if exact:
         return orjson.loads(data)
     # orjson reads an integer over 64 bits as a float, losing digits (a jsonb value or a
-    # variable may hold one); the standard library keeps it exact.
-    return json.loads(data)
+    # variable may hold one); the standard library keeps it exact. It recurses per
+    # nesting level where orjson stops at 1024: too deep is not JSON we read either way.
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def dumps(value: Any) -> bytes:

@@ -9,8 +9,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
-# A client-supplied id is echoed back and logged, so it must be short and plain.
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# A client-supplied id is echoed back and logged, so it must be an id and nothing else:
+# a UUID, or 8 to 64 hex digits (a trace id). Letters beyond hex would let a client log
+# any text, a key pasted by mistake included.
+_SAFE_REQUEST_ID = re.compile(
+    r"[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}|[0-9a-fA-F]{8,64}"
+)
 
 
 def request_id_of(scope: Scope) -> str:
@@ -34,7 +38,7 @@ class RequestIdMiddleware:
             if name == b"x-request-id":
                 given = value.decode("latin-1")
                 break
-        request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:

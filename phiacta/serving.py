@@ -33,6 +33,8 @@ from typing import Any
 import structlog
 import uvicorn
 
+from phiacta.config import Settings
+
 log = structlog.get_logger(__name__)
 
 # Parent to worker: one byte with each connection handed over. Worker to parent: one
@@ -50,6 +52,27 @@ class _Worker:
     process: SpawnProcess
     channel: socket.socket  # the parent's end of the pair
     ready: bool = False
+
+
+# How long an idle keep-alive connection stays open, and the most header bytes h11
+# buffers for one request: slow or endless headers do not hold a connection for long.
+KEEP_ALIVE_SECONDS = 5
+MAX_HEADER_BYTES = 16 * 1024
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn options every server of this app runs with (`phiacta serve`, its
+    workers, and any server started in code): proxy headers only from
+    FORWARDED_ALLOW_IPS, and bounded keep-alive and header sizes."""
+    trusted = settings.forwarded_allow_ips.strip()
+    return {
+        "proxy_headers": bool(trusted),
+        # None would make uvicorn read FORWARDED_ALLOW_IPS itself, or trust 127.0.0.1.
+        "forwarded_allow_ips": trusted or "",
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "server_header": False,
+    }
 
 
 def serve_balanced(

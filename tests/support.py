@@ -22,6 +22,7 @@ from phiacta.app import create_app
 from phiacta.auth.issue import issue_api_key
 from phiacta.auth.ratelimit import DEFAULT_LIMITS
 from phiacta.config import Settings, load_settings
+from phiacta.serving import uvicorn_options
 from phiacta.store import agents
 
 STARTUP_TIMEOUT_SECONDS = 60
@@ -119,8 +120,10 @@ class LiveServer:
             log_level="warning",
             lifespan="on",
             ws="websockets-sansio",
-            # As `phiacta serve` runs it: no per-message compression.
+            # As `phiacta serve` runs it: no per-message compression, its proxy and
+            # connection options.
             ws_per_message_deflate=False,
+            **uvicorn_options(settings),
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(

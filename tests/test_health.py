@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import pytest
 
 from phiacta.db import admin, migrate
 from phiacta.db.embedded import EmbeddedPostgres
@@ -32,8 +33,18 @@ def test_ready_reports_the_revision_at_head(client: httpx.Client) -> None:
 
 
 def test_a_client_request_id_is_echoed(client: httpx.Client) -> None:
-    response = client.get("/health", headers={"X-Request-ID": "trace-42"})
-    assert response.headers["x-request-id"] == "trace-42"
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    response = client.get("/health", headers={"X-Request-ID": trace})
+    assert response.headers["x-request-id"] == trace
+
+
+@pytest.mark.parametrize("given", ["trace-42", "x" + "A" * 43, "a b", "0" * 65])
+def test_a_request_id_that_is_not_a_uuid_or_hex_is_replaced(
+    client: httpx.Client, given: str
+) -> None:
+    response = client.get("/health", headers={"X-Request-ID": given})
+    assert response.headers["x-request-id"] != given
+    assert len(response.headers["x-request-id"]) == 32
 
 
 def test_ready_goes_503_while_the_database_is_down_and_recovers(tmp_path: Path) -> None:

@@ -152,7 +152,7 @@ def _create_namespace(http: httpx.Client, headers: dict[str, str]) -> httpx.Resp
 def test_every_line_is_json_with_timestamp_level_event_request_id_and_logger(
     served: ServedProcess, http: httpx.Client
 ) -> None:
-    request_id = f"req-{uuid.uuid4().hex}"
+    request_id = uuid.uuid4().hex
     http.get("/health", headers={"X-Request-ID": request_id})
     served.stdout.wait_for(lambda line: line.get("request_id") == request_id)
     lines = served.stdout.lines()

@@ -134,7 +134,7 @@ def test_revising_a_version_that_is_not_the_latest_is_refused_and_writes_nothing
     data_of(revise(client, writer, claim["id"], "second"))
     before = row_counts(database_url)
     answer = revise(client, writer, claim["id"], "a fork of the first")
-    assert error_codes(answer) == ["VALIDATION_FAILED"]
+    assert error_codes(answer) == ["CONFLICT"]
     assert details(answer) == [("id", "CONFLICT")]
     assert row_counts(database_url) == before
 

@@ -1,28 +1,58 @@
 """Turning `Authorization: Bearer <key>` into a Viewer, without an argon2 hash per request.
 
 A key verified once is cached in process (bounded, with a TTL), keyed by the SHA-256 of
-the raw key. Every request still asks the database whether the key is usable (one
-primary-key lookup), so a revocation or an expiry takes effect on the very next request
-on every replica. `last_used_at` is written at most once a minute per key and process.
+the raw key. Verifications are counted per client before hashing (`AttemptLimit`), and
+an unknown prefix costs the same hash as a known one. Every request still asks the
+database whether the key is usable (one primary-key lookup), so a revocation or an
+expiry takes effect on the very next request on every replica. `last_used_at` is
+written at most once a minute per key and process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from uuid import UUID
 
-from phiacta.auth.keys import cache_key, parse_api_key, verify_secret
+from phiacta.auth import ratelimit
+from phiacta.auth.keys import cache_key, hash_secret, parse_api_key, verify_secret
+from phiacta.auth.ratelimit import RateLimiter
 from phiacta.auth.viewer import Scope, Viewer
 from phiacta.db.pool import Pool
-from phiacta.errors import Unauthenticated
+from phiacta.errors import RateLimited, Unauthenticated
 from phiacta.store import api_keys as api_key_store
 
 CACHE_SIZE = 10_000
 CACHE_TTL_SECONDS = 300.0
 LAST_USED_INTERVAL_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class AttemptLimit:
+    """Verifications (keys not in the cache: mostly wrong ones) per client and
+    rate-limit window, counted in the `auth` group before any argon2 hash is computed:
+    guessing keys costs the server a lookup, not a hash."""
+
+    limiter: RateLimiter
+    per_window: int
+
+    async def take(self, client: str | None) -> None:
+        caller = ratelimit.caller_of(None, client)
+        decision = await self.limiter.hit(caller, ratelimit.AUTH, self.per_window)
+        if not decision.allowed:
+            raise RateLimited(
+                f"too many API keys tried from this address; retry in {decision.retry_after} s",
+                decision.retry_after,
+            )
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_secret(secrets.token_urlsafe(32), secrets.token_hex(16))
 
 
 @dataclass
@@ -44,20 +74,26 @@ def bearer_token(authorization: str | None) -> str | None:
 class Authenticator:
     """Verifies API keys for one process. Safe to share between concurrent requests."""
 
-    def __init__(self, pool: Pool, pepper: str) -> None:
+    def __init__(self, pool: Pool, pepper: str, attempts: AttemptLimit | None = None) -> None:
         self._pool = pool
         self._pepper = pepper
+        self._attempts = attempts
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._last_touch: dict[UUID, float] = {}
 
-    async def authenticate(self, authorization: str | None) -> Viewer | None:
-        """The caller's Viewer; None when anonymous; UNAUTHENTICATED when the key is bad."""
+    async def authenticate(
+        self, authorization: str | None, client: str | None = None
+    ) -> Viewer | None:
+        """The caller's Viewer; None when anonymous; UNAUTHENTICATED when the key is bad;
+        RATE_LIMITED when `client` (its address) tried too many keys not verified yet."""
         token = bearer_token(authorization)
         if token is None:
             return None
         digest = cache_key(token)
         cached = self._cache.get(digest)
         if cached is None or time.monotonic() - cached.cached_at > CACHE_TTL_SECONDS:
+            if self._attempts is not None:
+                await self._attempts.take(client)
             cached = await self._verify(token, digest)
         else:
             self._cache.move_to_end(digest)
@@ -86,9 +122,14 @@ class Authenticator:
             raise Unauthenticated("the API key is malformed")
         async with self._pool.connection() as conn:
             row = await api_key_store.key_with_agent(conn, parts.prefix)
-        # argon2 is CPU-bound (~20 ms): keep it off the event loop.
-        valid = row is not None and await asyncio.to_thread(
-            verify_secret, row.hash, parts.secret, self._pepper
+        # argon2 is CPU-bound (~20 ms): keep it off the event loop. An unknown prefix is
+        # checked against a dummy hash, so its answer takes as long as a wrong secret's
+        # and the timing does not tell which prefixes exist.
+        valid = await asyncio.to_thread(
+            verify_secret,
+            row.hash if row is not None else _dummy_hash(),
+            parts.secret,
+            self._pepper,
         )
         if row is None or not valid:
             raise Unauthenticated("the API key is not valid")

@@ -39,6 +39,8 @@ CLAIMS_WRITE = "claims:write"
 REVIEWS_WRITE = "reviews:write"
 SEARCH = "search"
 ADMIN = "admin"
+# API keys verified (not yet in the cache) per client address: an argon2 hash each.
+AUTH = "auth"
 
 # Requests per window (a minute by default). The first three are the guide's.
 DEFAULT_LIMITS: dict[str, int] = {
@@ -48,6 +50,7 @@ DEFAULT_LIMITS: dict[str, int] = {
     CLAIMS_WRITE: 120,
     REVIEWS_WRITE: 120,
     ADMIN: 60,
+    AUTH: 30,
 }
 GROUPS = frozenset(DEFAULT_LIMITS)
 
@@ -82,8 +85,9 @@ class RateLimiter(Protocol):
     window_seconds: float
     clock: Clock
 
-    async def hit(self, caller: str, group: str, limit: int) -> Decision:
-        """Count one request of `caller` in `group` and say whether it may run."""
+    async def hit(self, caller: str, group: str, limit: int, units: int = 1) -> Decision:
+        """Count `units` (a request, or each write of a mutation) of `caller` in
+        `group` and say whether it may run."""
         ...
 
     async def close(self) -> None: ...
@@ -109,11 +113,11 @@ class InProcessRateLimiter:
         self.clock = clock
         self._counts: dict[tuple[str, str, int], int] = {}
 
-    async def hit(self, caller: str, group: str, limit: int) -> Decision:
+    async def hit(self, caller: str, group: str, limit: int, units: int = 1) -> Decision:
         now = self.clock()
         index = int(now // self.window_seconds)
         key = (caller, group, index)
-        count = self._counts.get(key, 0) + 1
+        count = self._counts.get(key, 0) + units
         self._counts[key] = count
         if len(self._counts) > MAX_TRACKED_WINDOWS:
             self._sweep(index)
@@ -127,10 +131,10 @@ class InProcessRateLimiter:
             del self._counts[key]
 
 
-# INCR and the expiry in one atomic step: a counter can never be left without a TTL.
+# INCRBY and the expiry in one atomic step: a counter can never be left without a TTL.
 _INCREMENT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if count == tonumber(ARGV[2]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
 return count
@@ -149,7 +153,7 @@ class RedisRateLimiter:
         self._failing = False
         self._retry_at = 0.0
 
-    async def hit(self, caller: str, group: str, limit: int) -> Decision:
+    async def hit(self, caller: str, group: str, limit: int, units: int = 1) -> Decision:
         now = self.clock()
         index = int(now // self.window_seconds)
         key = f"phiacta:ratelimit:{group}:{caller}:{index}"
@@ -157,16 +161,16 @@ class RedisRateLimiter:
         # finds the count its peers made.
         ttl_ms = int(self.window_seconds * 1000) + 1000
         if self._failing and time.monotonic() < self._retry_at:
-            return await self._fallback.hit(caller, group, limit)
+            return await self._fallback.hit(caller, group, limit, units)
         try:
-            count = int(await self._script(keys=[key], args=[ttl_ms]))
+            count = int(await self._script(keys=[key], args=[ttl_ms, units]))
         except (RedisError, OSError) as exc:
             if not self._failing:
                 log.warning("rate_limit_redis_unavailable", error=type(exc).__name__)
                 self._failing = True
             # Requests do not each wait for a connect timeout while Redis is down.
             self._retry_at = time.monotonic() + REDIS_RETRY_SECONDS
-            return await self._fallback.hit(caller, group, limit)
+            return await self._fallback.hit(caller, group, limit, units)
         if self._failing:
             log.info("rate_limit_redis_recovered")
             self._failing = False
@@ -204,8 +208,10 @@ async def take(
     viewer: Viewer | None,
     client_ip: str | None,
     groups: set[str],
+    units: int = 1,
 ) -> Decision | None:
-    """Count one request in the strictest of its groups; None when limits are off.
+    """Count one request (`units`: a mutation's writes) in the strictest of its groups;
+    None when limits are off.
 
     Raises RATE_LIMITED when the caller is over; the decision's headers belong on the
     response either way (they are on the raised error's `decision`)."""
@@ -213,7 +219,7 @@ async def take(
         return None
     group = min(sorted(groups), key=lambda g: limit_for(g, settings, viewer))
     limit = limit_for(group, settings, viewer)
-    decision = await limiter.hit(caller_of(viewer, client_ip), group, limit)
+    decision = await limiter.hit(caller_of(viewer, client_ip), group, limit, units)
     if not decision.allowed:
         raise OverLimit(
             f"rate limit of {limit} requests per {settings.rate_limit_window_seconds:g} s "

@@ -1,10 +1,13 @@
 """The connection pool: async psycopg 3 connections with pgvector types registered.
 
 One pool per process, created by the app's lifespan and passed to whoever needs it;
-nothing here is global.
+nothing here is global. Connections whose server side died are replaced as they are
+handed out (`CheckedPool`).
 """
 
 from __future__ import annotations
+
+import select
 
 import psycopg
 from pgvector.psycopg import register_vector_async
@@ -21,6 +24,45 @@ HNSW_ITERATIVE_SCAN = "relaxed_order"
 
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
+Connection = psycopg.AsyncConnection[TupleRow]
+
+
+class CheckedPool(AsyncConnectionPool[Connection]):
+    """A pool that never hands out a connection whose server side is gone.
+
+    An idle connection whose backend was terminated (`pg_terminate_backend`, a
+    PostgreSQL restart, a failover) only learns it on its next query, which then fails:
+    a plain pool hands out every such connection once, each failing one request. Here
+    a connection is checked as it is handed out, at no cost while all is well: an idle
+    connection has nothing to read, so a readable socket (the server's farewell, or the
+    end of the stream) is the only case that asks the server (psycopg-pool's
+    `check_connection`). A dead one is closed, which makes the pool replace it, and the
+    next is tried at once, without the backoff the pool's own `check` callback waits
+    between attempts.
+    """
+
+    async def getconn(self, timeout: float | None = None) -> Connection:  # noqa: ASYNC109
+        for _ in range(self.max_size):
+            conn = await super().getconn(timeout)
+            if await _usable(conn):
+                return conn
+            await self.putconn(conn)  # closed: discarded, and a new one is opened
+        return await super().getconn(timeout)
+
+
+async def _usable(conn: Connection) -> bool:
+    if conn.closed or conn.broken:
+        return False
+    poller = select.poll()  # not select(): file descriptors past 1024 are common
+    poller.register(conn.fileno(), select.POLLIN)
+    if not poller.poll(0):
+        return True
+    try:
+        await AsyncConnectionPool.check_connection(conn)
+    except psycopg.Error:
+        await conn.close()
+        return False
+    return True
 
 
 async def _register_types(conn: psycopg.AsyncConnection[TupleRow]) -> bool:
@@ -72,7 +114,7 @@ def create_pool(
     Connections are in autocommit mode: a unit of work that needs a transaction opens
     one explicitly with `conn.transaction()`.
     """
-    return AsyncConnectionPool(
+    return CheckedPool(
         conninfo,
         min_size=settings.database_pool_size,
         max_size=settings.pool_max_size,

@@ -23,6 +23,11 @@ The event types and their payloads (all ids are strings):
 
 An event about a draft (or an edge touching one) carries `private_to`, the draft
 creator's agent id: only that agent's subscribers and webhooks, and admins', receive it.
+
+Internal events travel the same way but are for the servers alone: no subscription or
+webhook is offered them (`INTERNAL_TYPES`).
+
+- `api_key_revoked`: key_id. Every replica closes that key's open sockets (4403).
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ class EventType(StrEnum):
     CLAIM_AT_RISK = "claim_at_risk"
     BUNDLE_ACCEPTED = "bundle_accepted"
     PENDING_REFERENCE_RESOLVED = "pending_reference_resolved"
+    API_KEY_REVOKED = "api_key_revoked"
+
+
+INTERNAL_TYPES = frozenset({EventType.API_KEY_REVOKED.value})
 
 
 PRIVATE_TO = "private_to"

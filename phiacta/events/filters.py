@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from phiacta.events import EventType, may_receive
+from phiacta.events import INTERNAL_TYPES, EventType, may_receive
 from phiacta.store.rows import EventRow
 from phiacta.store.visibility import PUBLIC, Visibility
 
-KNOWN_TYPES = frozenset(t.value for t in EventType)
+# The types clients may ask for; internal ones never match a client's criteria.
+KNOWN_TYPES = frozenset(t.value for t in EventType) - INTERNAL_TYPES
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class EventCriteria:
     def matches(self, event: EventRow) -> bool:
         payload = event.payload
         return (
-            (self.types is None or event.type in self.types)
+            (event.type in (KNOWN_TYPES if self.types is None else self.types))
             and may_receive(payload, self.audience.agent_id, self.audience.sees_all_drafts)
             and (self.namespace is None or in_namespace(payload, self.namespace))
             and _field_in(payload, "claim_type", self.claim_types)

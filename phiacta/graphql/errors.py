@@ -10,6 +10,7 @@ UNAVAILABLE; anything else is a bug, logged with its traceback and reported as I
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -26,6 +27,12 @@ from phiacta.observability import metrics
 
 log = structlog.get_logger(__name__)
 
+# graphql-core's parser refusing a document for its size, not its syntax: the token cap
+# (GRAPHQL_MAX_TOKENS) and its nesting limit. Limits are LIMIT_EXCEEDED.
+_PARSER_LIMITS = re.compile(
+    r"Syntax Error: Document (contains more than \d+ tokens|is nested too deeply)\."
+)
+
 
 def classify(error: GraphQLError) -> tuple[ErrorCode, str, dict[str, object]]:
     """The code, client-facing message and extra extensions for one error."""
@@ -35,6 +42,8 @@ def classify(error: GraphQLError) -> tuple[ErrorCode, str, dict[str, object]]:
     if isinstance(original, PhiactaError):
         return original.code, original.message, original.extensions()
     if original is None or isinstance(original, GraphQLError) or _is_coercion(error, original):
+        if _PARSER_LIMITS.match(error.message):
+            return ErrorCode.LIMIT_EXCEEDED, error.message, {}
         return ErrorCode.VALIDATION_FAILED, error.message, {"details": details_of(error)}
     if isinstance(original, psycopg.errors.QueryCanceled):
         return ErrorCode.LIMIT_EXCEEDED, "the query took longer than the statement timeout", {}

@@ -33,6 +33,7 @@ legacy graphql-ws protocol would skip it).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import traceback
 from collections.abc import Mapping, Sequence
@@ -43,7 +44,7 @@ from urllib.parse import parse_qsl, urlencode
 import psycopg
 import structlog
 from cross_web import HTTPException
-from graphql import ExecutionResult, GraphQLError, OperationType
+from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType
 from psycopg_pool import PoolTimeout
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -66,15 +67,23 @@ from phiacta.errors import (
     LimitExceeded,
     PersistedQueryNotFound,
     PhiactaError,
+    RateLimited,
     Unavailable,
     ValidationFailed,
 )
 from phiacta.graphiql.page import graphiql_response
 from phiacta.graphql.context import Context
-from phiacta.graphql.engine.limits import PersistedQueries, operation_groups, parse_document
+from phiacta.graphql.engine.limits import (
+    CACHEABLE_DOCUMENT_CHARS,
+    PersistedQueries,
+    operation_groups,
+    operation_units,
+    parse_document,
+)
 from phiacta.graphql.engine.live_transport import LiveTransportHandler
 from phiacta.graphql.engine.operations import PreparedOperation, PreparedOperations
 from phiacta.graphql.error_details import request_path
+from phiacta.graphql.safe_text import check_request, may_hold_unstorable
 from phiacta.middleware import request_id_of
 from phiacta.observability import metrics
 from phiacta.observability.access import OPERATION_KEY
@@ -174,6 +183,13 @@ class GraphQLView(GraphQL[Context, None]):
         self.persisted = persisted or PersistedQueries.from_settings(settings)
         self.operations = PreparedOperations(schema, settings)
 
+    def decode_json(self, data: str | bytes) -> object:
+        # WebSocket messages: Strawberry reports only this error class as bad JSON.
+        try:
+            return jsoncodec.loads(data)
+        except ValueError as exc:
+            raise json.JSONDecodeError(str(exc), "", 0) from None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -202,7 +218,12 @@ class GraphQLView(GraphQL[Context, None]):
         request = Request(scope, receive)
         client_ip = request.client.host if request.client else None
         try:
-            viewer = await services.authenticator.authenticate(request.headers.get("authorization"))
+            viewer = await services.authenticator.authenticate(
+                request.headers.get("authorization"), client_ip
+            )
+        except RateLimited as exc:
+            headers["Retry-After"] = str(exc.retry_after)
+            raise _Refused(exc, 429) from None
         except PhiactaError as exc:
             await self._take(services, None, client_ip, {ratelimit.CLAIMS_READ}, headers)
             headers["WWW-Authenticate"] = _CHALLENGE
@@ -213,20 +234,26 @@ class GraphQLView(GraphQL[Context, None]):
         except _Refused:
             await self._take(services, viewer, client_ip, {ratelimit.CLAIMS_READ}, headers)
             raise
-        document = (
-            parse_document(graphql_request.query, self.settings.graphql_max_tokens)
-            if graphql_request.query is not None
-            else None
-        )
+        document = await self._parsed(graphql_request.query)
         groups = operation_groups(document, graphql_request.operation_name)
-        await self._take(services, viewer, client_ip, groups, headers)
+        units = operation_units(document, graphql_request.operation_name)
+        await self._take(services, viewer, client_ip, groups, headers, units)
         token_lsn = _token_lsn(request)
-        prepared = self._prepared(request, graphql_request)
+        prepared = await self._prepared(request, graphql_request)
         if prepared is not None:
             return await self._run(request, graphql_request, prepared, token_lsn, headers)
         return await self._execute(scope, receive, graphql_request)
 
-    def _prepared(
+    async def _parsed(self, query: str | None) -> DocumentNode | None:
+        if query is None:
+            return None
+        if len(query) > CACHEABLE_DOCUMENT_CHARS:
+            # Parsing a large document takes a while: in a thread, the event loop keeps
+            # serving other requests meanwhile (the interpreter switches every few ms).
+            return await asyncio.to_thread(parse_document, query, self.settings.graphql_max_tokens)
+        return parse_document(query, self.settings.graphql_max_tokens)
+
+    async def _prepared(
         self, request: Request, graphql_request: _GraphQLRequest
     ) -> PreparedOperation | None:
         """The prepared operation when this request can run it; None sends it through
@@ -241,7 +268,12 @@ class GraphQLView(GraphQL[Context, None]):
         accept = request.headers.get("accept", "")
         if any(kind in accept for kind in _STREAMING_ACCEPT):
             return None
-        prepared = self.operations.prepare(query, graphql_request.operation_name)
+        if len(query) > CACHEABLE_DOCUMENT_CHARS:  # not kept: parsed and checked in a thread
+            prepared = await asyncio.to_thread(
+                self.operations.prepare, query, graphql_request.operation_name
+            )
+        else:
+            prepared = self.operations.prepare(query, graphql_request.operation_name)
         if prepared.operation_type is None:
             # Unparsable: answered with the syntax error, as Strawberry would.
             return prepared if prepared.errors else None
@@ -299,20 +331,29 @@ class GraphQLView(GraphQL[Context, None]):
         target: ReadTarget | None,
     ) -> tuple[ExecutionResult, bool]:
         """The operation's result with its reads on `target`, and whether a replica
-        failed under it."""
-        context = self._context(request, None)
-        context.read_target = target
+        failed under it. A query whose connection was found dead before it sent anything
+        runs once more on a fresh context (`retry_context`)."""
+        contexts = [self._context(request, None)]
+        contexts[0].read_target = target
+
+        def retry_context() -> Context:
+            contexts.append(self._context(request, None))
+            contexts[-1].read_target = target
+            return contexts[-1]
+
         try:
             result = await self.operations.run_prepared(
                 prepared,
-                context,
+                contexts[0],
                 graphql_request.variables,
                 graphql_request.extensions,
                 request_id_of(request.scope),
+                retry_context,
             )
         finally:
-            context.release()
-        return result, context.replica_failed
+            for context in contexts:
+                context.release()
+        return result, any(context.replica_failed for context in contexts)
 
     async def _take(
         self,
@@ -321,11 +362,13 @@ class GraphQLView(GraphQL[Context, None]):
         client_ip: str | None,
         groups: set[str],
         headers: dict[str, str],
+        units: int = 1,
     ) -> None:
-        """Count this request in the strictest of its groups; refuse it when over."""
+        """Count this request (`units`: a mutation's writes) in the strictest of its
+        groups; refuse it when over."""
         try:
             decision = await ratelimit.take(
-                services.rate_limiter, self.settings, viewer, client_ip, groups
+                services.rate_limiter, self.settings, viewer, client_ip, groups, units
             )
         except ratelimit.OverLimit as exc:
             headers.update(exc.decision.headers())
@@ -335,7 +378,17 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def _read(self, request: Request) -> _GraphQLRequest:
         """The operation a request asks for, within the size caps, APQ resolved."""
-        body = await _bounded_body(request, self.settings.max_request_bytes)
+        try:
+            async with asyncio.timeout(self.settings.request_body_timeout_seconds):
+                body = await _bounded_body(request, self.settings.max_request_bytes)
+        except TimeoutError:
+            raise _Refused(
+                LimitExceeded(
+                    "the request body did not arrive within "
+                    f"{self.settings.request_body_timeout_seconds:g} s"
+                ),
+                408,
+            ) from None
         query_string: bytes = request.scope.get("query_string", b"")
         if request.method == "GET":
             params = dict(parse_qsl(query_string.decode("latin-1")))
@@ -377,6 +430,8 @@ class GraphQLView(GraphQL[Context, None]):
                 query_string = urlencode({**params, "query": resolved}).encode()
             else:
                 body = json.dumps({**payload, "query": resolved}).encode()
+        if request.method == "GET" or may_hold_unstorable(body):
+            self._check_text(payload, resolved)
         variables, extensions = payload.get("variables"), payload.get("extensions")
         well_formed = isinstance(variables, dict | None) and isinstance(extensions, dict | None)
         return _GraphQLRequest(
@@ -388,6 +443,16 @@ class GraphQLView(GraphQL[Context, None]):
             extensions if isinstance(extensions, dict) else None,
             well_formed,
         )
+
+    def _check_text(self, payload: dict[str, Any], query: str | None) -> None:
+        """Refuse text no column can store (`graphql.safe_text`), with its path."""
+        document = (
+            parse_document(query, self.settings.graphql_max_tokens) if query is not None else None
+        )
+        try:
+            check_request({**payload, "query": query}, document)
+        except ValidationFailed as exc:
+            raise _Refused(exc, 400) from None
 
     async def _execute(
         self, scope: Scope, receive: Receive, graphql_request: _GraphQLRequest
@@ -490,7 +555,9 @@ async def _bounded_body(request: Request, max_bytes: int) -> bytes:
 
 
 def _json_body(content_type: str, body: bytes) -> dict[str, Any]:
-    if "application/json" not in content_type.lower():
+    # The media type itself, not a substring: `text/plain;x=application/json` is a
+    # "simple" request a browser sends cross-origin without asking CORS first.
+    if content_type.partition(";")[0].strip().lower() != "application/json":
         raise _Refused(
             ValidationFailed.single(
                 "Content-Type", "send the operation as application/json (or use GET)"
@@ -500,6 +567,7 @@ def _json_body(content_type: str, body: bytes) -> dict[str, Any]:
     try:
         payload = jsoncodec.loads(body)
     except (ValueError, UnicodeDecodeError):
+        _refuse_unstorable_text(body)
         raise _Refused(
             ValidationFailed.single("body", "the request body is not valid JSON"), 400
         ) from None
@@ -510,11 +578,27 @@ def _json_body(content_type: str, body: bytes) -> dict[str, Any]:
     return payload
 
 
+def _refuse_unstorable_text(body: bytes) -> None:
+    """orjson refuses an unpaired surrogate as bad JSON; the standard library reads it,
+    so the refusal can name the field that holds it."""
+    if not may_hold_unstorable(body):
+        return
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return
+    if isinstance(payload, dict):
+        try:
+            check_request(payload, None)
+        except ValidationFailed as exc:
+            raise _Refused(exc, 400) from None
+
+
 def _json_param(params: Mapping[str, str], name: str) -> object:
     raw = params.get(name)
     if raw is None:
         return None
     try:
-        return json.loads(raw)
+        return jsoncodec.loads(raw)
     except ValueError:
         raise _Refused(ValidationFailed.single(name, "must be JSON"), 400) from None

@@ -5,8 +5,10 @@ Guarantees:
   bundle row and their events commit together or not at all.
 - Idempotent per (submitting agent, key): the same body again returns the stored
   response and writes nothing; another body is IDEMPOTENCY_CONFLICT. Concurrent
-  submissions of one key queue on an advisory lock; the first writes, the rest return
-  its stored response.
+  submissions of one key queue (in process on a lock that holds no connection, across
+  processes on an advisory lock, for up to IDEMPOTENCY_WAIT_SECONDS); the first writes,
+  the rest return its stored response. The lock is won before any embedding, so a
+  replay never pays for the model.
 - Every problem is reported at once (`ValidationFailed` with each path and code).
 - Embeddings overlap the writes when the provider sets `write_chunk_size` (the local
   one): the claims are stored chunk by chunk inside the transaction while the provider
@@ -15,9 +17,8 @@ Guarantees:
   the idempotency lock and any namespace it created stay held while the model works
   (about a second for 500 claims on a quiet machine, longer while other requests'
   chunks share the provider's workers; a concurrent bundle creating the same namespace
-  waits that long). The first chunk is embedded before a connection is taken, so time
-  queued behind other requests' embeddings before that holds nothing. A remote provider
-  (openai) embeds everything before the transaction opens: its retries can take minutes.
+  waits that long). A remote provider's (openai) retries can take minutes, all of them
+  inside the transaction: the idempotency lock must be won before embedding starts.
 - Near-duplicate warnings compare with claims stored before this bundle: each chunk is
   probed before it is inserted, leaving out the bundle's own earlier chunks.
 - A provider failure never loses a claim: the claims from the failing chunk on are
@@ -26,13 +27,16 @@ Guarantees:
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from phiacta.config import Settings
 from phiacta.db.pool import Pool
@@ -78,6 +82,9 @@ from phiacta.store.rows import PendingReferenceRow
 from phiacta.store.visibility import Visibility
 
 NEAR_DUPLICATE_SIMILARITY = 0.92
+# How long a submission waits for another process's submission of the same key to
+# commit (past the statement timeout: that one may be embedding a large bundle).
+IDEMPOTENCY_WAIT_SECONDS = 120.0
 
 Event = tuple[str, dict[str, Any]]
 
@@ -140,21 +147,25 @@ async def submit_bundle(
         claim_ids=ascending_ids(len(spec.claims)),
         vectors=[None] * len(spec.claims),
     )
-    embedding = ChunkedEmbedding(embedder, settings, [c.content for c in spec.claims])
-    try:
-        # Awaited before a connection is taken: waiting behind other requests'
-        # embeddings holds no transaction open.
-        first = await embedding.next_chunk()
-        async with pool.connection() as conn, conn.transaction():
-            await bundle_store.lock_idempotency_key(conn, actor.agent_id, spec.idempotency_key)
-            stored = await bundle_store.submission_by_key(
-                conn, actor.agent_id, spec.idempotency_key
-            )
-            if stored is not None:
-                return _replay(stored, spec, digest)
+    # One submission of a key at a time, and the lock won before any embedding: the
+    # others of this process wait without a connection, then find the stored response.
+    async with (
+        _key_locks().hold((actor.agent_id, spec.idempotency_key)),
+        pool.connection() as conn,
+        conn.transaction(),
+    ):
+        await bundle_store.lock_idempotency_key(
+            conn, actor.agent_id, spec.idempotency_key, IDEMPOTENCY_WAIT_SECONDS
+        )
+        stored = await bundle_store.submission_by_key(conn, actor.agent_id, spec.idempotency_key)
+        if stored is not None:
+            return _replay(stored, spec, digest)
+        embedding = ChunkedEmbedding(embedder, settings, [c.content for c in spec.claims])
+        try:
+            first = await embedding.next_chunk()
             result = await _write(conn, plan, embedding, first)
-    finally:
-        await embedding.aclose()
+        finally:
+            await embedding.aclose()
     metrics.bundle_submitted(claims=len(result.claims))
     audit_write(
         operation="submitBundle",
@@ -167,6 +178,39 @@ async def submit_bundle(
         idempotency_key=spec.idempotency_key,
     )
     return result
+
+
+class _KeyLocks:
+    """In-process locks by (agent, idempotency key), dropped when nobody holds or waits."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[UUID, str], tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: tuple[UUID, str]) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+# One table per event loop: asyncio locks belong to the loop that first waits on them.
+_locks_by_loop: WeakKeyDictionary[asyncio.AbstractEventLoop, _KeyLocks] = WeakKeyDictionary()
+
+
+def _key_locks() -> _KeyLocks:
+    loop = asyncio.get_running_loop()
+    locks = _locks_by_loop.get(loop)
+    if locks is None:
+        locks = _locks_by_loop[loop] = _KeyLocks()
+    return locks
 
 
 def ascending_ids(count: int) -> list[UUID]:

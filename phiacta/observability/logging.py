@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -128,6 +129,16 @@ def redact_secrets(logger: WrappedLogger, method_name: str, event_dict: EventDic
     return event_dict
 
 
+_WEBSOCKETS_PACKAGE = f"{os.sep}websockets{os.sep}"
+
+
+def _no_frame_lines(record: logging.LogRecord) -> bool:
+    """Drop the websockets library's debug lines, whatever logger it was given (uvicorn
+    hands it `uvicorn.error`): they show frames, cut short, and a cut-off key in a
+    connection_init frame is past any redaction."""
+    return record.levelno >= logging.INFO or _WEBSOCKETS_PACKAGE not in record.pathname
+
+
 def _ensure_request_id(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
     event_dict.setdefault("request_id", None)
     return event_dict
@@ -183,6 +194,7 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     handler = logging.StreamHandler(stream)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(formatter)
+    handler.addFilter(_no_frame_lines)
 
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:

@@ -10,7 +10,9 @@ from uuid import UUID
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from phiacta.events import EventType
 from phiacta.store import Connection
+from phiacta.store.events import append_event
 
 
 @dataclass(frozen=True)
@@ -140,9 +142,14 @@ async def touch_last_used(conn: Connection, key_id: UUID) -> None:
 
 
 async def revoke_api_key(conn: Connection, key_id: UUID) -> ApiKeyRow | None:
-    async with conn.cursor(row_factory=class_row(ApiKeyRow)) as cur:
+    """Revoke the key, and tell every replica (an `api_key_revoked` event in the same
+    transaction) so they close its open sockets."""
+    async with conn.transaction(), conn.cursor(row_factory=class_row(ApiKeyRow)) as cur:
         await cur.execute(REVOKE_API_KEY, {"id": key_id})
-        return await cur.fetchone()
+        row = await cur.fetchone()
+        if row is not None:
+            await append_event(conn, EventType.API_KEY_REVOKED, {"key_id": str(key_id)})
+        return row
 
 
 async def api_key_by_id(conn: Connection, key_id: UUID) -> ApiKeyRow | None:

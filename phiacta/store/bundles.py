@@ -99,8 +99,15 @@ class StoredSubmission:
 # Concurrent submissions of one key queue on this lock; each then finds the winner's
 # committed bundle row. A transaction-scoped lock is released by commit or rollback, and
 # by the server when the connection dies, so a crashed submitter never blocks a retry.
+# The lock statement runs under the longer timeout set here (for this transaction
+# only), then puts the usual one back.
+WAIT_FOR_LOCK = """
+SELECT current_setting('statement_timeout'), set_config('statement_timeout', %(wait)s, true)
+"""
+
 LOCK_IDEMPOTENCY_KEY = """
-SELECT pg_advisory_xact_lock(hashtextextended(%(agent)s::text || '/' || %(key)s, 0))
+SELECT pg_advisory_xact_lock(hashtextextended(%(agent)s::text || '/' || %(key)s, 0)),
+       set_config('statement_timeout', %(statement_timeout)s, true)
 """
 
 SUBMISSION_BY_KEY = """
@@ -124,9 +131,17 @@ WHERE id = %(id)s
 """
 
 
-async def lock_idempotency_key(conn: Connection, submitted_by: UUID, key: str) -> None:
-    """Serialize submissions of one (agent, key) until this transaction ends."""
-    await conn.execute(LOCK_IDEMPOTENCY_KEY, {"agent": submitted_by, "key": key})
+async def lock_idempotency_key(
+    conn: Connection, submitted_by: UUID, key: str, wait_seconds: float
+) -> None:
+    """Serialize submissions of one (agent, key) until this transaction ends, waiting
+    up to `wait_seconds` for the lock whatever the statement timeout (restored after)."""
+    cur = await conn.execute(WAIT_FOR_LOCK, {"wait": f"{int(wait_seconds * 1000)}ms"})
+    row = await cur.fetchone()
+    assert row is not None
+    await conn.execute(
+        LOCK_IDEMPOTENCY_KEY, {"agent": submitted_by, "key": key, "statement_timeout": row[0]}
+    )
 
 
 async def submission_by_key(

@@ -38,7 +38,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     DocumentNode,
@@ -48,6 +48,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
+    GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
@@ -55,21 +56,24 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    ListTypeNode,
+    NamedTypeNode,
+    NonNullTypeNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    TypeNode,
     Undefined,
     ValidationContext,
     ValidationRule,
     get_named_type,
     get_operation_ast,
     parse,
+    type_from_ast,
     value_from_ast,
 )
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
-from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.types.graphql import OperationType as StrawberryOperation
 
 from phiacta.auth import ratelimit
@@ -81,6 +85,7 @@ from phiacta.errors import (
     PhiactaError,
     ValidationFailed,
 )
+from phiacta.graphql.engine.variables import get_variable_values
 from phiacta.graphql.pagination import DEFAULT_PAGE_SIZE
 
 ASSUMED_LIST_SIZE = DEFAULT_PAGE_SIZE
@@ -122,9 +127,8 @@ class _CodedReports:
 
 
 def coded_rule(rule: type[ValidationRule], error: type[PhiactaError]) -> type[ValidationRule]:
-    """`rule`, reporting its errors as `error`. Only for rules that do their work in
-    `__init__` (strawberry's depth and alias validators, the introspection rule's
-    visitor methods are forwarded too)."""
+    """`rule`, reporting its errors as `error`. Only for rules whose visitor methods are
+    `enter_field` (the introspection rule)."""
 
     class Coded(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
@@ -139,19 +143,65 @@ def coded_rule(rule: type[ValidationRule], error: type[PhiactaError]) -> type[Va
     return Coded
 
 
+def _limit_error(message: str) -> GraphQLError:
+    return GraphQLError(message, original_error=LimitExceeded(message))
+
+
+def size_errors(
+    schema: GraphQLSchema, document: DocumentNode, settings: Settings
+) -> list[GraphQLError]:
+    """LIMIT_EXCEEDED errors of a document too deep, with too many aliases, or costing
+    over GRAPHQL_MAX_COST whatever its variables (each variable page size taken as 0).
+
+    Linear in the document and cheap next to GraphQL's own validation, so it runs first
+    and a refused document is never validated further.
+    """
+    errors = []
+    max_depth = settings.graphql_max_depth
+    for name, depth in operation_depths(document).items():
+        if depth > max_depth:
+            errors.append(_limit_error(f"'{name}' exceeds maximum operation depth of {max_depth}"))
+    aliases = alias_count(document)
+    if aliases > settings.graphql_max_aliases:
+        errors.append(
+            _limit_error(f"{aliases} aliases found. Allowed: {settings.graphql_max_aliases}")
+        )
+    least = least_cost(schema, document)
+    if least > settings.graphql_max_cost:
+        errors.append(
+            _limit_error(
+                f"the query costs at least {least}, over the limit of {settings.graphql_max_cost}: "
+                "ask for smaller pages (first/limit) or fewer nested lists"
+            )
+        )
+    return errors
+
+
+def size_rule(settings: Settings) -> type[ValidationRule]:
+    """`size_errors` as a validation rule (for the operations Strawberry runs)."""
+
+    class SizeLimits(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            for error in size_errors(context.schema, context.document, settings):
+                context.report_error(error)
+
+    return SizeLimits
+
+
 def limit_rules(settings: Settings) -> list[type[ASTValidationRule]]:
-    """The validation rules enforcing the depth, alias and introspection limits.
+    """The validation rules enforcing the depth, alias, cost and introspection limits.
 
     Made once per server: the validation cache is keyed by the rule classes, so a class
     made per request would never hit it.
     """
-    rules: list[type[ASTValidationRule]] = [
-        coded_rule(max_depth_rule(settings.graphql_max_depth, None, None), LimitExceeded),
-        coded_rule(max_aliases_rule(settings.graphql_max_aliases), LimitExceeded),
-    ]
-    if not settings.introspection_enabled:
-        rules.append(coded_rule(NoSchemaIntrospectionCustomRule, Forbidden))
-    return rules
+    return [size_rule(settings), *introspection_rules(settings)]
+
+
+def introspection_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    if settings.introspection_enabled:
+        return []
+    return [coded_rule(NoSchemaIntrospectionCustomRule, Forbidden)]
 
 
 def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
@@ -221,89 +271,137 @@ def operation_cost(
     operation_name: str | None,
     variables: dict[str, Any] | None,
 ) -> int:
-    """The cost of the operation that would run (see the module docstring)."""
+    """The cost of the operation that would run (see the module docstring), from its
+    variables as execution will coerce them (`200.0` for an Int is 200). Variables that
+    do not coerce cost nothing: execution refuses them before any resolver runs."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return 0
     root = schema.get_root_type(operation.operation)
     if root is None:
         return 0
-    fragments = _fragments(document)
-    return _selection_cost(schema, root, operation.selection_set, fragments, variables or {})
+    coerced = coerced_size_variables(schema, operation, variables or {})
+    if coerced is None:
+        return 0
+    return _Cost(schema, document, coerced).of(root, operation.selection_set, sized=False)
+
+
+def least_cost(schema: GraphQLSchema, document: DocumentNode) -> int:
+    """The least any operation of `document` can cost: its variables' page sizes 0."""
+    least = 0
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        root = schema.get_root_type(definition.operation)
+        if root is None or definition.operation is OperationType.SUBSCRIPTION:
+            continue
+        zeros = {d.variable.name.value: 0 for d in definition.variable_definitions or ()}
+        cost = _Cost(schema, document, zeros).of(root, definition.selection_set, sized=False)
+        least = max(least, cost)
+    return least
+
+
+def coerced_size_variables(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, variables: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The operation's scalar variables (page sizes are among them) coerced as execution
+    coerces them, defaults included; None when they do not coerce. Input objects are
+    left out: no page size comes from one, and a bundle's would cost a second coercion."""
+    definitions = [
+        d
+        for d in operation.variable_definitions or ()
+        if not isinstance(type_from_ast(schema, _named(d.type)), GraphQLInputObjectType)
+    ]
+    values = get_variable_values(schema, definitions, variables)
+    if isinstance(values, list):
+        return None
+    return values.coerced
+
+
+def _named(type_node: TypeNode) -> NamedTypeNode:
+    while not isinstance(type_node, NamedTypeNode):
+        type_node = cast(ListTypeNode | NonNullTypeNode, type_node).type
+    return type_node
 
 
 def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
-def _selection_cost(
-    schema: GraphQLSchema,
-    parent: GraphQLNamedType,
-    selection_set: SelectionSetNode,
-    fragments: dict[str, FragmentDefinitionNode],
-    variables: dict[str, Any],
-    sized: bool = False,
-) -> int:
-    """The cost of `selection_set` on `parent`; `sized` when the field holding it had a
-    page-size argument (its list children are then its page, already counted)."""
-    total = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            total += _field_cost(schema, parent, selection, fragments, variables, sized)
-        elif isinstance(selection, InlineFragmentNode):
-            condition = selection.type_condition
-            target = schema.get_type(condition.name.value) if condition else parent
-            if target is not None:
-                total += _selection_cost(
-                    schema, target, selection.selection_set, fragments, variables, sized
-                )
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is None:
-                continue
-            target = schema.get_type(fragment.type_condition.name.value)
-            if target is not None:
-                total += _selection_cost(
-                    schema, target, fragment.selection_set, fragments, variables, sized
-                )
-    return total
+class _Cost:
+    """The cost walk of one document under one set of variables. A fragment's cost is
+    worked out once per (type, sized) and reused at every spread, so the walk is linear
+    in the document even when fragments spread each other many times."""
 
+    def __init__(
+        self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any]
+    ) -> None:
+        self.schema = schema
+        self.fragments = _fragments(document)
+        self.variables = variables
+        self._known: dict[tuple[str, str, bool], int] = {}
+        self._busy: set[tuple[str, str, bool]] = set()
 
-def _field_cost(
-    schema: GraphQLSchema,
-    parent: GraphQLNamedType,
-    node: FieldNode,
-    fragments: dict[str, FragmentDefinitionNode],
-    variables: dict[str, Any],
-    parent_sized: bool,
-) -> int:
-    if node.selection_set is None or node.name.value.startswith("__"):
-        return 0
-    if not isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)):
-        return 0
-    field = parent.fields.get(node.name.value)
-    if field is None:
-        return 0
-    size = _field_size(field, node, variables)
-    field_type = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-    is_list = isinstance(field_type, GraphQLList)
-    inner = _selection_cost(
-        schema,
-        get_named_type(field.type),
-        node.selection_set,
-        fragments,
-        variables,
-        sized=size is not None,
-    )
-    if size is not None:
-        return size * (1 + inner)
-    if is_list and (parent_sized or "pageInfo" in parent.fields):
-        return inner  # the page of the sized field above: counted there
-    if is_list:
-        return ASSUMED_LIST_SIZE * (1 + inner)
-    if node.name.value == "pageInfo" or (node.name.value == "node" and "cursor" in parent.fields):
-        return inner  # parts of a connection's page, not rows of their own
-    return 1 + inner
+    def of(self, parent: GraphQLNamedType, selection_set: SelectionSetNode, sized: bool) -> int:
+        """The cost of `selection_set` on `parent`; `sized` when the field holding it had
+        a page-size argument (its list children are then its page, already counted)."""
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self._field(parent, selection, sized)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                if target is not None:
+                    total += self.of(target, selection.selection_set, sized)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self._fragment(selection.name.value, sized)
+        return total
+
+    def _fragment(self, name: str, sized: bool) -> int:
+        fragment = self.fragments.get(name)
+        if fragment is None:
+            return 0
+        target = self.schema.get_type(fragment.type_condition.name.value)
+        if target is None:
+            return 0
+        key = (name, target.name, sized)
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        if key in self._busy:  # a cycle: validation refuses the document anyway
+            return 0
+        self._busy.add(key)
+        try:
+            cost = self.of(target, fragment.selection_set, sized)
+        finally:
+            self._busy.discard(key)
+        self._known[key] = cost
+        return cost
+
+    def _field(self, parent: GraphQLNamedType, node: FieldNode, parent_sized: bool) -> int:
+        if node.selection_set is None or node.name.value.startswith("__"):
+            return 0
+        if not isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)):
+            return 0
+        field = parent.fields.get(node.name.value)
+        if field is None:
+            return 0
+        size = _field_size(field, node, self.variables)
+        field_type = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        is_list = isinstance(field_type, GraphQLList)
+        inner = self.of(get_named_type(field.type), node.selection_set, sized=size is not None)
+        if size is not None:
+            return size * (1 + inner)
+        if is_list and (parent_sized or "pageInfo" in parent.fields):
+            return inner  # the page of the sized field above: counted there
+        if is_list:
+            return ASSUMED_LIST_SIZE * (1 + inner)
+        if node.name.value == "pageInfo" or (
+            node.name.value == "node" and "cursor" in parent.fields
+        ):
+            return inner  # parts of a connection's page, not rows of their own
+        return 1 + inner
 
 
 def _field_size(field: GraphQLField, node: FieldNode, variables: dict[str, Any]) -> int | None:
@@ -322,6 +420,110 @@ def _field_size(field: GraphQLField, node: FieldNode, variables: dict[str, Any])
             return max(0, value)
         return DEFAULT_PAGE_SIZE
     return None
+
+
+# -- document analyses, each linear in the document's size ---------------------------
+#
+# A fragment may be spread many times, and fragments may spread each other: a document
+# of 30 fragments, each spreading the next twice, names 2**30 fields. Every analysis
+# below therefore works out each fragment once and remembers the answer (`_PerFragment`),
+# so its work grows with the document's text, never with the expansion.
+
+
+class _PerFragment:
+    """A value per fragment, computed once per document; a fragment met again while it
+    is being computed (a cycle, which validation refuses anyway) counts as empty."""
+
+    def __init__(
+        self,
+        document: DocumentNode,
+        compute: Callable[[SelectionSetNode], int],
+        empty: int = 0,
+    ) -> None:
+        self.fragments = _fragments(document)
+        self._compute = compute
+        self._empty = empty
+        self._known: dict[str, int] = {}
+        self._busy: set[str] = set()
+
+    def of(self, name: str) -> int:
+        known = self._known.get(name)
+        if known is not None:
+            return known
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self._busy:
+            return self._empty
+        self._busy.add(name)
+        try:
+            value = self._compute(fragment.selection_set)
+        finally:
+            self._busy.discard(name)
+        self._known[name] = value
+        return value
+
+
+def operation_depths(document: DocumentNode) -> dict[str, int]:
+    """The depth of each operation by name ("anonymous" when unnamed): the most fields
+    nested inside one another, introspection fields not counted (strawberry's rule)."""
+
+    def depth(selection_set: SelectionSetNode) -> int:
+        deepest = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if selection.selection_set is not None and not selection.name.value.startswith(
+                    "__"
+                ):
+                    deepest = max(deepest, 1 + depth(selection.selection_set))
+            elif isinstance(selection, InlineFragmentNode):
+                deepest = max(deepest, depth(selection.selection_set))
+            elif isinstance(selection, FragmentSpreadNode):
+                deepest = max(deepest, fragments.of(selection.name.value))
+        return deepest
+
+    fragments = _PerFragment(document, depth)
+    return {
+        (d.name.value if d.name else "anonymous"): depth(d.selection_set)
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    }
+
+
+def alias_count(document: DocumentNode) -> int:
+    """Aliased fields in all operations, a fragment's counted at each spread."""
+
+    def aliased(field: FieldNode, count: Callable[[SelectionSetNode], int]) -> int:
+        inner = count(field.selection_set) if field.selection_set is not None else 0
+        return (field.alias is not None) + inner
+
+    count = _summed(document, aliased)
+    return sum(
+        count(d.selection_set)
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
+
+
+def _summed(
+    document: DocumentNode,
+    per_field: Callable[[FieldNode, Callable[[SelectionSetNode], int]], int],
+) -> Callable[[SelectionSetNode], int]:
+    """A function summing `per_field` (given the function itself, to descend) over a
+    selection set, through inline fragments and spreads; each fragment's sum is worked
+    out once and reused at every spread."""
+
+    def count(selection_set: SelectionSetNode) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += per_field(selection, count)
+            elif isinstance(selection, InlineFragmentNode):
+                total += count(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += fragments.of(selection.name.value)
+        return total
+
+    fragments = _PerFragment(document, count)
+    return count
 
 
 # -- rate-limit groups ---------------------------------------------------------------
@@ -379,6 +581,21 @@ def operation_groups(document: DocumentNode | None, operation_name: str | None) 
     ):
         return {ratelimit.SEARCH}
     return {ratelimit.CLAIMS_READ}
+
+
+def operation_units(document: DocumentNode | None, operation_name: str | None) -> int:
+    """Rate-limit units an operation takes: one per write of a mutation (each root
+    field, an aliased copy and each spread of a fragment included), one for anything
+    else. So aliases cannot pack fifty writes into one unit."""
+    operation = get_operation_ast(document, operation_name) if document else None
+    if document is None or operation is None or operation.operation is not OperationType.MUTATION:
+        return 1
+
+    def write(field: FieldNode, _: Callable[[SelectionSetNode], int]) -> int:
+        return not field.name.value.startswith("__")
+
+    writes = _summed(document, write)
+    return max(1, writes(operation.selection_set))
 
 
 def _root_field_names(
@@ -535,4 +752,5 @@ __all__ = [
     "limit_rules",
     "operation_cost",
     "operation_groups",
+    "operation_units",
 ]

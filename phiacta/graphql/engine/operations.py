@@ -8,8 +8,9 @@ once per (document, operation name) and keeps the answer:
 
 - parsing, with the token cap (GRAPHQL_MAX_TOKENS), shared with the rate-limit gate;
 - which operation runs, its type and name (the name goes on the access line);
-- validation: GraphQL's rules, Strawberry's two (oneOf inputs, `Maybe`) and the depth,
-  alias and introspection limits of `graphql.engine.limits`.
+- validation: the depth, alias and least-cost limits of `graphql.engine.limits` first (cheap:
+  a document they refuse is not validated further), then GraphQL's rules, Strawberry's
+  two (oneOf inputs, `Maybe`) and the introspection limit.
 
 Per request, `run_prepared` checks the cost (it depends on variables), runs a query
 from its plan (`graphql.compiled`, made on the query's first run) or else executes
@@ -27,6 +28,7 @@ from functools import lru_cache
 from inspect import isawaitable
 from typing import Any, TypeGuard, cast
 
+import psycopg
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -45,9 +47,11 @@ from phiacta.config import Settings
 from phiacta.graphql.engine import compiled
 from phiacta.graphql.engine.limits import (
     CACHEABLE_DOCUMENT_CHARS,
+    coerced_size_variables,
     cost_refusal,
-    limit_rules,
+    introspection_rules,
     parsed,
+    size_errors,
 )
 from phiacta.graphql.errors import code_errors
 
@@ -89,9 +93,10 @@ class PreparedOperations:
         self.max_cost = settings.graphql_max_cost
         self.development = settings.is_development
         self.compiled = settings.graphql_compiled_queries
+        self.settings = settings
         self.rules: tuple[type[ASTValidationRule], ...] = (
             *specified_rules,
-            *limit_rules(settings),
+            *introspection_rules(settings),
         )
         self._cached_prepare: Callable[[str, str | None], PreparedOperation] = lru_cache(
             maxsize=PREPARED_CACHE_SIZE
@@ -117,7 +122,11 @@ class PreparedOperations:
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             return PreparedOperation(document, (), None, None)
-        errors = validate_document(self.schema._schema, document, self.rules)
+        # The size limits first: they are cheap, and a document refused by them (a
+        # fragment bomb, say) would cost GraphQL's own rules far more.
+        errors = size_errors(self.schema._schema, document, self.settings) or validate_document(
+            self.schema._schema, document, self.rules
+        )
         name = operation.name.value if operation.name else None
         prepared = PreparedOperation(document, tuple(errors), operation.operation, name)
         # Only queries are planned (a mutation that fell back would run twice), and
@@ -134,9 +143,21 @@ class PreparedOperations:
         variables: dict[str, Any] | None,
         operation_extensions: dict[str, Any] | None,
         request_id: str,
+        retry_context: Callable[[], Any] | None = None,
     ) -> ExecutionResult:
-        """The operation's result, its errors coded. Never raises."""
+        """The operation's result, its errors coded. Never raises.
+
+        A query that failed because its database connection was lost is run once more,
+        with a context from `retry_context` (when given): reading twice is harmless,
+        and the pool replaces the dead connection meanwhile.
+        """
         result = await self._result(prepared, context, variables, operation_extensions)
+        if (
+            retry_context is not None
+            and prepared.operation_type is OperationType.QUERY
+            and _lost_connection(result)
+        ):
+            result = await self._result(prepared, retry_context(), variables, operation_extensions)
         if result.errors:
             result.errors = code_errors(
                 result.errors, request_id=request_id, development=self.development
@@ -227,15 +248,35 @@ class PreparedOperations:
         self, prepared: PreparedOperation, variables: dict[str, Any] | None
     ) -> ExecutionResult | None:
         """`cost_refusal`, remembered per operation: a cost depends on variables only
-        through page sizes, which are integers, so those are the key."""
-        sizes = tuple(sorted((k, v) for k, v in (variables or {}).items() if type(v) is int))
+        through page sizes, which are integers once coerced, so those are the key."""
+        assert prepared.document is not None  # only prepared documents are run
+        operation = get_operation_ast(prepared.document, prepared.name)
+        if operation is None:
+            return None
+        schema = self.schema._schema
+        coerced = coerced_size_variables(schema, operation, variables or {})
+        if coerced is None:
+            return None  # execution refuses the variables before any resolver runs
+        sizes = tuple(sorted((k, v) for k, v in coerced.items() if type(v) is int))
         if sizes not in prepared.refusals:
             if len(prepared.refusals) >= MAX_REMEMBERED_COSTS:
                 prepared.refusals.clear()
-            assert prepared.document is not None  # only prepared documents are run
             prepared.refusals[sizes] = cost_refusal(
-                self.schema._schema, prepared.document, prepared.name, variables, self.max_cost
+                schema, prepared.document, prepared.name, variables, self.max_cost
             )
         refusal = prepared.refusals[sizes]
         # A result of its own: the caller replaces its errors with their coded forms.
         return None if refusal is None else ExecutionResult(None, list(refusal.errors or ()))
+
+
+def _lost_connection(result: ExecutionResult) -> bool:
+    """Whether an error of `result` is a connection lost (not a timeout, not a refusal)."""
+    for error in result.errors or ():
+        original = error.original_error
+        while isinstance(original, GraphQLError) and original.original_error is not None:
+            original = original.original_error
+        if isinstance(original, psycopg.OperationalError) and not isinstance(
+            original, psycopg.errors.QueryCanceled
+        ):
+            return True
+    return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -65,7 +66,23 @@ def _uuid(payload: dict[str, Any], key: str) -> UUID | None:
 
 def _int(payload: dict[str, Any], key: str) -> int:
     value = payload.get(key)
-    return int(value) if isinstance(value, (int, float, str)) and str(value).isdigit() else 0
+    if isinstance(value, int):
+        return value
+    return (event_position(value) or 0) if isinstance(value, str) else 0
+
+
+# Event ids are PostgreSQL bigints: ASCII digits only (`str.isdigit` also accepts "²"
+# and other scripts' digits) and at most 2**63 - 1.
+_EVENT_ID = re.compile(r"[0-9]{1,19}")
+MAX_EVENT_ID = 2**63 - 1
+
+
+def event_position(text: str) -> int | None:
+    """The event id `text` spells, or None when it is not one."""
+    if not _EVENT_ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= MAX_EVENT_ID else None
 
 
 RowT = TypeVar("RowT")
@@ -331,6 +348,9 @@ async def _replay(
         for event in batch:
             if criteria.matches(event):
                 yield event
+            # Sending rarely waits (the client reads fast): without this a replay of
+            # many events would hold the event loop for a whole batch at a time.
+            await asyncio.sleep(0)
         if len(batch) < REPLAY_BATCH:
             return
         cursor = batch[-1].id
@@ -520,10 +540,11 @@ def _validate_events_args(
         )
     position: int | None = None
     if after is not None:
-        if after.isdigit() and len(after) <= 19:
-            position = int(after)
-        else:
-            problems.append(FieldProblem("after", "must be an event id (a non-negative integer)"))
+        position = event_position(after)
+        if position is None:
+            problems.append(
+                FieldProblem("after", "must be an event id (ASCII digits, at most 2^63 - 1)")
+            )
     if problems:
         raise ValidationFailed(problems)
     return (frozenset(types) if types is not None else None), position
