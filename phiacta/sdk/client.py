@@ -111,7 +111,7 @@ class PhiactaClient:
             try:
                 return await self._post(document, variables)
             except _Retry as retry:
-                if attempt >= self.retry.max_retries or not retry.allowed(idempotent):
+                if attempt >= self.retry.max_retries or not retry.allowed(idempotent, self.retry):
                     raise retry.error from retry.error.__cause__
                 delay = retry.delay(self.retry, attempt)
                 log.warning("phiacta request failed (%s); retrying in %.2fs", retry.error, delay)
@@ -352,7 +352,9 @@ class _Retry(Exception):
         self.error = error
         self.idempotent_only = idempotent_only
 
-    def allowed(self, idempotent: bool) -> bool:
+    def allowed(self, idempotent: bool, policy: RetryPolicy) -> bool:
+        if isinstance(self.error, RateLimited) and self.error.retry_after > policy.max_retry_after:
+            return False
         return idempotent or not self.idempotent_only
 
     def delay(self, policy: RetryPolicy, attempt: int) -> float:
