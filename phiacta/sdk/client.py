@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Self
 
 import httpx
@@ -243,7 +243,7 @@ class PhiactaClient:
         *,
         page_size: int = DEFAULT_PAGE_SIZE,
         order_by: str = "CREATED_AT_DESC",
-    ) -> AsyncIterator[Claim]:
+    ) -> AsyncGenerator[Claim, None]:
         """Every claim matching `filter`, page after page (`page_size` at most 200)."""
         after: str | None = None
         while True:
@@ -325,7 +325,7 @@ class PhiactaClient:
 
     def subscribe(
         self, types: Sequence[str] | None = None, after: str | None = None
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Every committed event (of `types`) after event id `after`, then live ones.
 
         A dropped connection is reopened with backoff and the stream resumes after the

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 import websockets
@@ -52,7 +52,7 @@ async def event_stream(
     after: str | None,
     policy: RetryPolicy,
     open_timeout: float,
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Every event of `types` after `after`, then live ones, until the consumer stops.
 
     Gives up with `Unavailable` after `policy.max_retries` attempts in a row that did not
