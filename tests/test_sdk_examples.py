@@ -48,3 +48,21 @@ def test_the_subscriber_bot_asks_for_a_revision_of_hedged_claims(
         plain = phiacta.claim(ids["plain"])
     assert hedged is not None and hedged.confidence.review_count == 1
     assert plain is not None and plain.confidence.review_count == 0
+
+
+def readme_sdk_example() -> str:
+    """The first Python block of the README's SDK section."""
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    section = readme.split("## Python SDK", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_example_runs(server: LiveServer, database_url: str) -> None:
+    key = create_api_key(database_url, ["bundles:write", "claims:read"])
+    code = readme_sdk_example()
+    code = code.replace("http://localhost:8000", server.url).replace("phk_...", key.raw)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "1.0"
+    assert any("aspirin" in line for line in lines[1:])
