@@ -18,6 +18,7 @@ from phiacta.sdk import (
     ClaimRef,
     Conflict,
     IdempotencyConflict,
+    LimitExceeded,
     NotFound,
     PermissionDenied,
     PhiactaClient,
@@ -168,6 +169,12 @@ async def test_an_unknown_claim_is_not_found(phiacta: PhiactaClient) -> None:
     with pytest.raises(NotFound) as raised:
         await phiacta.evidence(uuid.uuid4())
     assert raised.value.path == ["evidence"] and raised.value.request_id
+
+
+async def test_a_walk_deeper_than_the_cap_is_limit_exceeded(phiacta: PhiactaClient) -> None:
+    with pytest.raises(LimitExceeded) as raised:
+        await phiacta.traverse(uuid.uuid4(), max_depth=1000)
+    assert raised.value.code == "LIMIT_EXCEEDED" and raised.value.request_id
 
 
 async def test_a_bad_bundle_is_a_validation_failure_with_every_field(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -20,13 +22,13 @@ from phiacta.sdk import (
     BundleSource,
     PhiactaClient,
     RateLimited,
+    ServerError,
     Unavailable,
 )
 from tests.support import LiveServer, create_api_key, unique_name
 
 WINDOW = 60
 WINDOW_END = 100_000 * WINDOW  # a window boundary far from "now"
-FAST = {"backoff_base": 0.01, "backoff_max": 0.05}
 
 
 class ScriptedClock:
@@ -38,6 +40,24 @@ class ScriptedClock:
 
     def __call__(self) -> float:
         return self.readings.popleft() if self.readings else self.after
+
+
+def fast_client(
+    url: str,
+    key: str,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    max_retry_after: float = 120.0,
+) -> PhiactaClient:
+    """A client whose backoff (not its honouring of Retry-After) takes milliseconds."""
+    return PhiactaClient(
+        url,
+        key,
+        backoff_base=0.01,
+        backoff_max=0.05,
+        transport=transport,
+        max_retry_after=max_retry_after,
+    )
 
 
 def use_clock(server: LiveServer, clock: Callable[[], float]) -> None:
@@ -54,7 +74,7 @@ def one_claim_bundle(tag: str) -> BundleInput:
 
 
 async def claims_tagged(client: PhiactaClient, tag: str) -> int:
-    return (await client.search(tag, "FULLTEXT")).__len__()
+    return len(await client.search(tag, "FULLTEXT"))
 
 
 async def test_a_rate_limited_bundle_is_sent_again_after_retry_after(
@@ -70,7 +90,7 @@ async def test_a_rate_limited_bundle_is_sent_again_after_retry_after(
     # the second is refused with Retry-After 1, its retry lands in the next window.
     use_clock(server, ScriptedClock([WINDOW_END - 0.5, WINDOW_END - 0.5], WINDOW_END + 1))
     tag = unique_name("limited")
-    async with PhiactaClient(server.url, key.raw, **FAST) as client:
+    async with fast_client(server.url, key.raw) as client:
         await client.submit_bundle(one_claim_bundle(tag + "a"))
         started = time.monotonic()
         with caplog.at_level(logging.WARNING, logger="phiacta.sdk"):
@@ -88,7 +108,7 @@ async def test_a_retry_after_beyond_the_clients_patience_is_raised(
         create_api_key, database_url, ["bundles:write"], rate_limits={"bundles:write": 1}
     )
     use_clock(server, ScriptedClock([], WINDOW_END - 55))
-    async with PhiactaClient(server.url, key.raw, max_retry_after=10, **FAST) as client:
+    async with fast_client(server.url, key.raw, max_retry_after=10) as client:
         await client.submit_bundle(one_claim_bundle(unique_name("patient")))
         started = time.monotonic()
         with pytest.raises(RateLimited) as raised:
@@ -126,7 +146,7 @@ class Gateway(httpx.AsyncBaseTransport):
 
 
 def client_through(server: LiveServer, key: str, gateway: Gateway) -> PhiactaClient:
-    return PhiactaClient(server.url, key, transport=gateway, **FAST)
+    return fast_client(server.url, key, transport=gateway)
 
 
 @pytest.fixture(scope="module")
@@ -176,9 +196,21 @@ async def test_a_review_is_retried_only_when_it_never_reached_the_server(
         with pytest.raises(Unavailable) as raised:
             await client.review(claim_id, "dispute")
     assert lost.requests == 1 and raised.value.status_code == 502
+    assert isinstance(raised.value, ServerError)
 
     gone = Gateway("unavailable", failures=10)
     async with client_through(server, writer_key, gone) as client:
         with pytest.raises(Unavailable):
             await client.revise(claim_id, content="never sent twice")
     assert gone.requests == 1
+
+
+async def test_a_server_that_never_answers_is_unavailable_after_the_retries() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+        async with fast_client(f"http://127.0.0.1:{port}", "phk_x_y") as client:
+            with pytest.raises(Unavailable) as raised:
+                await client.claim(uuid.uuid4())
+    assert raised.value.code == "UNAVAILABLE"
+    assert isinstance(raised.value.__cause__, httpx.ConnectError)
