@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 
 import httpx
 
@@ -47,6 +47,18 @@ from phiacta.sdk.types import (
 Variables = Mapping[str, Any]
 FilterArg = ClaimFilter | Mapping[str, Any] | None
 DEFAULT_PAGE_SIZE = 100
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword options of `PhiactaClient` (and of `Phiacta`, which passes them on)."""
+
+    timeout: float
+    max_retries: int
+    backoff_base: float
+    backoff_max: float
+    max_retry_after: float
+    headers: Mapping[str, str] | None
+    transport: httpx.AsyncBaseTransport | None
 
 
 class PhiactaClient:

@@ -13,11 +13,15 @@ import asyncio
 import threading
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 
-import httpx
-
-from phiacta.sdk.client import DEFAULT_PAGE_SIZE, FilterArg, PhiactaClient, Variables
+from phiacta.sdk.client import (
+    DEFAULT_PAGE_SIZE,
+    ClientOptions,
+    FilterArg,
+    PhiactaClient,
+    Variables,
+)
 from phiacta.sdk.inputs import BundleInput
 from phiacta.sdk.types import (
     BundleResult,
@@ -38,17 +42,7 @@ class Phiacta:
     """A blocking client of one Phiacta server; see `PhiactaClient` for each method."""
 
     def __init__(
-        self,
-        url: str,
-        api_key: str | None = None,
-        *,
-        timeout: float = 30.0,
-        max_retries: int = 5,
-        backoff_base: float = 0.25,
-        backoff_max: float = 10.0,
-        max_retry_after: float = 120.0,
-        headers: Mapping[str, str] | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        self, url: str, api_key: str | None = None, **options: Unpack[ClientOptions]
     ) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -57,17 +51,8 @@ class Phiacta:
         self._thread.start()
 
         async def make() -> PhiactaClient:
-            return PhiactaClient(
-                url,
-                api_key,
-                timeout=timeout,
-                max_retries=max_retries,
-                backoff_base=backoff_base,
-                backoff_max=backoff_max,
-                max_retry_after=max_retry_after,
-                headers=headers,
-                transport=transport,
-            )
+            # Made on the loop that will use it.
+            return PhiactaClient(url, api_key, **options)
 
         self.client = self._run(make())
 
