@@ -393,7 +393,8 @@ def _data_of(response: httpx.Response) -> dict[str, Any]:
                 error.extensions["retryAfter"] = float(response.headers["retry-after"])
             # The server refuses before running anything: safe to retry for every kind.
             raise _Retry(error, idempotent_only=False)
-        if response.status_code in RETRYABLE_STATUS:
+        if response.status_code in RETRYABLE_STATUS or isinstance(error, Unavailable):
+            # The database or a gateway failed; the operation may or may not have run.
             raise _Retry(error, idempotent_only=True)
         raise error
     if response.status_code in RETRYABLE_STATUS:

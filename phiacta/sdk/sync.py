@@ -89,7 +89,7 @@ class Phiacta:
                 yield item  # type: ignore[misc]  # `more` says it is a T
         finally:
             close = getattr(items, "aclose", None)
-            if close is not None and not self._loop.is_closed():
+            if close is not None and self._loop.is_running():
                 self._run(close())
 
     def execute(
