@@ -55,7 +55,7 @@ SELECT i.relname, pg_relation_size(i.oid), pg_relation_size(i.oid), NULL
 FROM pg_class i
 WHERE i.relname = 'ix_claims_embedding'
 """
-CLAIM_BY_ID = """query ($id: UUID!) { claim(id: $id) { id content createdBy { name }
+CLAIM_BY_ID = """query ($id: ID!) { claim(id: $id) { id content createdBy { name }
     outgoing(first: 10) { edges { node { edgeType target { id content } } } } } }"""
 
 

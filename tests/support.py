@@ -217,6 +217,7 @@ def create_api_key(
     agent_type: str = "pipeline",
     expires_at: datetime | None = None,
     agent_attrs: dict[str, Any] | None = None,
+    rate_limits: dict[str, int] | None = None,
 ) -> ApiKey:
     """Arrange an agent with a key holding `scopes`, straight through the store."""
 
@@ -234,6 +235,7 @@ def create_api_key(
                 scopes=scopes,
                 pepper=TEST_API_KEY_SALT,
                 expires_at=expires_at,
+                rate_limits=rate_limits,
             )
         return ApiKey(raw=issued.raw_key, agent_id=agent.id, key_id=issued.row.id)
 

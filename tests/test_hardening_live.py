@@ -34,7 +34,7 @@ def servers(
 
 
 CLAIMS = 'subscription { events(types: ["claim_created"]) { id payload } }'
-REVOKE = "mutation($id: UUID!) { revokeApiKey(id: $id) { revokedAt } }"
+REVOKE = "mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }"
 
 
 async def test_revoking_a_key_closes_its_sockets_on_every_replica(

@@ -14,7 +14,7 @@ from tests.factories import Factory
 from tests.pgbouncer import HOW_TO_GET_IT, PgBouncer, pgbouncer_binary
 from tests.support import LiveServer, data_of, gql, make_settings
 
-CLAIM = """query($id: UUID!) { claim(id: $id) { id content createdBy { name }
+CLAIM = """query($id: ID!) { claim(id: $id) { id content createdBy { name }
   outgoing(first: 5) { edges { node { edgeType target { id } } } } } }"""
 
 pytestmark = pytest.mark.skipif(

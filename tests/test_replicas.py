@@ -29,9 +29,9 @@ WAIT_SECONDS = 30
 CREATE_CLAIM = """mutation($input: CreateClaimInput!) { createClaim(input: $input) { id } }"""
 REVISE = """mutation($id: ID!, $content: String!) {
   reviseClaim(id: $id, input: {content: $content}) { id content } }"""
-CLAIM = "query($id: UUID!) { claim(id: $id) { id content } }"
+CLAIM = "query($id: ID!) { claim(id: $id) { id content } }"
 # The claim-by-id shape read by one statement shared across requests (ClaimReads).
-CLAIM_WITH_EDGES = """query($id: UUID!) { claim(id: $id) { id content createdBy { name }
+CLAIM_WITH_EDGES = """query($id: ID!) { claim(id: $id) { id content createdBy { name }
   outgoing(first: 5) { edges { node { edgeType } } } } }"""
 
 
