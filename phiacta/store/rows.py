@@ -29,6 +29,7 @@ class SourceRow:
     submitted_by: UUID | None
     attrs: dict[str, Any]
     created_at: datetime
+    identifiers: list[str]
 
 
 @dataclass(frozen=True)

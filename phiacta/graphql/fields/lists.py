@@ -11,6 +11,7 @@ from phiacta.graphql.context import Info
 from phiacta.graphql.enums import AgentType, BundleStatus, PendingReferenceStatus, SourceType
 from phiacta.graphql.pagination import Connection, build_connection, time_key, time_page
 from phiacta.graphql.types import Agent, Bundle, Namespace, PendingReference, Source
+from phiacta.identifiers import canonical_identifier
 from phiacta.store import agents as agent_store
 from phiacta.store import bundles as bundle_store
 from phiacta.store import pending_references as pending_store
@@ -58,8 +59,8 @@ class ListQueries:
         return Source.from_row(row) if row else None
 
     @strawberry.field(
-        description="Sources in creation order, optionally of one type or one external "
-        "reference (DOI, URL, arXiv id)."
+        description="Sources in creation order, optionally of one type or known by one "
+        "identifier (DOI, URL, arXiv id, PubMed id) in any spelling."
     )
     async def sources(
         self,
@@ -71,6 +72,8 @@ class ListQueries:
     ) -> Connection[Source]:
         args, keyset = time_page(first, after, "sources")
         kind = source_type.value if source_type else None
+        if external_ref is not None:
+            external_ref = canonical_identifier(external_ref)
         async with info.context.connection() as conn:
             rows = await source_store.list_sources(
                 conn,
