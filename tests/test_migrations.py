@@ -64,6 +64,7 @@ INDEXES = {
     "uq_reviews_claim_reviewer",
     "uq_bundles_submitter_key",
     "ix_bundles_source_id",
+    "ix_bundles_idempotency_key",
     "ix_bundles_contributor_id",
     "ix_artifacts_bundle_id",
     "ix_artifact_claims_claim_id",

@@ -58,6 +58,8 @@ def upgrade() -> None:
         """
     )
     op.execute("CREATE INDEX ix_source_identifiers_source_id ON source_identifiers (source_id)")
+    # Extensions ask whether any agent already ingested a document (their keys name it).
+    op.execute("CREATE INDEX ix_bundles_idempotency_key ON bundles (idempotency_key)")
     op.execute(
         """
         INSERT INTO source_identifiers (identifier, source_id, created_at)
@@ -70,4 +72,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX ix_bundles_idempotency_key")
     op.execute("DROP TABLE source_identifiers")

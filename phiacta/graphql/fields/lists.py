@@ -111,7 +111,10 @@ class ListQueries:
         row = await info.context.loaders.bundle.load(id)
         return Bundle.from_row(row) if row else None
 
-    @strawberry.field(description="Bundles, newest first, optionally by submitter or status.")
+    @strawberry.field(
+        description="Bundles, newest first, optionally by submitter, status or idempotency "
+        "key (any submitter's: an extension's key names a document and its version)."
+    )
     async def bundles(
         self,
         info: Info,
@@ -119,18 +122,24 @@ class ListQueries:
         status: BundleStatus | None = None,
         first: int | None = None,
         after: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Connection[Bundle]:
         args, keyset = time_page(first, after, "bundles")
         state = status.value if status else None
         async with info.context.connection() as conn:
             rows = await bundle_store.list_bundles(
-                conn, submitted_by=submitted_by, status=state, limit=args.first + 1, after=keyset
+                conn,
+                submitted_by=submitted_by,
+                status=state,
+                limit=args.first + 1,
+                after=keyset,
+                idempotency_key=idempotency_key,
             )
 
         async def count() -> int:
             async with info.context.connection() as conn:
                 return await bundle_store.count_bundles(
-                    conn, submitted_by=submitted_by, status=state
+                    conn, submitted_by=submitted_by, status=state, idempotency_key=idempotency_key
                 )
 
         return build_connection(
