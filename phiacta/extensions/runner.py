@@ -234,7 +234,7 @@ class DatabaseTarget:
         self._agent: UUID | None = None
 
     async def register(self, manifest: Manifest) -> None:
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._pool.connection() as conn:
             found = await agent_store.extension_by_manifest_id(conn, manifest.id)
             if found is None:
                 try:
@@ -246,9 +246,10 @@ class DatabaseTarget:
                         attrs={"manifest": manifest.as_attrs()},
                     )
                 except agent_store.ExtensionExists:
+                    # Registered by a concurrent run a moment ago.
                     found = await agent_store.extension_by_manifest_id(conn, manifest.id)
-            assert found is not None
-            self._agent = found.id
+        assert found is not None
+        self._agent = found.id
 
     async def accepted(self, key: str) -> BundleResult | None:
         async with self._pool.connection() as conn:
