@@ -69,17 +69,40 @@ class Outcome:
         return self.error is not None
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """What a target reports of one submitted (or earlier accepted) bundle."""
+
+    bundle_id: UUID
+    claims: int
+    pending_references: int
+    resolved_references: int
+    warnings: list[str]
+    replayed: bool
+
+    @classmethod
+    def of(cls, result: BundleResult) -> Submitted:
+        return cls(
+            bundle_id=result.bundle_id,
+            claims=len(result.claims),
+            pending_references=len(result.pending_references),
+            resolved_references=len(result.resolved_references),
+            warnings=[f"{w.path}: {w.code}" for w in result.warnings if w.code != "NO_EDGES"],
+            replayed=result.replayed,
+        )
+
+
 class Target(Protocol):
     """Where bundles go."""
 
     async def register(self, manifest: Manifest) -> None:
         """Make sure the extension is known (an agent with its manifest)."""
 
-    async def accepted(self, key: str) -> BundleResult | None:
+    async def accepted(self, key: str) -> Submitted | None:
         """Any agent's accepted bundle with this key, if there is one."""
 
-    async def submit(self, spec: BundleSpec) -> BundleResult:
-        """Submit the bundle; the typed errors of `phiacta.errors` on refusal."""
+    async def submit(self, spec: BundleSpec) -> Submitted:
+        """Submit the bundle; typed errors on refusal."""
 
 
 def to_bundle(manifest: Manifest, source: Source, result: ExtractionResult) -> BundleSpec:
@@ -179,26 +202,21 @@ def _edges(result: ExtractionResult) -> tuple[EdgeSpec, ...]:
     return tuple(edges)
 
 
-def outcome_of(
-    name: str, spec: BundleSpec, result: BundleResult, warnings: Sequence[str]
-) -> Outcome:
+def outcome_of(name: str, spec: BundleSpec, done: Submitted, warnings: Sequence[str]) -> Outcome:
     references = sum(1 for e in spec.edges if e.target.external_ref is not None)
-    internal = sum(1 for e in spec.edges if e.target.external_ref is None)
+    internal = len(spec.edges) - references
     # Links: this paper's references that found their work, and earlier papers'
     # references to this one that it resolved.
-    links = references - len(result.pending_references) + len(result.resolved_references)
+    links = references - done.pending_references + done.resolved_references
     return Outcome(
         name=name,
-        claims=len(result.claims),
+        claims=done.claims,
         edges=internal,
         references=references,
         links=links,
-        warnings=[
-            *warnings,
-            *(f"{w.path}: {w.code}" for w in result.warnings if w.code != "NO_EDGES"),
-        ],
-        already_ingested=result.replayed,
-        bundle_id=result.bundle_id,
+        warnings=[*warnings, *done.warnings],
+        already_ingested=done.replayed,
+        bundle_id=done.bundle_id,
     )
 
 
@@ -213,14 +231,13 @@ async def run_extension(extension: InputExtension, source: Source, target: Targe
             name=source.name,
             already_ingested=True,
             bundle_id=stored.bundle_id,
-            claims=len(stored.claims),
+            claims=stored.claims,
         )
     result = extension.ingest(source)
     if not result.claims:
         return Outcome(name=source.name, error="no claims found", warnings=result.warnings)
     spec = to_bundle(manifest, source, result)
-    submitted = await target.submit(spec)
-    return outcome_of(source.name, spec, submitted, result.warnings)
+    return outcome_of(source.name, spec, await target.submit(spec), result.warnings)
 
 
 class DatabaseTarget:
@@ -251,14 +268,75 @@ class DatabaseTarget:
         assert found is not None
         self._agent = found.id
 
-    async def accepted(self, key: str) -> BundleResult | None:
+    async def accepted(self, key: str) -> Submitted | None:
         async with self._pool.connection() as conn:
             stored = await bundle_store.accepted_submission_of_key(conn, key)
         if stored is None or stored.response is None:
             return None
-        return BundleResult.from_json(stored.response).as_replay()
+        return Submitted.of(BundleResult.from_json(stored.response).as_replay())
 
-    async def submit(self, spec: BundleSpec) -> BundleResult:
+    async def submit(self, spec: BundleSpec) -> Submitted:
         assert self._agent is not None, "register the extension first"
         actor = Actor(agent_id=self._agent, request_id="phiacta-ingest")
-        return await submit_bundle(self._pool, self._embedder, self._settings, actor, spec)
+        result = await submit_bundle(self._pool, self._embedder, self._settings, actor, spec)
+        return Submitted.of(result)
+
+
+def bundle_input(spec: BundleSpec) -> dict[str, Any]:
+    """The bundle as a GraphQL `SubmitBundleInput` (what the SDK sends)."""
+
+    def end(e: EndSpec) -> dict[str, Any]:
+        return {
+            k: v
+            for k, v in (("tempId", e.temp_id), ("externalRef", e.external_ref))
+            if v is not None
+        }
+
+    source = spec.source
+    return {
+        "idempotencyKey": spec.idempotency_key,
+        "extensionId": spec.extension_id,
+        "attrs": spec.attrs,
+        "source": {
+            "sourceType": source.source_type.upper(),
+            "title": source.title,
+            "externalRef": source.external_ref,
+            "contentHash": source.content_hash,
+            "identifiers": list(source.identifiers),
+            "attrs": source.attrs,
+        },
+        "claims": [
+            {
+                "tempId": c.temp_id,
+                "content": c.content,
+                "claimType": c.claim_type.upper(),
+                "confidence": c.confidence,
+                "extractionMethod": c.extraction_method,
+                "locationInSource": c.location_in_source,
+                "attrs": c.attrs,
+            }
+            for c in spec.claims
+        ],
+        "edges": [
+            {
+                "source": end(e.source),
+                "target": end(e.target),
+                "edgeType": e.edge_type,
+                "strength": e.strength,
+                "attrs": e.attrs,
+            }
+            for e in spec.edges
+        ],
+        "artifacts": [
+            {
+                "artifactType": a.artifact_type.upper(),
+                "tempId": a.temp_id,
+                "description": a.description,
+                "contentInline": a.content_inline,
+                "structuredData": a.structured_data,
+                "claimTempIds": list(a.claim_temp_ids),
+                "attrs": a.attrs,
+            }
+            for a in spec.artifacts
+        ],
+    }

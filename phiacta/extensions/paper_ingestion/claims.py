@@ -150,6 +150,17 @@ def split_sentences(paragraph: str) -> list[str]:
     return [s.strip() for s in _segmenter().segment(text) if s.strip()]
 
 
+def _with_trailing_citations(sentences: list[str]) -> list[str]:
+    """Sentences, a citation standing after a sentence's period joined to it."""
+    joined: list[str] = []
+    for sentence in sentences:
+        if joined and not CITE_MARK.sub("", sentence).strip(" .;,"):
+            joined[-1] = f"{joined[-1]} {sentence}"
+        else:
+            joined.append(sentence)
+    return joined
+
+
 @dataclass
 class Candidate:
     content: str
@@ -169,7 +180,7 @@ def choose_claims(document: Document) -> list[Candidate]:
         if section.kind in SKIPPED_KINDS:
             continue
         for paragraph in section.paragraphs:
-            for sentence in split_sentences(paragraph):
+            for sentence in _with_trailing_citations(split_sentences(paragraph)):
                 position += 1
                 cites = [
                     k.strip()

@@ -35,7 +35,8 @@ SKIPPED_KINDS = frozenset({"acknowledgements", "references", "boilerplate"})
 def section_kind(heading: str) -> str:
     """What a section is for, from its heading ("3.2 Results and discussion" →
     results)."""
-    words = re.sub(r"^[\divxlc.\s]+(?=[a-z])", "", heading.strip().lower()).strip(" :.")
+    words = re.sub(r"^(?:\d+(?:\.\d+)*|[ivxlc]+)[.)]?\s+", "", heading.strip().lower())
+    words = words.strip(" :.")
     for kind, pattern in _KINDS:
         if re.search(pattern, words):
             return kind

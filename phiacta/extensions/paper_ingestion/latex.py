@@ -45,12 +45,15 @@ def read_latex(source: Source) -> Document:
     text = _expand(source.path, source.path.parent.resolve(), set())
     text = "\n".join(_COMMENT.sub("", line) for line in text.splitlines())
     doc = Document()
-    doc.title = _clean(_argument(text, "title")) or None
+    title = re.sub(r"\\thanks\{[^}]*\}", "", _argument(text, "title"))
+    doc.title = _clean(title) or None
     for name in re.split(r"\\and|,", _argument(text, "author")):
         cleaned = _clean(re.sub(r"\\(thanks|footnote|inst)\{[^}]*\}", "", name))
         if cleaned:
             doc.authors.append(Author(cleaned))
-    doc.identifiers = dois_in_text(text[:3000]) + arxiv_ids_in_text(text[:3000])
+    # What the paper says of itself stands before its body (a \thanks, \hypersetup).
+    head = text.split("\\begin{abstract}", 1)[0][:5000]
+    doc.identifiers = dois_in_text(head) + arxiv_ids_in_text(head)
     _tables(doc, text)
     body = text.split("\\begin{document}", 1)[-1].split("\\end{document}", 1)[0]
     _sections(doc, body)
@@ -75,7 +78,8 @@ def _expand(path: Path, root: Path, seen: set[Path]) -> str:
     if not resolved.is_file():
         return ""
     text = resolved.read_text(encoding="utf-8", errors="replace")
-    return _INPUT.sub(lambda m: _expand(path.parent / m.group(1).strip(), root, seen), text)
+    # TeX resolves \input names against the main file's folder, not the includer's.
+    return _INPUT.sub(lambda m: _expand(root / m.group(1).strip(), root, seen), text)
 
 
 def _argument(text: str, command: str) -> str:

@@ -88,9 +88,9 @@ def _join_lines(lines: list[str]) -> str:
 
 
 def _header(doc: Document, header: list[str], text: str) -> None:
-    lines = [line for block in header for line in [block] if line.strip()]
-    if lines:
-        doc.title = lines[0][:300]
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if first and header:
+        doc.title = first[:300]
     head = " ".join(header)
     doc.identifiers = dois_in_text(head) + arxiv_ids_in_text(head)
     if year := _YEAR.search(head):
