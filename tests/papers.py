@@ -1,3 +1,4 @@
+# ruff: noqa: E501 (the documents are data, their lines as a writer would leave them)
 """Papers built at test time in every format paper-ingestion reads, with known claims,
 references and a table, so the tests can say exactly what must come out."""
 
@@ -26,7 +27,7 @@ RESULTS = [
     "Caffeine reduced mean reaction time from 301.2 ms to 288.7 ms in the visual task, "
     "as shown in Fig. 3.",
     "The reduction in reaction time was significantly larger in participants who slept "
-    "more than 7.5 h.",
+    "more than 7.5 h, as Jones et al. predicted.",
 ]
 CONCLUSION = "These results indicate that caffeine reduced reaction time in rested adults."
 ACKNOWLEDGEMENT = "We thank the volunteers and acknowledge funding by grant 12345."
@@ -119,7 +120,9 @@ Table 1: reaction times.
     return path
 
 
-def write_jats(paper: Paper, folder: Path) -> Path:
+def write_jats(
+    paper: Paper, folder: Path, dtd_url: str = "http://127.0.0.1:9/JATS-journalpublishing1.dtd"
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     e = escape
     refs = "\n".join(
@@ -133,7 +136,7 @@ def write_jats(paper: Paper, folder: Path) -> Path:
     )
     rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in TABLE)
     text = f"""<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE article PUBLIC "-//NLM//DTD JATS (Z39.96) Journal Publishing DTD v1.2 20190208//EN" "http://127.0.0.1:9/never-fetched/JATS-journalpublishing1.dtd">
+<!DOCTYPE article PUBLIC "-//NLM//DTD JATS (Z39.96) Journal Publishing DTD v1.2 20190208//EN" "{dtd_url}">
 <article xmlns:xlink="http://www.w3.org/1999/xlink" article-type="research-article">
 <front>
 <journal-meta><journal-title-group><journal-title>Journal of Tests</journal-title></journal-title-group></journal-meta>
@@ -265,7 +268,7 @@ def write_pdf(paper: Paper, folder: Path) -> Path:
     pdf.set_x(15)
     pdf.multi_cell(180, 5, f"doi:{paper.doi}")
     body = _plain(paper)[3:]
-    column_width, top, bottom = 85.0, pdf.get_y() + 6, 280.0
+    column_width, top, bottom = 85.0, pdf.get_y() + 6, 140.0
     x, y = 15.0, top
     for line in body:
         lines = pdf.multi_cell(column_width, 4.5, line or " ", dry_run=True, output="LINES")

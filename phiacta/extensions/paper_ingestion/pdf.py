@@ -11,6 +11,7 @@ are read where they stand, before the columns.
 from __future__ import annotations
 
 import io
+import re
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
@@ -44,19 +45,49 @@ def reading_order(page: str) -> str:
     gutter = _gutter(lines)
     if gutter is None:
         return "\n".join(line.strip() for line in lines)
-    start, end = gutter
-    head, left, right = [], [], []
-    columns_began = False
+    head: list[str] = []
+    left: list[str] = []
+    right: list[str] = []
     for line in lines:
-        crosses = line[start:end].strip() != ""
-        if crosses and not columns_began:
-            head.append(line.strip())
+        parts = _split(line, gutter)
+        if parts is None:
+            # Across the gutter: a title or a wide figure caption, read in place.
+            (head if not left and not right else left).append(line.strip())
             continue
-        if not crosses:
-            columns_began = columns_began or bool(line[:start].strip() and line[end:].strip())
-        left.append(line[:start].rstrip() if not crosses else line.strip())
-        right.append("" if crosses else line[end:].strip())
-    return "\n".join([*head, *(s.strip() for s in left), "", *right])
+        left.append(parts[0])
+        right.append(parts[1])
+    # The left column's blank rows below its last line are no paragraph break: its
+    # text flows on at the top of the right column.
+    while left and not left[-1]:
+        left.pop()
+    while right and not right[0]:
+        right.pop(0)
+    return "\n".join([*head, *left, *right])
+
+
+def _split(line: str, gutter: tuple[int, int]) -> tuple[str, str] | None:
+    """The line's left and right column text, or None when its text crosses the
+    gutter: the split is the widest run of spaces that overlaps the gutter band."""
+    start, end = gutter
+    best: tuple[int, int] | None = None
+    for m in re.finditer(r" {2,}", line):
+        if (
+            m.start() < end
+            and m.end() > start
+            and (best is None or m.end() - m.start() > best[1] - best[0])
+        ):
+            best = (m.start(), m.end())
+    if best is not None:
+        return line[: best[0]].strip(), line[best[1] :].strip()
+    text = line.strip()
+    if not text:
+        return "", ""
+    indent = len(line) - len(line.lstrip())
+    if indent >= start:
+        return "", text
+    if len(line.rstrip()) <= end:
+        return text, ""
+    return None
 
 
 def _gutter(lines: list[str]) -> tuple[int, int] | None:
@@ -72,9 +103,9 @@ def _gutter(lines: list[str]) -> tuple[int, int] | None:
         for i, ch in enumerate(padded):
             if ch == " ":
                 blank[i] += 1
-    # A position is gutter when at least 85 % of the lines (both columns filled on most
-    # of them) are blank there.
-    needed = 0.85 * len(text_lines)
+    # A position is gutter when at least 70 % of the lines are blank there (a long
+    # line of the left column may reach into it).
+    needed = 0.7 * len(text_lines)
     best: tuple[int, int] | None = None
     i = int(width * 0.3)
     while i < int(width * 0.7):
