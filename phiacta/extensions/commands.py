@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from phiacta.config import Settings
+from phiacta.config import Settings, load_settings
 from phiacta.db.pool import create_pool
 from phiacta.db.runtime import open_database
 from phiacta.embeddings import create_provider
@@ -129,25 +129,42 @@ def _with_server(
 
 
 async def _ingest_into_database(
-    settings: Settings, url: str, files: list[Path], extension: str | None
+    settings: Settings, url: str, files: list[Path], extension: str | InputExtension | None
 ) -> list[Outcome]:
     pool = create_pool(settings, url)
     await pool.open()
     embedder = create_provider(settings) if settings.embed_on_write else None
     try:
-        return await _ingest_all(
-            settings, files, extension, DatabaseTarget(pool, embedder, settings)
-        )
+        target = DatabaseTarget(pool, embedder, settings)
+        return await _ingest_all(settings, files, extension, target)
     finally:
         if embedder is not None:
             await embedder.aclose()
         await pool.close()
 
 
+def ingest_paths(
+    extension: InputExtension, paths: Sequence[Path], settings: Settings | None = None
+) -> list[Outcome]:
+    """Run `extension` over files (folders walked) into the configured database; one
+    outcome per file. For scripts and custom extensions: `phiacta ingest` in a call."""
+    settings = settings or load_settings()
+    files = [p for p in files_of(paths) if p.is_file()]
+    database = open_database(settings)
+    try:
+        return asyncio.run(_ingest_into_database(settings, database.url, files, extension))
+    finally:
+        database.stop_embedded()
+
+
 async def _ingest_all(
-    settings: Settings, files: list[Path], extension: str | None, target: Target
+    settings: Settings, files: list[Path], extension: str | InputExtension | None, target: Target
 ) -> list[Outcome]:
     extensions: dict[str, InputExtension] = {}
+    if isinstance(extension, InputExtension):
+        extensions[extension.manifest.id] = extension
+        await target.register(extension.manifest)
+        extension = extension.manifest.id
     outcomes = []
     console = Console(stderr=True)
     with Progress(
@@ -162,7 +179,7 @@ async def _ingest_all(
         for file in files:
             progress.update(task, description=file.name[:40])
             name = extension or detect(file)
-            if name is None or name == "bundle":
+            if name is None or (name == "bundle" and name not in extensions):
                 why = "no extension reads this file" if name is None else "a bundle among files"
                 outcomes.append(Outcome(name=str(file), error=why))
             else:
