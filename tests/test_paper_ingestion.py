@@ -4,10 +4,12 @@ references with identifiers, tables become artifacts, and no DTD is ever fetched
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -16,6 +18,7 @@ from phiacta.extensions.base import ExtractionError, ExtractionResult, Source
 from phiacta.extensions.paper_ingestion import PaperIngestion
 from tests import papers
 from tests.papers import Paper
+from tests.support import make_settings
 
 CITED = "https://doi.org/10.5555/Cited-Paper"
 
@@ -188,3 +191,84 @@ def test_sentences_survive_abbreviations_and_decimals(tmp_path: Path) -> None:
     path = tmp_path / "paper.txt"
     path.write_text(f"A paper\n\nResults\n{sentence} A second result increased 3-fold.\n")
     assert _ingest(path).claims[0].content == sentence
+
+
+class _FakeChat(BaseHTTPRequestHandler):
+    """A chat-completions endpoint: records each request, answers with fixed claims
+    (one of them with a number the paper never printed)."""
+
+    bodies: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        _FakeChat.bodies.append(body)
+        section = body["messages"][1]["content"]
+        claims = []
+        if section.startswith("Section: Results"):
+            claims = [
+                {"content": papers.RESULTS[0], "claim_type": "observation", "confidence": 0.9},
+                {
+                    "content": "Caffeine cut reaction time by 99.9 ms.",
+                    "claim_type": "observation",
+                    "confidence": 0.8,
+                },
+            ]
+        elif section.startswith("Section: Methods"):
+            claims = [{"content": papers.METHODS[0], "claim_type": "method", "confidence": 0.7}]
+        answer = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "fake",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": json.dumps({"claims": claims})},
+                }
+            ],
+        }
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_openai_extractor_asks_per_section_against_a_json_schema(
+    tmp_path: Path, database_url: str
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeChat)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _FakeChat.bodies.clear()
+    try:
+        settings = make_settings(
+            database_url,
+            tmp_path / "data",
+            openai_api_key="sk-test",
+            openai_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1",
+            paper_extractor="openai",
+        )
+        path = papers.write_markdown(Paper("LLM", "10.5555/llm", cites=[CITED]), tmp_path)
+        result = PaperIngestion.from_settings(settings).ingest(Source.from_path(path))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [(c.content, c.claim_type) for c in result.claims] == [
+        (papers.METHODS[0], "method"),
+        (papers.RESULTS[0], "observation"),
+    ]
+    assert {c.extraction_method for c in result.claims} == {"paper-ingestion/openai"}
+    assert any("99.9" in w for w in result.warnings)
+    sections = [b["messages"][1]["content"].split("\n")[0] for b in _FakeChat.bodies]
+    assert "Section: Acknowledgements" not in sections and "Section: Results" in sections
+    schema = _FakeChat.bodies[0]["response_format"]
+    assert schema["type"] == "json_schema" and schema["json_schema"]["strict"] is True
+    # The citing claim still cites, and the results depend on the method.
+    assert "10.5555/cited-paper" in result.references
+    assert any(e.edge_type == "depends_on" for e in result.edges)

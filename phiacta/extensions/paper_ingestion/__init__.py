@@ -34,6 +34,7 @@ from phiacta.extensions.paper_ingestion.document import Document
 from phiacta.extensions.paper_ingestion.jats import read_jats
 from phiacta.extensions.paper_ingestion.latex import read_latex
 from phiacta.extensions.paper_ingestion.markdown import read_markdown
+from phiacta.extensions.paper_ingestion.openai_extractor import OpenAIExtractor
 from phiacta.extensions.paper_ingestion.pdf import read_pdf
 from phiacta.extensions.paper_ingestion.text import read_text
 
@@ -61,11 +62,20 @@ READERS: dict[str, Reader] = {
 
 
 class PaperIngestion(InputExtension):
+    """Reads papers offline, or with a chat model choosing the claims (`extractor`)."""
+
     manifest = MANIFEST
+
+    def __init__(self, extractor: OpenAIExtractor | None = None) -> None:
+        self._extractor = extractor
+        self.extraction_method = (
+            "paper-ingestion/openai" if extractor is not None else "paper-ingestion/heuristic"
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PaperIngestion:
-        return cls()
+        choice = settings.paper_extractor or ("openai" if settings.openai_api_key else None)
+        return cls(OpenAIExtractor(settings) if choice == "openai" else None)
 
     def accepts(self, source: Source) -> bool:
         return _suffix(source) in READERS
@@ -75,10 +85,14 @@ class PaperIngestion(InputExtension):
         if reader is None:
             raise ExtractionError(f"{source.name}: paper-ingestion reads {', '.join(READERS)}")
         document = reader(source)
-        candidates = choose_claims(document)
+        if self._extractor is not None:
+            candidates, warnings = self._extractor.choose_claims(document)
+            document.warnings += warnings
+        else:
+            candidates = choose_claims(document)
         return ExtractionResult(
             source=_metadata(document),
-            claims=to_claims(candidates),
+            claims=to_claims(candidates, self.extraction_method),
             edges=internal_edges(candidates) + _citations(document, candidates),
             artifacts=_tables(document),
             warnings=document.warnings + _reference_warnings(document),

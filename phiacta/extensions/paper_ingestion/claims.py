@@ -245,7 +245,7 @@ def classify(sentence: str, kind: str) -> tuple[str, float] | None:
     return None
 
 
-def to_claims(candidates: list[Candidate]) -> list[ExtractedClaim]:
+def to_claims(candidates: list[Candidate], method: str = EXTRACTION_METHOD) -> list[ExtractedClaim]:
     return [
         ExtractedClaim(
             key=f"s{c.position}",
@@ -254,7 +254,7 @@ def to_claims(candidates: list[Candidate]) -> list[ExtractedClaim]:
             confidence=c.confidence,
             section=c.kind,
             position=c.position,
-            extraction_method=EXTRACTION_METHOD,
+            extraction_method=method,
             attrs={"heading": c.section},
         )
         for c in candidates
