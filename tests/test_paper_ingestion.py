@@ -272,3 +272,18 @@ def test_the_openai_extractor_asks_per_section_against_a_json_schema(
     # The citing claim still cites, and the results depend on the method.
     assert "10.5555/cited-paper" in result.references
     assert any(e.edge_type == "depends_on" for e in result.edges)
+
+
+def test_more_claims_than_a_bundle_holds_keeps_the_most_confident_in_order() -> None:
+    from phiacta.extensions.base import ExtractedClaim, ExtractedEdge, SourceMetadata
+    from phiacta.extensions.runner import keep_most_confident
+
+    claims = [
+        ExtractedClaim(key=f"k{i}", content=f"claim {i}", confidence=c, position=i)
+        for i, c in enumerate([0.5, 0.9, 0.4, 0.8, 0.7])
+    ]
+    edges = [ExtractedEdge("k1", "supports", target="k3"), ExtractedEdge("k2", "supports", "k3")]
+    kept = keep_most_confident(ExtractionResult(SourceMetadata(), claims, edges), 3)
+    assert [c.key for c in kept.claims] == ["k1", "k3", "k4"]
+    assert [(e.source, e.target) for e in kept.edges] == [("k1", "k3")]
+    assert kept.warnings == ["2 least confident claims left out (a bundle holds at most 3)"]

@@ -186,15 +186,18 @@ async def _ingest_all(
                 if name not in extensions:
                     extensions[name] = builtin_extension(name, settings)
                     await target.register(extensions[name].manifest)
-                outcomes.append(await _ingest_one(extensions[name], file, target))
+                one = await _ingest_one(extensions[name], file, target, settings.max_bundle_claims)
+                outcomes.append(one)
             progress.advance(task)
     return outcomes
 
 
-async def _ingest_one(extension: InputExtension, file: Path, target: Target) -> Outcome:
+async def _ingest_one(
+    extension: InputExtension, file: Path, target: Target, max_claims: int
+) -> Outcome:
     try:
         source = Source.from_path(file)
-        outcome = await run_extension(extension, source, target)
+        outcome = await run_extension(extension, source, target, max_claims)
     except (ExtractionError, OSError) as exc:
         return Outcome(name=str(file), error=str(exc))
     except ValidationFailed as exc:

@@ -15,7 +15,7 @@ through the same `submit_bundle` the GraphQL mutation uses, as the extension's a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -43,6 +43,8 @@ from phiacta.store import agents as agent_store
 from phiacta.store import bundles as bundle_store
 
 EXTENSION_AGENT_TYPE = "extension"
+# A bundle holds at most MAX_BUNDLE_CLAIMS claims (500 by default).
+DEFAULT_MAX_CLAIMS = 500
 
 
 def idempotency_key(manifest: Manifest, source: Source) -> str:
@@ -220,7 +222,12 @@ def outcome_of(name: str, spec: BundleSpec, done: Submitted, warnings: Sequence[
     )
 
 
-async def run_extension(extension: InputExtension, source: Source, target: Target) -> Outcome:
+async def run_extension(
+    extension: InputExtension,
+    source: Source,
+    target: Target,
+    max_claims: int = DEFAULT_MAX_CLAIMS,
+) -> Outcome:
     """Ingest `source` with `extension` and submit the bundle through `target`, unless
     this extension version already ingested these bytes (for any agent)."""
     manifest = extension.manifest
@@ -236,8 +243,35 @@ async def run_extension(extension: InputExtension, source: Source, target: Targe
     result = extension.ingest(source)
     if not result.claims:
         return Outcome(name=source.name, error="no claims found", warnings=result.warnings)
+    if len(result.claims) > max_claims:
+        result = keep_most_confident(result, max_claims)
     spec = to_bundle(manifest, source, result)
     return outcome_of(source.name, spec, await target.submit(spec), result.warnings)
+
+
+def keep_most_confident(result: ExtractionResult, limit: int) -> ExtractionResult:
+    """The `limit` most confident claims (in their order), the edges and artifacts
+    among them, and a warning saying how many were left out."""
+    ranked = sorted(range(len(result.claims)), key=lambda i: -(result.claims[i].confidence or 0))
+    kept_positions = sorted(ranked[:limit])
+    claims = [result.claims[i] for i in kept_positions]
+    keys = {c.key for c in claims}
+    return ExtractionResult(
+        source=result.source,
+        claims=claims,
+        edges=[
+            e for e in result.edges if e.source in keys and (e.target is None or e.target in keys)
+        ],
+        artifacts=[
+            replace(a, claim_keys=tuple(k for k in a.claim_keys if k in keys))
+            for a in result.artifacts
+        ],
+        warnings=[
+            *result.warnings,
+            f"{len(result.claims) - limit} least confident claims left out "
+            f"(a bundle holds at most {limit})",
+        ],
+    )
 
 
 class DatabaseTarget:
