@@ -8,12 +8,14 @@ from pathlib import Path
 
 import psycopg
 
-from tests.test_ingest_command import _env, own_database  # noqa: F401 (a fixture)
+from tests import test_write_processes
+from tests.test_ingest_command import _env
 
+own_database = test_write_processes.own_database  # a fresh migrated database per test
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def test_the_custom_extension_example_ingests_once(tmp_path: Path, own_database: str) -> None:  # noqa: F811
+def test_the_custom_extension_example_ingests_once(tmp_path: Path, own_database: str) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text(
         "Plants grown under blue light were taller\n"

@@ -7,29 +7,19 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from phiacta.db import admin
-from tests import papers
+from tests import papers, test_write_processes
 from tests.papers import Paper
-from tests.support import TEST_API_KEY_SALT, create_api_key, unique_name
+from tests.support import TEST_API_KEY_SALT, create_api_key
 from tests.test_cli_serve import base_env
 from tests.test_write_processes import _start
 from tests.write_support import row_counts
 
-
-@pytest.fixture
-def own_database(pg_admin_url: str, template_database: str) -> Iterator[str]:
-    name = unique_name("ingest_cmd")
-    admin.create_database(pg_admin_url, name, template=template_database)
-    try:
-        yield admin.with_database(pg_admin_url, name)
-    finally:
-        admin.drop_database(pg_admin_url, name)
+own_database = test_write_processes.own_database  # a fresh migrated database per test
 
 
 def _env(tmp_path: Path, database_url: str) -> dict[str, str]:

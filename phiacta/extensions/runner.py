@@ -289,12 +289,11 @@ class DatabaseTarget:
             found = await agent_store.extension_by_manifest_id(conn, manifest.id)
             if found is None:
                 try:
-                    found = await agent_store.insert_agent(
+                    found = await agent_store.insert_extension(
                         conn,
-                        agent_type=EXTENSION_AGENT_TYPE,
+                        manifest_id=manifest.id,
                         name=manifest.name,
-                        external_id=manifest.id,
-                        attrs={"manifest": manifest.as_attrs()},
+                        manifest=manifest.as_attrs(),
                     )
                 except agent_store.ExtensionExists:
                     # Registered by a concurrent run a moment ago.

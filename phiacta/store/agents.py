@@ -49,6 +49,20 @@ async def agents_named(conn: Connection, name: str) -> list[AgentRow]:
         return await cur.fetchall()
 
 
+async def insert_extension(
+    conn: Connection, *, manifest_id: str, name: str, manifest: dict[str, Any]
+) -> AgentRow:
+    """An extension's agent: its manifest id as external id, the manifest in attrs.
+    Raises `ExtensionExists` when that id is registered."""
+    return await insert_agent(
+        conn,
+        agent_type="extension",
+        name=name,
+        external_id=manifest_id,
+        attrs={"manifest": manifest},
+    )
+
+
 AGENT_BY_EXTERNAL_ID = """
 SELECT id FROM agents WHERE external_id = %(external_id)s ORDER BY created_at, id LIMIT 1
 """
