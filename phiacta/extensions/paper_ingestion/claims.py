@@ -143,11 +143,25 @@ def _segmenter() -> pysbd.Segmenter:
 
 def split_sentences(paragraph: str) -> list[str]:
     """The paragraph's sentences (pysbd: abbreviations such as "et al.", "Fig. 3",
-    "e.g." and decimals do not end a sentence)."""
+    "e.g." and decimals do not end a sentence), each a slice of the paragraph's text."""
     text = " ".join(paragraph.split())
     if not text:
         return []
-    return [s.strip() for s in _segmenter().segment(text) if s.strip()]
+    segmenter = _segmenter()
+    # pysbd's own non-destructive mode finds each sentence again with a regular
+    # expression compiled per sentence (two thirds of its time on a long paper); the
+    # sentences are found here with str.find instead, from where the last one ended.
+    found = segmenter.processor(text).process()
+    starts: list[int] = []
+    cursor = 0
+    for sentence in found:
+        start = text.find(sentence.strip(), cursor)
+        if start < 0:
+            return [s.strip() for s in segmenter.segment(text) if s.strip()]
+        starts.append(start)
+        cursor = start + len(sentence.strip())
+    bounds = [*starts[1:], len(text)]
+    return [text[a:b].strip() for a, b in zip(starts, bounds, strict=True) if text[a:b].strip()]
 
 
 def _with_trailing_citations(sentences: list[str]) -> list[str]:
