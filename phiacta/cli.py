@@ -173,9 +173,16 @@ def _refresh_views(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from phiacta.ingest.commands import run_ingest
+    from phiacta.extensions.commands import run_ingest_paths
 
-    return run_ingest(settings, Path(args.file), args.agent)
+    return run_ingest_paths(
+        settings,
+        [Path(p) for p in args.paths],
+        extension=args.extension,
+        agent_name=args.agent,
+        server=args.server,
+        key=args.key,
+    )
 
 
 def _embed(args: argparse.Namespace, settings: Settings) -> int:
@@ -335,9 +342,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     refresh.set_defaults(handler=_refresh_views)
 
-    ingest = commands.add_parser("ingest", help="submit a bundle JSON file (SubmitBundleInput)")
-    ingest.add_argument("file")
-    ingest.add_argument("--agent", default="phiacta-ingest", help="the submitting agent's name")
+    ingest = commands.add_parser(
+        "ingest",
+        help="ingest papers, manual-entry files or bundle JSON files (files or folders)",
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument(
+        "--extension",
+        choices=["paper-ingestion", "manual-entry", "bundle"],
+        help="the extension that reads the files (detected from each file when omitted)",
+    )
+    ingest.add_argument(
+        "--agent", default="phiacta-ingest", help="the submitting agent's name (bundle files)"
+    )
+    ingest.add_argument("--server", help="ingest through this running server (with --key)")
+    ingest.add_argument("--key", help="the API key for --server")
     ingest.set_defaults(handler=_ingest)
 
     embed = commands.add_parser("embed", help="make embeddings the write path could not")

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     phiacta_data_dir: Path = Path(".phiacta")
     openai_base_url: str | None = None
     embedding_timeout: float = Field(default=30.0, gt=0)
+    # paper-ingestion's claim extractor: `heuristic` (offline) or `openai` (a chat model
+    # in JSON-schema mode). Unset: openai when OPENAI_API_KEY is set, else heuristic.
+    paper_extractor: Literal["heuristic", "openai"] | None = None
+    paper_extractor_model: str = "gpt-4o-mini"
     # Off: claims are stored without embeddings (bulk loads); `phiacta embed --missing`
     # fills them in later.
     embed_on_write: bool = True

@@ -50,7 +50,7 @@ class Factory:
         external_ref: str | None = None,
         submitted_by: UUID | None = None,
     ) -> UUID:
-        return self._insert(
+        source_id = self._insert(
             "sources",
             {
                 "title": title,
@@ -60,6 +60,12 @@ class Factory:
                 "submitted_by": submitted_by,
             },
         )
+        if external_ref is not None:
+            self.conn.execute(
+                "INSERT INTO source_identifiers (identifier, source_id) VALUES (%s, %s)",
+                (external_ref, source_id),
+            )
+        return source_id
 
     def claim(
         self,

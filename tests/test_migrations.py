@@ -24,6 +24,7 @@ TABLES = {
     "pending_references",
     "api_keys",
     "events",
+    "source_identifiers",
 }
 
 INDEXES = {
@@ -35,6 +36,7 @@ INDEXES = {
     "ix_sources_external_ref",
     "ix_sources_content_hash",
     "ix_sources_submitted_by",
+    "ix_source_identifiers_source_id",
     "ix_claims_lineage_version",
     "ix_claims_namespace_id",
     "ix_claims_created_by",
@@ -65,6 +67,7 @@ INDEXES = {
     "uq_reviews_claim_reviewer",
     "uq_bundles_submitter_key",
     "ix_bundles_source_id",
+    "ix_bundles_idempotency_key",
     "ix_bundles_contributor_id",
     "ix_artifacts_bundle_id",
     "ix_artifact_claims_claim_id",
@@ -99,7 +102,7 @@ def test_every_entity_table_has_attrs_and_a_timestamp(database_url: str) -> None
             WHERE table_schema = 'public' AND table_name = ANY(%s)
             GROUP BY table_name
             """,
-            (sorted(TABLES - {"artifact_claims", "events"}),),
+            (sorted(TABLES - {"artifact_claims", "events", "source_identifiers"}),),
         ).fetchall()
     for table, columns in rows:
         assert "attrs" in columns, table

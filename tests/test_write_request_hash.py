@@ -34,12 +34,15 @@ def _rich_body() -> dict[str, Any]:
 
 
 def _fields_of(spec: Any) -> dict[str, Any]:
-    """The body's fields; a claim without a reading position is hashed without the key,
-    as bundles stored before positions existed were."""
+    """The body's fields; a claim without a reading position and a source without
+    further identifiers are hashed without those keys, as bundles stored before they
+    existed were."""
     fields = asdict(spec)
     for claim in fields["claims"]:
         if claim["position"] is None:
             del claim["position"]
+    if not fields["source"]["identifiers"]:
+        del fields["source"]["identifiers"]
     return fields
 
 

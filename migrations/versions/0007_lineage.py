@@ -16,14 +16,14 @@ and a numeric reading position on provenance.
   `location_in_source` stays beside it).
 
 Revision ID: 0007_lineage
-Revises: 0005
+Revises: 0006_identifiers
 Create Date: 2026-12-04
 """
 
 from alembic import op
 
 revision = "0007_lineage"
-down_revision = "0005"
+down_revision = "0006_identifiers"
 branch_labels = None
 depends_on = None
 

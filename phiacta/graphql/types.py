@@ -538,11 +538,17 @@ class Source:
     id: UUID
     source_type: SourceType
     title: str | None
-    external_ref: str | None = strawberry.field(description="DOI, URL or arXiv id.")
+    external_ref: str | None = strawberry.field(
+        description="DOI, URL or arXiv id, in its canonical spelling."
+    )
     content_hash: str | None = strawberry.field(description="SHA-256 of the content, hex.")
     submitted_by_id: UUID | None
     attrs: JSON
     created_at: datetime
+    identifiers: list[str] = strawberry.field(
+        description="Every identifier the source is known by, canonical (DOI `10.x/y` in "
+        "lower case, `arXiv:2101.00001`, `pmid:123`, URLs with lower-case host)."
+    )
 
     @classmethod
     def from_row(cls, row: SourceRow) -> Source:
@@ -555,6 +561,7 @@ class Source:
             submitted_by_id=row.submitted_by,
             attrs=JSON(row.attrs),
             created_at=row.created_at,
+            identifiers=row.identifiers,
         )
 
     @strawberry.field(description="The agent that registered the source.")

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from phiacta.errors import FieldProblem, ValidationFailed
+from phiacta.identifiers import canonical_identifier
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,14 @@ class SourceSpec:
     external_ref: str | None = None
     content_hash: str | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
+    # Further identifiers the source is known by (a companion paper's DOI, an arXiv id).
+    identifiers: tuple[str, ...] = ()
+
+    def all_identifiers(self) -> tuple[str, ...]:
+        """The external reference and the identifiers, canonical, each once, in order."""
+        given = [self.external_ref] if self.external_ref is not None else []
+        spelled = (canonical_identifier(i) for i in [*given, *self.identifiers])
+        return tuple(dict.fromkeys(i for i in spelled if i))
 
 
 @dataclass(frozen=True)
@@ -102,10 +111,13 @@ _SPEC_TYPES = frozenset(
 
 def _spec_fields(value: object) -> dict[str, Any]:
     # A frozen dataclass's __dict__ holds exactly its fields. A claim without a position
-    # hashes as it did before positions existed, so stored bundles still replay.
+    # and a source without further identifiers hash as they did before those fields
+    # existed, so stored bundles still replay.
     fields: dict[str, Any] = value.__dict__
     if type(value) is ClaimSpec and value.position is None:
         return {k: v for k, v in fields.items() if k != "position"}
+    if type(value) is SourceSpec and not value.identifiers:
+        return {k: v for k, v in fields.items() if k != "identifiers"}
     return fields
 
 
@@ -183,6 +195,12 @@ class _Reader:
         if isinstance(value, str):
             return value
         self.problems.append(FieldProblem(_join(path, key), "must be a string"))
+        return ""
+
+    def string(self, value: object, path: str) -> str:
+        if isinstance(value, str):
+            return value
+        self.problems.append(FieldProblem(path, "must be a string"))
         return ""
 
     def optional_text(self, data: Mapping[str, Any], key: str, path: str) -> str | None:
@@ -311,6 +329,10 @@ def bundle_from_json(document: object) -> BundleSpec:
             external_ref=r.optional_text(source, "externalRef", "source"),
             content_hash=r.optional_text(source, "contentHash", "source"),
             attrs=r.attrs(source, "source"),
+            identifiers=tuple(
+                r.string(v, f"source.identifiers[{i}]")
+                for i, v in enumerate(r.items(source, "identifiers", "source"))
+            ),
         ),
         claims=claims,
         edges=edges,

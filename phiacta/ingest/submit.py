@@ -47,6 +47,7 @@ from phiacta.errors import (
     ValidationFailed,
 )
 from phiacta.events import EventType, private_to
+from phiacta.identifiers import canonical_identifier
 from phiacta.ingest.embedding import ChunkedEmbedding
 from phiacta.ingest.namespaces import ensure_namespaces
 from phiacta.ingest.result import (
@@ -60,6 +61,7 @@ from phiacta.ingest.spec import BundleSpec, EdgeSpec, EndSpec, request_hash, sam
 from phiacta.ingest.validate import (
     References,
     claim_namespace,
+    contributor,
     parse_uuid,
     resolve_references,
     static_problems,
@@ -67,6 +69,7 @@ from phiacta.ingest.validate import (
 from phiacta.observability import metrics
 from phiacta.observability.audit import audit_write
 from phiacta.store import Connection
+from phiacta.store import agents as agent_store
 from phiacta.store import artifacts as artifact_store
 from phiacta.store import bundles as bundle_store
 from phiacta.store import claims as claim_store
@@ -110,6 +113,10 @@ class _Plan:
     claim_ids: list[UUID]
     vectors: list[list[float] | None]
     warnings: list[BundleWarning] = field(default_factory=list)
+    # Set when the source is found or made: its canonical identifiers, and the claim
+    # references to it resolve to (its first claim, maybe of an earlier bundle).
+    source_identifiers: tuple[str, ...] = ()
+    source_first_claim: UUID | None = None
 
     def claim_of(self, temp_id: str) -> UUID:
         return self.claim_ids[self._positions[temp_id]]
@@ -274,24 +281,14 @@ async def _write(
 ) -> BundleResult:
     spec, agent = plan.spec, plan.actor.agent_id
     namespace_ids = await ensure_namespaces(conn, plan.refs)
-    source = spec.source
-    await source_store.insert_source(
-        conn,
-        id=plan.source_id,
-        source_type=source.source_type,
-        title=source.title,
-        external_ref=_ref(source.external_ref),
-        content_hash=source.content_hash,
-        submitted_by=agent,
-        attrs=source.attrs,
-    )
+    await _find_or_insert_source(conn, plan)
     await bundle_store.insert_bundle(
         conn,
         id=plan.bundle_id,
         key=spec.idempotency_key,
         submitted_by=agent,
         extension_id=spec.extension_id,
-        contributor_id=parse_uuid(spec.contributor_id) if spec.contributor_id else None,
+        contributor_id=await _contributor(conn, spec.contributor_id),
         source_id=plan.source_id,
         request_hash=plan.digest,
         attrs=spec.attrs,
@@ -423,7 +420,41 @@ def _provenance(plan: _Plan, i: int) -> provenance_store.NewProvenance:
 
 
 def _ref(external_ref: str | None) -> str | None:
-    return external_ref.strip() if external_ref is not None else None
+    return canonical_identifier(external_ref) if external_ref is not None else None
+
+
+async def _find_or_insert_source(conn: Connection, plan: _Plan) -> None:
+    """The bundle's source: the one already known by any of its identifiers (which
+    gains those it lacked), else a new one. Its first claim is where references to it
+    resolve."""
+    source = plan.spec.source
+    plan.source_identifiers = source.all_identifiers()
+    plan.source_id, created = await source_store.find_or_insert_source(
+        conn,
+        source_store.NewSource(
+            id=plan.source_id,
+            source_type=source.source_type,
+            title=source.title,
+            external_ref=_ref(source.external_ref),
+            content_hash=source.content_hash,
+            submitted_by=plan.actor.agent_id,
+            attrs=source.attrs,
+            identifiers=plan.source_identifiers,
+        ),
+    )
+    if not created:
+        known = await source_store.first_claims_of_references(conn, plan.source_identifiers)
+        plan.source_first_claim = next(iter(known.values()), None)
+    if plan.source_first_claim is None:
+        plan.source_first_claim = plan.claim_ids[0]
+
+
+async def _contributor(conn: Connection, contributor_id: str | None) -> UUID | None:
+    """The contributor's agent id; an ORCID iD names its person, made when new."""
+    named = contributor(contributor_id) if contributor_id is not None else None
+    if isinstance(named, str):
+        return await agent_store.person_with_orcid(conn, named)
+    return named
 
 
 def _end_id(plan: _Plan, end: EndSpec) -> UUID | None:
@@ -437,16 +468,15 @@ def _end_id(plan: _Plan, end: EndSpec) -> UUID | None:
 async def _known_references(conn: Connection, plan: _Plan) -> dict[str, UUID]:
     """The claim each external reference of the edges' targets resolves to, when the
     graph (or this bundle's own source) already carries it."""
-    own_ref = _ref(plan.spec.source.external_ref)
+    own = set(plan.source_identifiers)
     refs = {
         ref
         for e in plan.spec.edges
-        if (ref := _ref(e.target.external_ref)) is not None and ref != own_ref
+        if (ref := _ref(e.target.external_ref)) is not None and ref not in own
     }
     known = await source_store.first_claims_of_references(conn, sorted(refs))
-    if own_ref is not None:
-        known[own_ref] = plan.claim_ids[0]
-    return known
+    assert plan.source_first_claim is not None
+    return known | dict.fromkeys(own, plan.source_first_claim)
 
 
 async def _write_edges(
@@ -569,13 +599,12 @@ async def _write_artifacts(conn: Connection, plan: _Plan) -> list[TempIdMapping]
 async def _resolve_earlier_references(
     conn: Connection, plan: _Plan
 ) -> tuple[list[ResolvedReference], list[edge_store.NewEdge]]:
-    """Earlier bundles' references to this bundle's source become edges to its first
-    claim."""
-    own_ref = _ref(plan.spec.source.external_ref)
-    if own_ref is None:
+    """Earlier bundles' references to any identifier of this bundle's source become
+    edges to the source's first claim."""
+    target = plan.source_first_claim
+    if not plan.source_identifiers or target is None:
         return [], []
-    target = plan.claim_ids[0]
-    rows = await pending_store.resolve_pending_references(conn, own_ref, target)
+    rows = await pending_store.resolve_pending_references(conn, plan.source_identifiers, target)
     if not rows:
         return [], []
     types = plan.refs.edge_types

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from phiacta.errors import ErrorCode, FieldProblem
+from phiacta.identifiers import parse_orcid
 from phiacta.ingest.spec import BundleSpec, ClaimSpec, EdgeSpec, EndSpec
 from phiacta.store import Connection
 from phiacta.store import agents as agent_store
@@ -28,6 +29,7 @@ MAX_TEMP_ID_LENGTH = 200
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 MAX_REF_LENGTH = 2_000
 MAX_TEXT_LENGTH = 10_000
+MAX_SOURCE_IDENTIFIERS = 50
 
 CLAIM_TYPES = frozenset(
     {
@@ -67,6 +69,12 @@ def parse_uuid(value: str) -> UUID | None:
         return UUID(value)
     except ValueError:
         return None
+
+
+def contributor(value: str) -> UUID | str | None:
+    """What a contributorId names: an agent id, a canonical ORCID iD, or None for
+    neither."""
+    return parse_uuid(value) or parse_orcid(value)
 
 
 def content_problems(content: str, formal_content: str | None, path: str) -> list[FieldProblem]:
@@ -211,8 +219,14 @@ def static_problems(spec: BundleSpec, max_claims: int) -> list[FieldProblem]:
     problems += _source_problems(spec)
     if spec.namespace is not None:
         problems += namespace_path_problems(spec.namespace, "namespace")
-    if spec.contributor_id is not None and parse_uuid(spec.contributor_id) is None:
-        problems.append(FieldProblem("contributorId", f"{spec.contributor_id!r} is not a UUID"))
+    if spec.contributor_id is not None and contributor(spec.contributor_id) is None:
+        problems.append(
+            FieldProblem(
+                "contributorId",
+                f"{spec.contributor_id!r} is neither an agent id (UUID) nor an ORCID iD "
+                "with a valid check digit",
+            )
+        )
     problems += _temp_id_problems((c.temp_id for c in spec.claims), "claims")
     for i, claim in enumerate(spec.claims):
         problems += claim_problems(claim, f"claims[{i}]")
@@ -230,6 +244,19 @@ def _source_problems(spec: BundleSpec) -> list[FieldProblem]:
         problems.append(FieldProblem("source.sourceType", "is not a source type"))
     if source.external_ref is not None and not 0 < len(source.external_ref.strip()) <= 2000:
         problems.append(FieldProblem("source.externalRef", "must be 1-2000 characters"))
+    if len(source.identifiers) > MAX_SOURCE_IDENTIFIERS:
+        problems.append(
+            FieldProblem(
+                "source.identifiers",
+                f"at most {MAX_SOURCE_IDENTIFIERS} identifiers",
+                ErrorCode.LIMIT_EXCEEDED,
+            )
+        )
+    for i, identifier in enumerate(source.identifiers):
+        if not 0 < len(identifier.strip()) <= MAX_REF_LENGTH:
+            problems.append(
+                FieldProblem(f"source.identifiers[{i}]", f"must be 1-{MAX_REF_LENGTH} characters")
+            )
     if source.content_hash is not None and not CONTENT_HASH.match(source.content_hash):
         problems.append(FieldProblem("source.contentHash", "must be 64 lower-case hex digits"))
     if source.title is not None and len(source.title) > MAX_TEXT_LENGTH:
@@ -289,8 +316,8 @@ async def resolve_references(
     await _check_namespaces(conn, spec, refs)
     await _check_existing_claims(conn, spec, refs, visibility)
     if spec.contributor_id is not None:
-        contributor = parse_uuid(spec.contributor_id)
-        if contributor is not None and not await agent_store.agents_by_id(conn, [contributor]):
+        agent_id = parse_uuid(spec.contributor_id)
+        if agent_id is not None and not await agent_store.agents_by_id(conn, [agent_id]):
             refs.problems.append(
                 FieldProblem("contributorId", "no agent has this id", ErrorCode.NOT_FOUND)
             )

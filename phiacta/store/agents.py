@@ -49,6 +49,48 @@ async def agents_named(conn: Connection, name: str) -> list[AgentRow]:
         return await cur.fetchall()
 
 
+async def insert_extension(
+    conn: Connection, *, manifest_id: str, name: str, manifest: dict[str, Any]
+) -> AgentRow:
+    """An extension's agent: its manifest id as external id, the manifest in attrs.
+    Raises `ExtensionExists` when that id is registered."""
+    return await insert_agent(
+        conn,
+        agent_type="extension",
+        name=name,
+        external_id=manifest_id,
+        attrs={"manifest": manifest},
+    )
+
+
+AGENT_BY_EXTERNAL_ID = """
+SELECT id FROM agents WHERE external_id = %(external_id)s ORDER BY created_at, id LIMIT 1
+"""
+
+LOCK_EXTERNAL_ID = """
+SELECT pg_advisory_xact_lock(hashtextextended('agent-external-id/' || %(external_id)s, 0))
+"""
+
+
+async def agent_with_external_id(conn: Connection, external_id: str) -> UUID | None:
+    """The oldest agent with this (canonical) external id, such as an ORCID iD."""
+    cur = await conn.execute(AGENT_BY_EXTERNAL_ID, {"external_id": external_id})
+    row = await cur.fetchone()
+    return UUID(str(row[0])) if row else None
+
+
+async def person_with_orcid(conn: Connection, orcid: str) -> UUID:
+    """The agent whose external id is this canonical ORCID iD, a new `human` agent named
+    by it when there is none. Call inside a transaction: concurrent callers with one
+    ORCID queue on a lock until it ends, so they find one agent."""
+    await conn.execute(LOCK_EXTERNAL_ID, {"external_id": orcid})
+    found = await agent_with_external_id(conn, orcid)
+    if found is not None:
+        return found
+    row = await insert_agent(conn, agent_type="human", name=orcid, external_id=orcid)
+    return row.id
+
+
 class ExtensionExists(Exception):
     """An extension agent with that manifest id is already registered."""
 

@@ -36,9 +36,14 @@ async def bundles_by_id(conn: Connection, ids: Sequence[UUID]) -> dict[UUID, Bun
         return {row.id: row for row in await cur.fetchall()}
 
 
-def _bundle_conditions(submitted_by: UUID | None, status: str | None) -> tuple[str, dict[str, Any]]:
+def _bundle_conditions(
+    submitted_by: UUID | None, status: str | None, idempotency_key: str | None = None
+) -> tuple[str, dict[str, Any]]:
     conditions = ["TRUE"]
     params: dict[str, Any] = {}
+    if idempotency_key is not None:
+        conditions.append("b.idempotency_key = %(idempotency_key)s")
+        params["idempotency_key"] = idempotency_key
     if submitted_by is not None:
         conditions.append("b.submitted_by = %(submitted_by)s")
         params["submitted_by"] = submitted_by
@@ -55,9 +60,10 @@ async def list_bundles(
     status: str | None,
     limit: int,
     after: tuple[datetime, UUID] | None,
+    idempotency_key: str | None = None,
 ) -> list[BundleRow]:
     """Newest first: the usual question is "what arrived lately"."""
-    where, params = _bundle_conditions(submitted_by, status)
+    where, params = _bundle_conditions(submitted_by, status, idempotency_key)
     if after is not None:
         where += " AND (b.submitted_at, b.id) < (%(after_at)s, %(after_id)s)"
         params |= {"after_at": after[0], "after_id": after[1]}
@@ -73,8 +79,14 @@ LIMIT %(limit)s
         return await cur.fetchall()
 
 
-async def count_bundles(conn: Connection, *, submitted_by: UUID | None, status: str | None) -> int:
-    where, params = _bundle_conditions(submitted_by, status)
+async def count_bundles(
+    conn: Connection,
+    *,
+    submitted_by: UUID | None,
+    status: str | None,
+    idempotency_key: str | None = None,
+) -> int:
+    where, params = _bundle_conditions(submitted_by, status, idempotency_key)
     cur = await conn.execute(f"SELECT count(*) FROM bundles b WHERE {where}", params)
     row = await cur.fetchone()
     return int(row[0]) if row else 0
@@ -108,6 +120,16 @@ SELECT current_setting('statement_timeout'), set_config('statement_timeout', %(w
 LOCK_IDEMPOTENCY_KEY = """
 SELECT pg_advisory_xact_lock(hashtextextended(%(agent)s::text || '/' || %(key)s, 0)),
        set_config('statement_timeout', %(statement_timeout)s, true)
+"""
+
+# Any agent's accepted bundle of a key: extensions derive keys from the content and
+# their version, so this is "was this document already ingested by this extension".
+ACCEPTED_SUBMISSION_OF_KEY = """
+SELECT id, request_hash, status, response
+FROM bundles
+WHERE idempotency_key = %(key)s AND status = 'accepted'
+ORDER BY submitted_at, id
+LIMIT 1
 """
 
 SUBMISSION_BY_KEY = """
@@ -149,6 +171,13 @@ async def submission_by_key(
 ) -> StoredSubmission | None:
     async with conn.cursor(row_factory=class_row(StoredSubmission)) as cur:
         await cur.execute(SUBMISSION_BY_KEY, {"submitted_by": submitted_by, "key": key})
+        return await cur.fetchone()
+
+
+async def accepted_submission_of_key(conn: Connection, key: str) -> StoredSubmission | None:
+    """The first accepted bundle with this key, whoever submitted it."""
+    async with conn.cursor(row_factory=class_row(StoredSubmission)) as cur:
+        await cur.execute(ACCEPTED_SUBMISSION_OF_KEY, {"key": key})
         return await cur.fetchone()
 
 

@@ -108,7 +108,7 @@ FROM unnest(
 RESOLVE_PENDING_REFERENCES = f"""
 UPDATE pending_references pr
 SET status = 'resolved', resolved_to = %(claim_id)s, resolved_at = now()
-WHERE pr.external_ref = %(ref)s AND pr.status = 'pending'
+WHERE pr.external_ref = ANY(%(refs)s::text[]) AND pr.status = 'pending'
 RETURNING {PENDING_REFERENCE_COLUMNS}
 """
 
@@ -132,11 +132,14 @@ async def insert_pending_references(conn: Connection, rows: Sequence[NewPendingR
 
 
 async def resolve_pending_references(
-    conn: Connection, external_ref: str, claim_id: UUID
+    conn: Connection, external_refs: Sequence[str], claim_id: UUID
 ) -> list[PendingReferenceRow]:
-    """Mark every pending reference to `external_ref` resolved to `claim_id`; those rows."""
+    """Mark every pending reference to one of `external_refs` (canonical identifiers of
+    one source) resolved to `claim_id`; those rows."""
     async with conn.cursor(row_factory=class_row(PendingReferenceRow)) as cur:
-        await cur.execute(RESOLVE_PENDING_REFERENCES, {"ref": external_ref, "claim_id": claim_id})
+        await cur.execute(
+            RESOLVE_PENDING_REFERENCES, {"refs": list(external_refs), "claim_id": claim_id}
+        )
         return await cur.fetchall()
 
 

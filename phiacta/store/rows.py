@@ -30,6 +30,7 @@ class SourceRow:
     submitted_by: UUID | None
     attrs: dict[str, Any]
     created_at: datetime
+    identifiers: list[str]
 
 
 @dataclass(frozen=True)

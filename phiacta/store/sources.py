@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -19,7 +20,12 @@ from phiacta.store.rows import SourceRow
 
 SOURCE_COLUMNS = """
     s.id, s.source_type, s.title, s.external_ref, s.content_hash, s.submitted_by,
-    s.attrs, s.created_at
+    s.attrs, s.created_at,
+    ARRAY(
+        SELECT si.identifier FROM source_identifiers si
+        WHERE si.source_id = s.id
+        ORDER BY si.created_at, si.identifier
+    ) AS identifiers
 """
 
 SOURCES_BY_ID = f"""
@@ -44,7 +50,11 @@ def _source_conditions(
         conditions.append("s.source_type = %(source_type)s")
         params["source_type"] = source_type
     if external_ref is not None:
-        conditions.append("s.external_ref = %(external_ref)s")
+        # Callers pass the canonical spelling: any identifier of the source matches.
+        conditions.append(
+            "EXISTS (SELECT 1 FROM source_identifiers si"
+            " WHERE si.source_id = s.id AND si.identifier = %(external_ref)s)"
+        )
         params["external_ref"] = external_ref
     return " AND ".join(conditions), params
 
@@ -94,21 +104,50 @@ VALUES (%(id)s, %(source_type)s, %(title)s, %(external_ref)s, %(content_hash)s,
 RETURNING {SOURCE_COLUMNS}
 """
 
-# The claim an external reference resolves to: the first claim (in submission order) of
-# the oldest source carrying that reference. Claim ids of one bundle ascend in submission
-# order and share created_at, so (created_at, id) is that order.
+# The claim an identifier resolves to: the first claim (in submission order) of the
+# source carrying it. Claim ids of one bundle ascend in submission order and share
+# created_at, so (created_at, id) is that order.
 FIRST_CLAIM_OF_REFERENCES = """
-SELECT r.ref, first.claim_id
-FROM unnest(%(refs)s::text[]) AS r(ref)
+SELECT si.identifier, first.claim_id
+FROM source_identifiers si
 CROSS JOIN LATERAL (
     SELECT c.id AS claim_id
-    FROM sources s
-    JOIN provenance p ON p.source_id = s.id
+    FROM provenance p
     JOIN claims c ON c.id = p.claim_id
-    WHERE s.external_ref = r.ref
-    ORDER BY s.created_at, c.created_at, c.id
+    WHERE p.source_id = si.source_id
+    ORDER BY c.created_at, c.id
     LIMIT 1
 ) first
+WHERE si.identifier = ANY(%(refs)s::text[])
+"""
+
+# Serializes writers naming one identifier until their transactions end, so two bundles
+# bringing the same new DOI at once make one source, not two. Sorted: no deadlock.
+LOCK_IDENTIFIERS = """
+SELECT pg_advisory_xact_lock(hashtextextended('source-identifier/' || r.identifier, 0))
+FROM unnest(%(identifiers)s::text[]) AS r(identifier)
+ORDER BY r.identifier
+"""
+
+SOURCE_OF_IDENTIFIERS = """
+SELECT si.source_id
+FROM source_identifiers si
+JOIN sources s ON s.id = si.source_id
+WHERE si.identifier = ANY(%(identifiers)s::text[])
+ORDER BY s.created_at, s.id
+LIMIT 1
+"""
+
+INSERT_IDENTIFIERS = """
+INSERT INTO source_identifiers (identifier, source_id)
+SELECT r.identifier, %(source_id)s
+FROM unnest(%(identifiers)s::text[]) AS r(identifier)
+ON CONFLICT (identifier) DO NOTHING
+RETURNING identifier
+"""
+
+IDENTIFIERS_OF_SOURCE = """
+SELECT identifier FROM source_identifiers WHERE source_id = %(source_id)s ORDER BY identifier
 """
 
 
@@ -147,3 +186,72 @@ async def first_claims_of_references(conn: Connection, refs: Sequence[str]) -> d
         return {}
     cur = await conn.execute(FIRST_CLAIM_OF_REFERENCES, {"refs": list(refs)})
     return {str(row[0]): UUID(str(row[1])) for row in await cur.fetchall()}
+
+
+async def lock_identifiers(conn: Connection, identifiers: Sequence[str]) -> None:
+    """Hold every writer naming one of these identifiers until this transaction ends."""
+    if identifiers:
+        await conn.execute(LOCK_IDENTIFIERS, {"identifiers": sorted(set(identifiers))})
+
+
+async def source_of_identifiers(conn: Connection, identifiers: Sequence[str]) -> UUID | None:
+    """The (oldest) source known by any of these canonical identifiers, or None."""
+    if not identifiers:
+        return None
+    cur = await conn.execute(SOURCE_OF_IDENTIFIERS, {"identifiers": list(identifiers)})
+    row = await cur.fetchone()
+    return UUID(str(row[0])) if row else None
+
+
+async def add_identifiers(
+    conn: Connection, source_id: UUID, identifiers: Sequence[str]
+) -> list[str]:
+    """Give the source those of these identifiers no source has yet; the ones it got."""
+    if not identifiers:
+        return []
+    cur = await conn.execute(
+        INSERT_IDENTIFIERS, {"source_id": source_id, "identifiers": list(identifiers)}
+    )
+    return [str(row[0]) for row in await cur.fetchall()]
+
+
+async def identifiers_of_source(conn: Connection, source_id: UUID) -> list[str]:
+    cur = await conn.execute(IDENTIFIERS_OF_SOURCE, {"source_id": source_id})
+    return [str(row[0]) for row in await cur.fetchall()]
+
+
+@dataclass(frozen=True)
+class NewSource:
+    id: UUID
+    source_type: str
+    title: str | None
+    external_ref: str | None
+    content_hash: str | None
+    submitted_by: UUID
+    attrs: dict[str, Any]
+    # Canonical, the external reference first when there is one.
+    identifiers: tuple[str, ...] = ()
+
+
+async def find_or_insert_source(conn: Connection, source: NewSource) -> tuple[UUID, bool]:
+    """The source known by any of `source.identifiers` (given those it lacked), else
+    `source` inserted with them; and whether it was inserted. Call inside a
+    transaction: concurrent writers naming one identifier queue on a lock until it ends,
+    so they make one source."""
+    await lock_identifiers(conn, source.identifiers)
+    existing = await source_of_identifiers(conn, source.identifiers)
+    if existing is not None:
+        await add_identifiers(conn, existing, source.identifiers)
+        return existing, False
+    await insert_source(
+        conn,
+        id=source.id,
+        source_type=source.source_type,
+        title=source.title,
+        external_ref=source.external_ref,
+        content_hash=source.content_hash,
+        submitted_by=source.submitted_by,
+        attrs=source.attrs,
+    )
+    await add_identifiers(conn, source.id, source.identifiers)
+    return source.id, True

@@ -15,7 +15,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from phiacta.auth.issue import issue_api_key, parse_scopes
-from phiacta.auth.manifest import EXTENSION_AGENT_TYPE, parse_manifest
+from phiacta.auth.manifest import parse_manifest
 from phiacta.auth.ratelimit import GROUPS
 from phiacta.auth.viewer import Scope, Viewer
 from phiacta.errors import Conflict, FieldProblem, Forbidden, NotFound, ValidationFailed
@@ -295,12 +295,11 @@ class AccessMutations:
             if await agent_store.extension_by_manifest_id(conn, manifest.id) is not None:
                 raise Conflict(f"an extension with id {manifest.id!r} is already registered")
             try:
-                agent = await agent_store.insert_agent(
+                agent = await agent_store.insert_extension(
                     conn,
-                    agent_type=EXTENSION_AGENT_TYPE,
+                    manifest_id=manifest.id,
                     name=manifest.name,
-                    external_id=manifest.id,
-                    attrs={"manifest": manifest.as_attrs()},
+                    manifest=manifest.as_attrs(),
                 )
             except agent_store.ExtensionExists:
                 raise Conflict(

@@ -45,11 +45,16 @@ class BundleSourceInput:
     title: str | None = None
     external_ref: str | None = strawberry.field(
         default=None,
-        description="DOI, URL or arXiv id. Earlier pending references to it resolve to "
-        "this bundle's first claim.",
+        description="DOI, URL, arXiv id, PubMed id, in any spelling (stored canonical). "
+        "Earlier pending references to it resolve to the source's first claim.",
     )
     content_hash: str | None = strawberry.field(default=None, description="SHA-256, hex.")
     attrs: JSON | None = None
+    identifiers: list[str] = strawberry.field(
+        default_factory=list,
+        description="Further identifiers of the source (a companion paper's DOI, an arXiv "
+        "id). A source already known by any of them is reused, not duplicated.",
+    )
 
 
 @strawberry.input(
@@ -350,6 +355,7 @@ def bundle_spec(input: SubmitBundleInput) -> BundleSpec:
             external_ref=input.source.external_ref,
             content_hash=input.source.content_hash,
             attrs=attrs(input.source.attrs, "source"),
+            identifiers=tuple(input.source.identifiers),
         ),
         claims=tuple(
             ClaimSpec(

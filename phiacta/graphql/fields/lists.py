@@ -10,6 +10,7 @@ from phiacta.graphql.enums import AgentType, BundleStatus, PendingReferenceStatu
 from phiacta.graphql.ids import optional_uuid, uuid_of
 from phiacta.graphql.pagination import Connection, build_connection, time_key, time_page
 from phiacta.graphql.types import Agent, Bundle, Namespace, PendingReference, Source
+from phiacta.identifiers import canonical_identifier
 from phiacta.store import agents as agent_store
 from phiacta.store import bundles as bundle_store
 from phiacta.store import pending_references as pending_store
@@ -57,8 +58,8 @@ class ListQueries:
         return Source.from_row(row) if row else None
 
     @strawberry.field(
-        description="Sources in creation order, optionally of one type or one external "
-        "reference (DOI, URL, arXiv id)."
+        description="Sources in creation order, optionally of one type or known by one "
+        "identifier (DOI, URL, arXiv id, PubMed id) in any spelling."
     )
     async def sources(
         self,
@@ -70,6 +71,8 @@ class ListQueries:
     ) -> Connection[Source]:
         args, keyset = time_page(first, after, "sources")
         kind = source_type.value if source_type else None
+        if external_ref is not None:
+            external_ref = canonical_identifier(external_ref)
         async with info.context.connection() as conn:
             rows = await source_store.list_sources(
                 conn,
@@ -107,7 +110,10 @@ class ListQueries:
         row = await info.context.loaders.bundle.load(uuid_of(id, "id"))
         return Bundle.from_row(row) if row else None
 
-    @strawberry.field(description="Bundles, newest first, optionally by submitter or status.")
+    @strawberry.field(
+        description="Bundles, newest first, optionally by submitter, status or idempotency "
+        "key (any submitter's: an extension's key names a document and its version)."
+    )
     async def bundles(
         self,
         info: Info,
@@ -115,18 +121,26 @@ class ListQueries:
         status: BundleStatus | None = None,
         first: int | None = None,
         after: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Connection[Bundle]:
         submitter = optional_uuid(submitted_by, "submittedBy")
         args, keyset = time_page(first, after, "bundles")
         state = status.value if status else None
         async with info.context.connection() as conn:
             rows = await bundle_store.list_bundles(
-                conn, submitted_by=submitter, status=state, limit=args.first + 1, after=keyset
+                conn,
+                submitted_by=submitter,
+                status=state,
+                limit=args.first + 1,
+                after=keyset,
+                idempotency_key=idempotency_key,
             )
 
         async def count() -> int:
             async with info.context.connection() as conn:
-                return await bundle_store.count_bundles(conn, submitted_by=submitter, status=state)
+                return await bundle_store.count_bundles(
+                    conn, submitted_by=submitter, status=state, idempotency_key=idempotency_key
+                )
 
         return build_connection(
             rows,

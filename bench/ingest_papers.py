@@ -1,0 +1,240 @@
+"""Paper ingestion speed and memory.
+
+    .venv/bin/python -m bench.ingest_papers [--runs 5] [--papers 100]
+
+1. A 15-page two-column PDF (generated here with fpdf2: ~40 paragraphs of varied
+   findings, methods and numbers, and a 40-entry numbered bibliography with DOIs)
+   ingested offline with the local embedding model into an embedded PostgreSQL: read,
+   extract, embed, write. Each run uses a fresh copy (a nonce in the text, so it is
+   not "already ingested"); the median is reported (target: under 3 s).
+2. `--papers` such PDFs of 8 pages through `phiacta ingest FOLDER` as a subprocess,
+   embeddings on; its peak resident memory (ru_maxrss of the child) and wall time
+   (target: under 500 MB).
+
+Prints the figures and writes bench/results/ingest_papers.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+
+from phiacta.db import admin, migrate
+from phiacta.db.embedded import EmbeddedPostgres
+from phiacta.db.pool import create_pool
+from phiacta.embeddings import create_provider
+from phiacta.extensions.base import Source
+from phiacta.extensions.paper_ingestion import PaperIngestion
+from phiacta.extensions.runner import DatabaseTarget, run_extension
+from tests.support import make_settings
+
+RESULTS = Path(__file__).parent / "results" / "ingest_papers.json"
+SUBJECTS = [
+    "caffeine",
+    "sleep deprivation",
+    "aerobic exercise",
+    "blue light",
+    "meditation",
+    "a high-fat diet",
+    "cold exposure",
+    "noise",
+    "nicotine",
+    "music",
+]
+MEASURES = [
+    "reaction time",
+    "working memory span",
+    "error rate",
+    "heart rate variability",
+    "cortisol level",
+    "accuracy",
+    "sleep latency",
+    "grip strength",
+]
+
+
+def _paragraph(rng: random.Random, kind: str, refs: int) -> str:
+    s, m = rng.choice(SUBJECTS), rng.choice(MEASURES)
+    a, b = round(rng.uniform(10, 400), 1), round(rng.uniform(10, 400), 1)
+    cite = f"[{rng.randint(1, refs)}]"
+    if kind == "Methods":
+        return (
+            f"We measured {m} in {rng.randint(12, 400)} adults before and "
+            f"{rng.randint(5, 90)} min after exposure to {s}, e.g. in a quiet room. "
+            f"Participants were randomized to {s} or control groups {cite}. "
+            f"Samples were analysed with a mixed model with {rng.randint(2, 6)} factors."
+        )
+    return (
+        f"Exposure to {s} {'increased' if a < b else 'reduced'} mean {m} from {a} to {b} "
+        f"(p < 0.0{rng.randint(1, 5)}) in the treated group, as shown in Fig. "
+        f"{rng.randint(1, 9)} {cite}. Smith et al. reported a similar {rng.randint(2, 40)}% "
+        f"change in {m}. The effect of {s} on {m} was significantly larger in older "
+        f"participants, which suggests that age moderates the response."
+    )
+
+
+def make_pdf(path: Path, pages: int, seed: int) -> None:
+    rng = random.Random(seed)
+    refs = 40
+    body: list[str] = ["Abstract", _paragraph(rng, "Results", refs), ""]
+    sections = ["1 Introduction", "2 Methods", "3 Results", "4 Discussion", "5 Conclusion"]
+    per_section = max(1, pages * 3)
+    for heading in sections:
+        body += [heading, ""]
+        for _ in range(per_section):
+            body += [_paragraph(rng, heading.split()[1], refs), ""]
+    body += [
+        "Acknowledgements",
+        "We thank the volunteers and acknowledge grant 1234.",
+        "",
+        "References",
+    ]
+    body += [
+        f"[{i}] A. Author. A study of {rng.choice(MEASURES)}. J. Tests {2000 + i % 24}. "
+        f"https://doi.org/10.5555/bench.{seed}.{i}"
+        for i in range(1, refs + 1)
+    ]
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=False)
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=14)
+    pdf.set_xy(15, 15)
+    pdf.multi_cell(180, 7, f"A benchmark paper on {rng.choice(SUBJECTS)} ({uuid.uuid4().hex[:8]})")
+    pdf.set_font("Helvetica", size=9)
+    top, bottom, x, y = 30.0, 280.0, 15.0, 30.0
+    for line in body:
+        for text in pdf.multi_cell(85, 4.5, line or " ", dry_run=True, output="LINES") or [" "]:
+            if y > bottom:
+                if x < 100:
+                    x, y = 110.0, top
+                else:
+                    pdf.add_page()
+                    x, y = 15.0, 15.0
+            pdf.set_xy(x, y)
+            pdf.cell(85, 4.5, text)
+            y += 4.5
+    pdf.output(str(path))
+
+
+async def _one_paper(url: str, data_dir: Path, files: list[Path]) -> list[float]:
+    settings = make_settings(url, data_dir, embed_on_write=True, database_pool_size=2)
+    pool = create_pool(settings, url)
+    await pool.open()
+    embedder = create_provider(settings)
+    extension = PaperIngestion()
+    target = DatabaseTarget(pool, embedder, settings)
+    await target.register(extension.manifest)
+    # One paper first: loads the model, so the runs measure steady-state work.
+    await run_extension(extension, Source.from_path(files[0]), target)
+    times = []
+    try:
+        for file in files[1:]:
+            started = time.perf_counter()
+            outcome = await run_extension(extension, Source.from_path(file), target)
+            times.append(time.perf_counter() - started)
+            assert outcome.error is None and outcome.claims >= 10, outcome
+            print(
+                f"{file.name}: {outcome.claims} claims, {outcome.references} references, "
+                f"{times[-1]:.2f} s"
+            )
+    finally:
+        await embedder.aclose()
+        await pool.close()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--papers", type=int, default=100)
+    args = parser.parse_args()
+    load_before = os.getloadavg()
+    result: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="phiacta-bench-papers-") as tmp:
+        root = Path(tmp)
+        root.chmod(0o755)
+        server = EmbeddedPostgres(root / "postgres")
+        server.start()
+        try:
+            name = f"bench_{uuid.uuid4().hex[:8]}"
+            admin.create_database(server.url(), name)
+            url = admin.with_database(server.url(), name)
+            migrate.upgrade(url, 384)
+            files = []
+            for i in range(args.runs + 1):
+                files.append(root / f"fifteen-{i}.pdf")
+                make_pdf(files[-1], 15, seed=i)
+            times = asyncio.run(_one_paper(url, root / "data", files))
+            result["fifteen_page_pdf_seconds"] = {
+                "median": round(statistics.median(times), 3),
+                "runs": [round(t, 3) for t in times],
+            }
+            print(
+                f"15-page PDF, offline with embeddings: median {statistics.median(times):.2f} s"
+                f" over {len(times)} runs ({', '.join(f'{t:.2f}' for t in times)})"
+            )
+
+            folder = root / "many"
+            folder.mkdir()
+            for i in range(args.papers):
+                make_pdf(folder / f"paper-{i:03d}.pdf", 8, seed=1000 + i)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
+            env |= {
+                "DATABASE_URL": url,
+                "PHIACTA_DATA_DIR": str(root / "data"),
+                "EMBEDDING_PROVIDER": "local",
+                "EMBED_ON_WRITE": "true",
+                "LOG_LEVEL": "warning",
+                "API_KEY_SALT": "bench",
+            }
+            started = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-m", "phiacta", "ingest", str(folder)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            wall = time.perf_counter() - started
+            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            failed = done.returncode != 0
+            result["many_papers"] = {
+                "papers": args.papers,
+                "seconds": round(wall, 1),
+                "peak_rss_mb": round(peak_mb, 1),
+                "failed": failed,
+            }
+            print(
+                f"{args.papers} papers through `phiacta ingest`: {wall:.1f} s, "
+                f"peak RSS {peak_mb:.0f} MB, exit {done.returncode}"
+            )
+            if failed:
+                print(done.stderr[-2000:])
+        finally:
+            server.stop()
+    result["load_average"] = {
+        "before": load_before,
+        "after": os.getloadavg(),
+        "cpus": os.cpu_count(),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

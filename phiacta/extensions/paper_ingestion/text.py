@@ -1,0 +1,134 @@
+"""Plain text papers, and the text a PDF yields: headings found by their shape,
+paragraphs by blank lines, the numbered reference list parsed.
+
+A heading is a short line without a final period that is a known section name
+("Abstract", "RESULTS") or numbered ("3.2 Results and discussion"). The header before
+the first heading gives the title (its first line) and the identifiers the paper
+states about itself. Numeric citations (`[3]`, `[2, 5-7]`) are matched to the list.
+"""
+
+from __future__ import annotations
+
+import re
+
+from phiacta.extensions.base import Source
+from phiacta.extensions.paper_ingestion.document import (
+    Document,
+    Reference,
+    Section,
+    section_kind,
+)
+from phiacta.identifiers import arxiv_ids_in_text, dois_in_text
+
+_NUMBERED = re.compile(r"^(\d{1,2}(\.\d{1,2})*\.?|[IVX]{1,4}\.)\s+[A-Z][A-Za-z ,:&/-]{2,70}$")
+_ENTRY = re.compile(r"^\s*(?:\[(\d{1,3})\]|(\d{1,3})\.)\s+")
+_NUMERIC_CITE = re.compile(r"\[(\d{1,3}(?:\s*[,\u2013-]\s*\d{1,3})*)\]")
+_YEAR = re.compile(r"\b(19|20)\d{2}\b")
+
+
+def read_text(source: Source) -> Document:
+    return structure(source.text())
+
+
+def is_heading(line: str) -> bool:
+    stripped = line.strip()
+    if not 3 <= len(stripped) <= 80 or stripped.endswith((".", ",", ";")):
+        return False
+    if _NUMBERED.match(stripped):
+        return True
+    return (
+        len(stripped.split()) <= 5
+        and section_kind(stripped) != "other"
+        and (stripped[0].isupper() or stripped.isupper())
+    )
+
+
+def structure(text: str) -> Document:
+    """A document from text in reading order."""
+    doc = Document()
+    header: list[str] = []
+    section: Section | None = None
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            joined = _join_lines(paragraph)
+            if section is None:
+                header.append(joined)
+            else:
+                section.paragraphs.append(joined)
+            paragraph.clear()
+
+    for line in text.splitlines():
+        if is_heading(line):
+            flush()
+            section = Section(line.strip(), section_kind(line))
+            doc.sections.append(section)
+        elif not line.strip():
+            flush()
+        elif section is not None and section.kind == "references" and _ENTRY.match(line):
+            flush()
+            paragraph.append(line)
+        else:
+            paragraph.append(line)
+    flush()
+    _header(doc, header, text)
+    _references(doc)
+    return doc
+
+
+def _join_lines(lines: list[str]) -> str:
+    text = ""
+    for line in (part.strip() for part in lines):
+        if text.endswith("-") and line[:1].islower():
+            text = text[:-1] + line  # a word hyphenated at the end of a line
+        else:
+            text = f"{text} {line}" if text else line
+    return text
+
+
+def _header(doc: Document, header: list[str], text: str) -> None:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if first and header:
+        doc.title = first[:300]
+    head = " ".join(header)
+    doc.identifiers = dois_in_text(head) + arxiv_ids_in_text(head)
+    if year := _YEAR.search(head):
+        doc.year = int(year.group(0))
+    if not doc.sections:
+        # No headings at all: the whole text is one section of unknown purpose.
+        doc.sections.append(Section("", "other", header[1:]))
+
+
+def _references(doc: Document) -> None:
+    entries = [p for s in doc.sections if s.kind == "references" for p in s.paragraphs]
+    numbered = False
+    for i, entry in enumerate(entries, start=1):
+        m = _ENTRY.match(entry)
+        numbered = numbered or m is not None
+        key = (m.group(1) or m.group(2)) if m else str(i)
+        identifiers = dois_in_text(entry) + arxiv_ids_in_text(entry)
+        year = _YEAR.search(entry)
+        doc.references.append(
+            Reference(
+                key=key,
+                text=entry,
+                identifiers=identifiers,
+                year=int(year.group(0)) if year else None,
+            )
+        )
+    if numbered:
+        for section in doc.sections:
+            section.paragraphs = [_NUMERIC_CITE.sub(_mark, p) for p in section.paragraphs]
+
+
+def _mark(m: re.Match[str]) -> str:
+    keys: list[str] = []
+    for part in re.split(r"\s*,\s*", m.group(1)):
+        bounds = re.split(r"\s*[\u2013-]\s*", part)
+        if len(bounds) == 2 and bounds[0].isdigit() and bounds[1].isdigit():
+            low, high = int(bounds[0]), int(bounds[1])
+            keys += [str(n) for n in range(low, min(high, low + 50) + 1)]
+        else:
+            keys.append(part.strip())
+    return "\u27e6cite:" + ",".join(keys) + "\u27e7"
