@@ -176,7 +176,7 @@ def test_create_source_returns_the_known_source_for_a_known_identifier(
 def test_contributor_id_accepts_an_orcid_and_names_one_person(
     client: httpx.Client, bot: ApiKey
 ) -> None:
-    query = """query ($id: UUID!) { bundle(id: $id) {
+    query = """query ($id: ID!) { bundle(id: $id) {
         contributor { agentType externalId } contributorId } }"""
     seen = set()
     for spelling in ("https://orcid.org/0000-0002-1825-0097", "0000000218250097"):
