@@ -374,8 +374,9 @@ def test_failed_authentications_are_refused_before_hashing_past_the_limit(
     assert refusal(response)["extensions"]["code"] == "RATE_LIMITED"
     assert response.headers["retry-after"]
     assert len(timings[401]) == 5 and len(timings[429]) == 20
-    # A hash (~20 ms of CPU) is what a 401 costs; a 429 costs none.
-    assert statistics.median(timings[429]) < statistics.median(timings[401]) / 2, timings
+    # A hash (~20 ms of CPU) is what every 401 costs; a 429 costs none. Compared by the
+    # fastest of each: a response may also wait ~40 ms on a delayed TCP ACK, hash or not.
+    assert min(timings[429]) < min(timings[401]) / 2, timings
 
 
 # -- 7. connections whose backend died are replaced, not handed out ------------------

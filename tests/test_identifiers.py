@@ -219,7 +219,7 @@ def test_migration_brings_existing_rows_to_the_canonical_spelling(
         )
     migrate.upgrade(empty_database_url, TEST_DIMENSIONS)
     with psycopg.connect(empty_database_url) as conn:
-        refs = conn.execute("SELECT external_ref FROM sources ORDER BY created_at, id").fetchall()
+        refs = conn.execute("SELECT external_ref FROM sources ORDER BY external_ref").fetchall()
         owned = conn.execute("SELECT identifier FROM source_identifiers ORDER BY 1").fetchall()
         pending = conn.execute("SELECT external_ref FROM pending_references").fetchall()
         orcid = conn.execute("SELECT external_id FROM agents").fetchall()
