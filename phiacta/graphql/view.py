@@ -63,6 +63,7 @@ from phiacta.graphql.context import Context
 from phiacta.graphql.engine.limits import PersistedQueries, operation_groups, parse_document
 from phiacta.graphql.engine.live_transport import LiveTransportHandler
 from phiacta.graphql.engine.operations import PreparedOperation, PreparedOperations
+from phiacta.graphql.engine.planner import PlannedAnswer
 from phiacta.middleware import request_id_of
 from phiacta.observability.access import OPERATION_KEY
 from phiacta.services import Services
@@ -244,6 +245,11 @@ class GraphQLView(GraphQL[Context, None]):
             context.release()
         if prepared.name:
             request.scope["state"][OPERATION_KEY] = prepared.name
+        if isinstance(result, PlannedAnswer):
+            # PostgreSQL's JSON text goes out as it came: never decoded, never re-encoded.
+            return Response(
+                b'{"data":' + result.data.encode() + b"}", media_type="application/json"
+            )
         body: dict[str, object] = {"data": result.data}
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]

@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 
 from phiacta.store import Connection
 from phiacta.store.vectors import packed, use_packed_vectors
+from phiacta.store.visibility import listed_claim
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def claim_filter_sql(spec: ClaimFilterSpec) -> tuple[str, dict[str, Any]]:
         conditions.append("c.status = ANY(%(f_statuses)s)")
         params["f_statuses"] = spec.statuses
     elif not spec.include_retracted:
-        conditions.append("c.status <> 'retracted'")
+        conditions.append(listed_claim("c").as_string())
     if spec.created_by is not None:
         conditions.append("c.created_by = %(f_created_by)s")
         params["f_created_by"] = spec.created_by

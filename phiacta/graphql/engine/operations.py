@@ -41,8 +41,9 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.schema import Schema
 from strawberry.schema.schema import validate_document
 
+from phiacta.auth.viewer import Scope
 from phiacta.config import Settings
-from phiacta.graphql.engine import compiled
+from phiacta.graphql.engine import compiled, planner
 from phiacta.graphql.engine.limits import (
     CACHEABLE_DOCUMENT_CHARS,
     cost_refusal,
@@ -78,6 +79,8 @@ class PreparedOperation:
     # The query's plan (`graphql.compiled`), made on its first run; None when the
     # document is not covered or the plan was dropped.
     plans: list[compiled.Plan | None] = field(default_factory=list, compare=False)
+    # The query as one SQL statement (`graphql.engine.planner`); None when not covered.
+    reads: planner.PlannedReads | None = field(default=None, compare=False)
 
 
 class PreparedOperations:
@@ -89,6 +92,7 @@ class PreparedOperations:
         self.max_cost = settings.graphql_max_cost
         self.development = settings.is_development
         self.compiled = settings.graphql_compiled_queries
+        self.read_planner = settings.graphql_read_planner
         self.rules: tuple[type[ASTValidationRule], ...] = (
             *specified_rules,
             *limit_rules(settings),
@@ -119,7 +123,12 @@ class PreparedOperations:
             return PreparedOperation(document, (), None, None)
         errors = validate_document(self.schema._schema, document, self.rules)
         name = operation.name.value if operation.name else None
-        prepared = PreparedOperation(document, tuple(errors), operation.operation, name)
+        reads = None
+        if not errors and self.read_planner and operation.operation is OperationType.QUERY:
+            reads = planner.plan_reads(self.schema._schema, document, operation_name)
+        prepared = PreparedOperation(
+            document, tuple(errors), operation.operation, name, reads=reads
+        )
         # Only queries are planned (a mutation that fell back would run twice), and
         # only documents a plan covers; the others are marked at once.
         plannable = not errors and self.compiled and operation.operation is OperationType.QUERY
@@ -134,9 +143,11 @@ class PreparedOperations:
         variables: dict[str, Any] | None,
         operation_extensions: dict[str, Any] | None,
         request_id: str,
-    ) -> ExecutionResult:
+    ) -> ExecutionResult | planner.PlannedAnswer:
         """The operation's result, its errors coded. Never raises."""
         result = await self._result(prepared, context, variables, operation_extensions)
+        if isinstance(result, planner.PlannedAnswer):
+            return result
         if result.errors:
             result.errors = code_errors(
                 result.errors, request_id=request_id, development=self.development
@@ -149,7 +160,7 @@ class PreparedOperations:
         context: Any,
         variables: dict[str, Any] | None,
         operation_extensions: dict[str, Any] | None,
-    ) -> ExecutionResult:
+    ) -> ExecutionResult | planner.PlannedAnswer:
         if prepared.errors or prepared.document is None:
             return ExecutionResult(data=None, errors=list(prepared.errors))
         schema = self.schema._schema
@@ -157,6 +168,10 @@ class PreparedOperations:
             refusal = self._cost_refusal(prepared, variables)
             if refusal is not None:
                 return refusal
+            if prepared.reads is not None and _may_read(context):
+                answer = await planner.answer(prepared.reads, schema, context.connection, variables)
+                if answer is not None:
+                    return answer
             middleware = None
             if not prepared.plans or prepared.plans[0] is not None:
                 planned = await self._planned(prepared, context, variables, operation_extensions)
@@ -239,3 +254,13 @@ class PreparedOperations:
         refusal = prepared.refusals[sizes]
         # A result of its own: the caller replaces its errors with their coded forms.
         return None if refusal is None else ExecutionResult(None, list(refusal.errors or ()))
+
+
+def _may_read(context: Any) -> bool:
+    """Whether the caller passes the read fields' permission (`CanReadClaims`); a
+    refusal is left to the executor, which reports it with its code."""
+    settings = getattr(context, "settings", None)
+    if settings is None:
+        return False
+    viewer = context.viewer
+    return bool(settings.public_reads or (viewer is not None and viewer.has(Scope.CLAIMS_READ)))

@@ -1,0 +1,430 @@
+"""The read planner answers a covered query with one SQL statement, and its answer is
+the executor's, byte for byte once parsed: every query of the compiled-execution
+suite, the planner's own, and generated ones go to a server with the planner and to
+one without it (GRAPHQL_READ_PLANNER=false), and the JSON must be equal."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from graphql import parse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from phiacta.db.pool import Pool
+from phiacta.graphql.engine.planner import NotCovered, PlannedReads, plan_reads
+from phiacta.graphql.schema import build_schema
+from phiacta.store.read_plan import (
+    Column,
+    Cursor,
+    Node,
+    Page,
+    PageEdges,
+    PageInfo,
+    PageInfoField,
+    ReadPlan,
+    Related,
+    TotalCount,
+)
+from tests.factories import Factory
+from tests.support import LiveServer, make_settings
+from tests.test_compiled_http import QUERIES, _comparable, _variables, graph, make
+
+__all__ = ["graph", "make"]
+
+# Generated documents compared (PHIACTA_PLANNER_EXAMPLES raises it).
+GENERATED = int(os.environ.get("PHIACTA_PLANNER_EXAMPLES", "100"))
+
+SCHEMA = build_schema()._schema
+
+
+@pytest.fixture(scope="module")
+def executor_client(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
+    settings = make_settings(
+        database_url, tmp_path_factory.mktemp("executor"), graphql_read_planner=False
+    )
+    with LiveServer.run(settings) as live, httpx.Client(base_url=live.url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+def wide_graph(make: Factory, graph: dict[str, str]) -> dict[str, str]:
+    """More claims and edges around `graph`: drafts, a namespace subtree, attrs."""
+    bot = make.agent("wide-bot", "pipeline")
+    parent = make.namespace("wide")
+    child = make.namespace("inner", parent_id=parent)
+    claims = [
+        make.claim(f"wide {i}", namespace_id=(parent, child)[i % 2], created_by=bot, attrs={"k": i})
+        for i in range(6)
+    ]
+    for i, claim in enumerate(claims[1:]):
+        make.edge(claims[i], claim, ("supports", "depends_on", "related_to")[i % 3])
+    draft = make.claim("a draft", status="draft")
+    make.edge(draft, claims[0], "supports")
+    return {**graph, "wide": str(claims[0]), "draft": str(draft)}
+
+
+def test_a_plan_is_data_printed_and_compared_without_a_database() -> None:
+    document = parse(
+        """query ($id: UUID!) { claim(id: $id) { id status createdBy { name }
+        outgoing(first: 2) { totalCount pageInfo { hasNextPage }
+          edges { cursor node { label target { content } } } } } }"""
+    )
+    planned = plan_reads(SCHEMA, document, None)
+    assert planned is not None
+    edges = Node(
+        "edges",
+        (
+            Column("label", "edge_type"),
+            Related("target", "edge.target", Node("claims", (Column("content", "content"),))),
+        ),
+    )
+    outgoing = Page(
+        "outgoing",
+        "claim.outgoing",
+        ("edge", "edge"),
+        (
+            TotalCount("totalCount"),
+            PageInfo("pageInfo", (PageInfoField("hasNextPage", "hasNextPage"),)),
+            PageEdges("edges", (Cursor("cursor"), Related("node", "page.node", edges))),
+        ),
+        (("after_at", "p3"), ("after_id", "p4"), ("edge_types", "p5"), ("first", "p2")),
+    )
+    claim = Node(
+        "claims",
+        (
+            Column("id", "id"),
+            Column("status", "status", enum=True),
+            Related("createdBy", "claim.created_by", Node("agents", (Column("name", "name"),))),
+            outgoing,
+        ),
+    )
+    assert planned.plan == ReadPlan((Related("claim", "root.claim", claim, (("id", "p1"),)),))
+    assert planned.plan.params() == {"p1", "p2", "p3", "p4", "p5"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '{ claim(id: "00000000-0000-0000-0000-000000000001") { similar { similarity } } }',
+        "query ($s: Boolean!) { claims { totalCount @include(if: $s) } }",
+        "{ claims { totalCount } edgeTypes { name } }",
+        "{ claims { totalCount totalCount } }",
+        "{ __schema { queryType { name } } }",
+        'mutation { createAgent(input: {name: "x", agentType: HUMAN}) { id } }',
+    ],
+)
+def test_a_document_the_planner_does_not_cover_is_left_to_the_executor(query: str) -> None:
+    assert plan_reads(SCHEMA, parse(query), None) is None
+
+
+async def test_the_statement_of_a_page_of_claims_is_one_a_dba_can_explain(pool: Pool) -> None:
+    document = parse(
+        """{ claims(first: 50) { totalCount pageInfo { endCursor } edges { node {
+        content confidence { epistemicStatus } namespace { path } createdBy { name }
+        outgoing(first: 5) { edges { node { target { content } } } } } } } }"""
+    )
+    planned = plan_reads(SCHEMA, document, None)
+    assert planned is not None
+    params = planned.bind(SCHEMA, None)
+    values = {k: v for k, v in params.items() if v is not None and not isinstance(v, bool)}
+    async with pool.connection() as conn:
+        cursor = await conn.execute("EXPLAIN " + planned.statement(params), values)
+        plan = "\n".join(row[0] for row in await cursor.fetchall())
+    assert "Limit" in plan
+    assert "Seq Scan on edges" not in plan
+
+
+PLANNER_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "page of claims with edges",
+        """{ claims(first: 50) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor
+        endCursor } edges { cursor node { id lineageId version isLatest claimType content
+        formalContent status namespaceId createdById supersedesId attrs createdAt
+        createdBy { id name agentType externalId trustScore attrs createdAt }
+        namespace { id name path parentId description attrs createdAt parent { path }
+                    children { name } }
+        confidence { reviewCount endorsementCount disputeCount meanEndorsementConfidence
+                     epistemicStatus }
+        outgoing(first: 5) { totalCount edges { cursor node { id edgeType label strength
+          attrs createdAt sourceId targetId createdById sourceProvenanceId
+          type { name inverseName isTransitive isSymmetric isAntiReflexive category }
+          target { id content } createdBy { name } } } }
+        incoming { edges { node { label source { content incoming { totalCount } } } } }
+        } } } }""",
+        {},
+    ),
+    (
+        "filters and orders",
+        """query ($f: ClaimFilter, $o: ClaimOrder!) { all: claims(filter: $f, orderBy: $o,
+        first: 3) { totalCount pageInfo { endCursor } edges { cursor node { content } } } }""",
+        {"f": {"namespace": "wide.*", "latestOnly": False}, "o": "CREATED_AT_ASC"},
+    ),
+    (
+        "the whole namespace and attrs",
+        """{ claims(filter: {namespace: "wide", attrs: {k: 2}}) { totalCount
+        edges { node { content } } } }""",
+        {},
+    ),
+    (
+        "versions and supersedes",
+        """query ($id: UUID!) { claim(id: $id) { __typename versions { id version isLatest
+        supersedes { id } } supersedes { content } } }""",
+        {"id": "claim"},
+    ),
+    (
+        "edge types asked for, fragments",
+        """query ($id: UUID!) { claim(id: $id) { ...C outgoing(edgeTypes: ["supports"]) {
+        __typename totalCount edges { __typename node { ... on Edge { edgeType } } } } } }
+        fragment C on Claim { content }""",
+        {"id": "claim"},
+    ),
+    (
+        "a draft by id",
+        """query ($id: UUID!) { claim(id: $id) { status outgoing { totalCount } } }""",
+        {"id": "draft"},
+    ),
+    ("too large a page", "{ claims(first: 500) { totalCount } }", {}),
+    ("a bad namespace", '{ claims(filter: {namespace: "Not Valid"}) { totalCount } }', {}),
+]
+
+
+def _compare(
+    planned_client: httpx.Client,
+    executor_client: httpx.Client,
+    query: str,
+    variables: dict[str, Any],
+) -> dict[str, Any]:
+    payload = {"query": query, "variables": variables}
+    planned = planned_client.post("/graphql", json=payload)
+    executed = executor_client.post("/graphql", json=payload)
+    assert planned.status_code == executed.status_code
+    body: dict[str, Any] = _comparable(planned.json())
+    expected = _comparable(executed.json())
+    assert body == expected, (query, _difference(body, expected))
+    return body
+
+
+def _difference(got: object, expected: object, path: str = "") -> str:
+    """Where two JSON values first differ, for the failure message."""
+    if isinstance(got, dict) and isinstance(expected, dict):
+        if list(got) != list(expected):
+            return f"{path}: keys {list(got)} != {list(expected)}"
+        for key in got:
+            if got[key] != expected[key]:
+                return _difference(got[key], expected[key], f"{path}.{key}")
+    if isinstance(got, list) and isinstance(expected, list) and len(got) == len(expected):
+        for i, (a, b) in enumerate(zip(got, expected, strict=True)):
+            if a != b:
+                return _difference(a, b, f"{path}[{i}]")
+    return f"{path}: {got!r} != {expected!r}"
+
+
+@pytest.mark.parametrize(
+    ("name", "query", "variables"),
+    QUERIES + PLANNER_QUERIES,
+    ids=[q[0] for q in QUERIES + PLANNER_QUERIES],
+)
+def test_planned_and_executed_reads_answer_alike(
+    client: httpx.Client,
+    executor_client: httpx.Client,
+    wide_graph: dict[str, str],
+    name: str,
+    query: str,
+    variables: dict[str, Any],
+) -> None:
+    for _ in range(2):  # the second run uses the statement prepared by the first
+        _compare(client, executor_client, query, _variables(variables, wide_graph))
+
+
+def test_pages_continue_from_either_paths_cursors(
+    client: httpx.Client, executor_client: httpx.Client, wide_graph: dict[str, str]
+) -> None:
+    query = """query ($after: String) { claims(first: 2, after: $after, orderBy: CREATED_AT_ASC,
+    filter: {latestOnly: false, includeRetracted: true}) { pageInfo { hasNextPage endCursor }
+    edges { cursor node { id } } } }"""
+    after = None
+    seen: list[str] = []
+    while True:
+        body = _compare(client, executor_client, query, {"after": after})
+        page = body["data"]["claims"]
+        seen += [edge["node"]["id"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) >= 10
+
+
+def _statement_runs(
+    conn: psycopg.Connection[Any], reads: PlannedReads, variables: dict[str, Any]
+) -> None:
+    """The planned statement runs (the server would otherwise fall back unseen)."""
+    try:
+        params = reads.bind(SCHEMA, variables)
+    except NotCovered:
+        return
+    values = {k: v for k, v in params.items() if v is not None and not isinstance(v, bool)}
+    conn.execute(reads.statement(params), values)
+
+
+# ---------------------------------------------------------------------------------------
+# Generated documents over the covered part of the schema.
+# ---------------------------------------------------------------------------------------
+
+CLAIM_SCALARS = [
+    "id",
+    "lineageId",
+    "version",
+    "isLatest",
+    "claimType",
+    "content",
+    "formalContent",
+    "status",
+    "namespaceId",
+    "createdById",
+    "supersedesId",
+    "attrs",
+    "createdAt",
+    "__typename",
+]
+AGENT_SCALARS = ["id", "name", "agentType", "externalId", "trustScore", "attrs", "createdAt"]
+EDGE_SCALARS = [
+    "id",
+    "sourceId",
+    "targetId",
+    "edgeType",
+    "strength",
+    "createdById",
+    "sourceProvenanceId",
+    "attrs",
+    "createdAt",
+    "label",
+]
+CONFIDENCE_SCALARS = [
+    "reviewCount",
+    "endorsementCount",
+    "disputeCount",
+    "meanEndorsementConfidence",
+    "epistemicStatus",
+]
+EDGE_TYPES = ["supports", "contradicts", "depends_on", "related_to"]
+
+
+def _object(draw: st.DrawFn, choices: list[str]) -> str:
+    picked = draw(st.lists(st.sampled_from(choices), min_size=1, max_size=5, unique=True))
+    return "{ " + " ".join(_aliased(draw, f) for f in picked) + " }"
+
+
+def _aliased(draw: st.DrawFn, field: str) -> str:
+    return f"a_{field.split('(')[0].split(' ')[0]}: {field}" if draw(st.booleans()) else field
+
+
+def _edge_args(draw: st.DrawFn) -> str:
+    args = []
+    if draw(st.booleans()):
+        args.append(f"first: {draw(st.integers(0, 3))}")
+    if draw(st.booleans()):
+        types = draw(st.lists(st.sampled_from(EDGE_TYPES), max_size=2))
+        args.append("edgeTypes: [" + ", ".join(f'"{t}"' for t in types) + "]")
+    return f"({', '.join(args)})" if args else ""
+
+
+@st.composite
+def claim_selection(draw: st.DrawFn, depth: int) -> str:
+    fields = list(CLAIM_SCALARS)
+    fields.append("createdBy " + _object(draw, AGENT_SCALARS))
+    fields.append("confidence " + _object(draw, CONFIDENCE_SCALARS))
+    fields.append("namespace { path name parent { name } }")
+    if depth > 0:
+        for direction, end in (("outgoing", "target"), ("incoming", "source")):
+            node = [*EDGE_SCALARS, f"{end} " + draw(claim_selection(depth - 1))]
+            parts = draw(
+                st.lists(
+                    st.sampled_from(
+                        [
+                            "totalCount",
+                            "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }",
+                            "edges { cursor node " + _object(draw, node) + " }",
+                        ]
+                    ),
+                    min_size=1,
+                    max_size=3,
+                    unique=True,
+                )
+            )
+            fields.append(f"{direction}{_edge_args(draw)} {{ {' '.join(parts)} }}")
+        fields.append("versions " + draw(claim_selection(depth - 1)))
+        fields.append("supersedes " + draw(claim_selection(depth - 1)))
+    return _object(draw, fields)
+
+
+@st.composite
+def claims_documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    node = draw(claim_selection(2))
+    filter_fields = st.fixed_dictionaries(
+        {},
+        optional={
+            "namespace": st.sampled_from(["wide", "wide.*", "wide.inner", "nowhere", "Bad!"]),
+            "claimTypes": st.lists(st.sampled_from(["ASSERTION", "THEOREM"]), max_size=2),
+            "statuses": st.lists(st.sampled_from(["ACTIVE", "DRAFT", "RETRACTED"]), max_size=2),
+            "latestOnly": st.booleans(),
+            "includeRetracted": st.booleans(),
+            "attrs": st.sampled_from([{}, {"k": 1}, {"i": 2}]),
+            "createdAfter": st.sampled_from(["2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"]),
+        },
+    )
+    variables = {
+        "f": draw(st.none() | filter_fields),
+        "n": draw(st.none() | st.integers(-1, 4)),
+        "o": draw(st.sampled_from(["CREATED_AT_ASC", "CREATED_AT_DESC"])),
+    }
+    if draw(st.booleans()):
+        document = f"query ($id: UUID!) {{ claim(id: $id) {node} }}"
+        return document, {"id": draw(st.sampled_from(["claim", "first", "wide", "draft"]))}
+    parts = ["totalCount", "pageInfo { hasNextPage endCursor }", f"edges {{ cursor node {node} }}"]
+    picked = draw(st.lists(st.sampled_from(parts), min_size=1, max_size=3, unique=True))
+    document = (
+        "query ($f: ClaimFilter, $n: Int, $o: ClaimOrder!) "
+        f"{{ claims(filter: $f, first: $n, orderBy: $o) {{ {' '.join(picked)} }} }}"
+    )
+    return document, variables
+
+
+def test_generated_reads_answer_alike(
+    client: httpx.Client,
+    executor_client: httpx.Client,
+    wide_graph: dict[str, str],
+    database_url: str,
+) -> None:
+    planned = 0
+    conn = psycopg.connect(database_url, autocommit=True)
+
+    @settings(
+        max_examples=GENERATED,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=claims_documents())
+    def run(case: tuple[str, dict[str, Any]]) -> None:
+        nonlocal planned
+        document, variables = case
+        variables = _variables(variables, wide_graph)
+        reads = plan_reads(SCHEMA, parse(document), None)
+        if reads is not None:
+            planned += 1
+            _statement_runs(conn, reads, variables)
+        _compare(client, executor_client, document, variables)
+
+    with conn:
+        run()
+    # Every generated document is one the planner covers (its requests with arguments a
+    # resolver refuses still go to the executor).
+    assert planned == GENERATED
