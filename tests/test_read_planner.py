@@ -68,7 +68,21 @@ def wide_graph(make: Factory, graph: dict[str, str]) -> dict[str, str]:
         make.edge(claims[i], claim, ("supports", "depends_on", "related_to")[i % 3])
     draft = make.claim("a draft", status="draft")
     make.edge(draft, claims[0], "supports")
-    return {**graph, "wide": str(claims[0]), "draft": str(draft)}
+    paper = make.source("Wide paper")
+    bundle = make.bundle(bot, source_id=paper)
+    make.artifact(claims[:3], bundle_id=bundle, description="figure 1")
+    make.artifact([claims[0]], description="loose table")
+    for claim in claims[:3]:
+        make.provenance(claim, paper, extracted_by=bot)
+        make.review(claim, bot, "endorse", 0.9)
+    return {
+        **graph,
+        "wide": str(claims[0]),
+        "draft": str(draft),
+        "bot": str(bot),
+        "paper": str(paper),
+        "bundle": str(bundle),
+    }
 
 
 def test_a_plan_is_data_printed_and_compared_without_a_database() -> None:
@@ -115,7 +129,7 @@ def test_a_plan_is_data_printed_and_compared_without_a_database() -> None:
     [
         '{ claim(id: "00000000-0000-0000-0000-000000000001") { similar { similarity } } }',
         "query ($s: Boolean!) { claims { totalCount @include(if: $s) } }",
-        "{ claims { totalCount } edgeTypes { name } }",
+        "{ claims { totalCount } pendingReferences { totalCount } }",
         "{ claims { totalCount totalCount } }",
         "{ __schema { queryType { name } } }",
         'mutation { createAgent(input: {name: "x", agentType: HUMAN}) { id } }',
@@ -191,6 +205,42 @@ PLANNER_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
         """query ($id: UUID!) { claim(id: $id) { status outgoing { totalCount } } }""",
         {"id": "draft"},
     ),
+    (
+        "a claim's provenance, reviews and artifacts",
+        """query ($id: UUID!) { claim(id: $id) {
+        provenance { id claimId sourceId extractedById extractionMethod locationInSource
+          confidence attrs createdAt claim { id } extractedBy { name }
+          source { id sourceType title externalRef contentHash submittedById attrs createdAt
+                   submittedBy { name } } }
+        reviews(first: 1) { totalCount pageInfo { hasNextPage endCursor } edges { cursor
+          node { id claimId reviewerId verdict confidence comment attrs createdAt updatedAt
+                 reviewer { name } claim { id } } } }
+        artifacts { id bundleId artifactType description storageRef contentInline
+          structuredData attrs createdAt claims { id } } } }""",
+        {"id": "wide"},
+    ),
+    (
+        "agent, source and bundle by id",
+        """query ($a: UUID!, $s: UUID!, $b: UUID!) { agent(id: $a) { name agentType }
+        source(id: $s) { title submittedBy { id } }
+        bundle(id: $b) { id idempotencyKey submittedById extensionId contributorId sourceId
+          status claimCount edgeCount artifactCount attrs submittedAt submittedBy { name }
+          contributor { name } source { title } artifacts { description claims { content } } }
+        none: agent(id: "00000000-0000-0000-0000-000000000000") { id } }""",
+        {"a": "bot", "s": "paper", "b": "bundle"},
+    ),
+    (
+        "edge types and namespaces",
+        """{ edgeTypes { name description inverseName isTransitive isSymmetric
+        isAntiReflexive category attrs createdAt } namespaces { path children { path } } }""",
+        {},
+    ),
+    (
+        "edge sources",
+        """query ($id: UUID!) { claim(id: $id) { outgoing { edges { node {
+        sourceProvenance { title } } } } } }""",
+        {"id": "claim"},
+    ),
     ("too large a page", "{ claims(first: 500) { totalCount } }", {}),
     ("a bad namespace", '{ claims(filter: {namespace: "Not Valid"}) { totalCount } }', {}),
 ]
@@ -208,7 +258,7 @@ def _compare(
     assert planned.status_code == executed.status_code
     body: dict[str, Any] = _comparable(planned.json())
     expected = _comparable(executed.json())
-    assert body == expected, (query, _difference(body, expected))
+    assert body == expected, _difference(body, expected)
     return body
 
 
@@ -314,6 +364,17 @@ CONFIDENCE_SCALARS = [
     "meanEndorsementConfidence",
     "epistemicStatus",
 ]
+PROVENANCE_FIELDS = [
+    "id",
+    "confidence",
+    "locationInSource",
+    "createdAt",
+    "source { title sourceType submittedBy { name } }",
+    "extractedBy { name }",
+    "claim { id }",
+]
+REVIEW_FIELDS = ["id", "verdict", "confidence", "updatedAt", "reviewer { name }", "claim { id }"]
+ARTIFACT_FIELDS = ["id", "artifactType", "description", "structuredData", "claims { id }"]
 EDGE_TYPES = ["supports", "contradicts", "depends_on", "related_to"]
 
 
@@ -324,6 +385,10 @@ def _object(draw: st.DrawFn, choices: list[str]) -> str:
 
 def _aliased(draw: st.DrawFn, field: str) -> str:
     return f"a_{field.split('(')[0].split(' ')[0]}: {field}" if draw(st.booleans()) else field
+
+
+def _page_args(draw: st.DrawFn) -> str:
+    return f"(first: {draw(st.integers(0, 3))})" if draw(st.booleans()) else ""
 
 
 def _edge_args(draw: st.DrawFn) -> str:
@@ -342,6 +407,10 @@ def claim_selection(draw: st.DrawFn, depth: int) -> str:
     fields.append("createdBy " + _object(draw, AGENT_SCALARS))
     fields.append("confidence " + _object(draw, CONFIDENCE_SCALARS))
     fields.append("namespace { path name parent { name } }")
+    fields.append("provenance " + _object(draw, PROVENANCE_FIELDS))
+    fields.append("artifacts " + _object(draw, ARTIFACT_FIELDS))
+    review = _object(draw, REVIEW_FIELDS)
+    fields.append(f"reviews{_page_args(draw)} {{ totalCount edges {{ cursor node {review} }} }}")
     if depth > 0:
         for direction, end in (("outgoing", "target"), ("incoming", "source")):
             node = [*EDGE_SCALARS, f"{end} " + draw(claim_selection(depth - 1))]

@@ -37,7 +37,9 @@ from functools import lru_cache
 
 from psycopg import sql
 
+from phiacta.store.artifacts import MAX_ARTIFACTS_PER_OWNER, MAX_CLAIMS_PER_ARTIFACT
 from phiacta.store.namespaces import MAX_NAMESPACE_DEPTH
+from phiacta.store.provenance import MAX_PROVENANCE_PER_CLAIM
 from phiacta.store.read_plan import (
     Column,
     Constant,
@@ -91,6 +93,11 @@ TABLES: dict[str, sql.Composable] = {
     "confidence": sql.SQL("claim_confidence"),
     "edges": sql.SQL("edges"),
     "edge_types": sql.SQL("edge_types"),
+    "sources": sql.SQL("sources"),
+    "provenance": sql.SQL("provenance"),
+    "reviews": sql.SQL("reviews"),
+    "artifacts": sql.SQL("artifacts"),
+    "bundles": sql.SQL("bundles"),
 }
 
 # The columns a page carries from its inner query (claims leave their embedding behind).
@@ -103,6 +110,7 @@ PAGE_COLUMNS: dict[str, sql.Composable] = {
         "x.id, x.source_id, x.target_id, x.edge_type, x.strength, x.created_by, "
         "x.source_provenance, x.attrs, x.created_at"
     ),
+    "reviews": sql.SQL("x.*"),
 }
 
 # Columns computed from the row (`{row}` is its alias).
@@ -123,6 +131,9 @@ COMPUTED: dict[tuple[str, str], sql.SQL] = {
 # parent row `{parent}` (or the root's parameters, by role).
 RELATIONS: dict[str, tuple[str, sql.SQL]] = {
     "root.claim": ("claims", sql.SQL("{row}.id = {id}::uuid")),
+    "root.agent": ("agents", sql.SQL("{row}.id = {id}::uuid")),
+    "root.source": ("sources", sql.SQL("{row}.id = {id}::uuid")),
+    "root.bundle": ("bundles", sql.SQL("{row}.id = {id}::uuid")),
     "claim.created_by": ("agents", sql.SQL("{row}.id = {parent}.created_by")),
     "claim.namespace": ("namespaces", sql.SQL("{row}.id = {parent}.namespace_id")),
     "claim.supersedes": ("claims", sql.SQL("{row}.id = {parent}.supersedes")),
@@ -132,6 +143,16 @@ RELATIONS: dict[str, tuple[str, sql.SQL]] = {
     "edge.target": ("claims", sql.SQL("{row}.id = {parent}.target_id")),
     "edge.created_by": ("agents", sql.SQL("{row}.id = {parent}.created_by")),
     "edge.type": ("edge_types", sql.SQL("{row}.name = {parent}.edge_type")),
+    "edge.source_provenance": ("sources", sql.SQL("{row}.id = {parent}.source_provenance")),
+    "source.submitted_by": ("agents", sql.SQL("{row}.id = {parent}.submitted_by")),
+    "provenance.claim": ("claims", sql.SQL("{row}.id = {parent}.claim_id")),
+    "provenance.source": ("sources", sql.SQL("{row}.id = {parent}.source_id")),
+    "provenance.extracted_by": ("agents", sql.SQL("{row}.id = {parent}.extracted_by")),
+    "review.reviewer": ("agents", sql.SQL("{row}.id = {parent}.reviewer_id")),
+    "review.claim": ("claims", sql.SQL("{row}.id = {parent}.claim_id")),
+    "bundle.submitted_by": ("agents", sql.SQL("{row}.id = {parent}.submitted_by")),
+    "bundle.contributor": ("agents", sql.SQL("{row}.id = {parent}.contributor_id")),
+    "bundle.source": ("sources", sql.SQL("{row}.id = {parent}.source_id")),
 }
 
 
@@ -150,6 +171,38 @@ LISTS: dict[str, ListSpec] = {
     ),
     "namespace.children": ListSpec(
         "namespaces", sql.SQL("x.parent_id = {parent}.id"), sql.SQL("x.path")
+    ),
+    "root.namespaces": ListSpec("namespaces", sql.SQL("TRUE"), sql.SQL("x.path")),
+    "root.edge_types": ListSpec("edge_types", sql.SQL("TRUE"), sql.SQL("x.category, x.name")),
+    "claim.provenance": ListSpec(
+        "provenance",
+        sql.SQL("x.claim_id = {parent}.id"),
+        sql.SQL("x.created_at, x.id"),
+        MAX_PROVENANCE_PER_CLAIM,
+    ),
+    "claim.artifacts": ListSpec(
+        "artifacts",
+        sql.SQL(
+            "x.id IN (SELECT ac.artifact_id FROM artifact_claims ac "
+            "WHERE ac.claim_id = {parent}.id)"
+        ),
+        sql.SQL("x.created_at, x.id"),
+        MAX_ARTIFACTS_PER_OWNER,
+    ),
+    "bundle.artifacts": ListSpec(
+        "artifacts",
+        sql.SQL("x.bundle_id = {parent}.id"),
+        sql.SQL("x.created_at, x.id"),
+        MAX_ARTIFACTS_PER_OWNER,
+    ),
+    "artifact.claims": ListSpec(
+        "claims",
+        sql.SQL(
+            "x.id IN (SELECT ac.claim_id FROM artifact_claims ac "
+            "WHERE ac.artifact_id = {parent}.id)"
+        ),
+        sql.SQL("x.created_at, x.id"),
+        MAX_CLAIMS_PER_ARTIFACT,
     ),
 }
 
@@ -205,6 +258,7 @@ PAGES: dict[str, PageSpec] = {
         sql.SQL("x.source_id = {parent}.id"),
         (("edge_types", sql.SQL("x.edge_type = ANY({edge_types}::text[])")),),
     ),
+    "claim.reviews": PageSpec("reviews", sql.SQL("x.claim_id = {parent}.id"), ()),
     "claim.incoming": PageSpec(
         "edges",
         sql.SQL("x.target_id = {parent}.id"),

@@ -112,8 +112,98 @@ TYPES: dict[str, TypeMap] = {
             "supersedes": "claim.supersedes",
             "confidence": "claim.confidence",
         },
-        lists={"versions": "claim.versions"},
+        lists={
+            "versions": "claim.versions",
+            "provenance": "claim.provenance",
+            "artifacts": "claim.artifacts",
+        },
         pages={"outgoing": "claim.outgoing", "incoming": "claim.incoming"},
+    ),
+    "Source": TypeMap(
+        "sources",
+        {
+            "id": "id",
+            "title": "title",
+            "externalRef": "external_ref",
+            "contentHash": "content_hash",
+            "submittedById": "submitted_by",
+            "attrs": "attrs",
+            "createdAt": "created_at",
+        },
+        enums={"sourceType": "source_type"},
+        related={"submittedBy": "source.submitted_by"},
+    ),
+    "Provenance": TypeMap(
+        "provenance",
+        {
+            "id": "id",
+            "claimId": "claim_id",
+            "sourceId": "source_id",
+            "extractedById": "extracted_by",
+            "extractionMethod": "extraction_method",
+            "locationInSource": "location_in_source",
+            "confidence": "confidence",
+            "attrs": "attrs",
+            "createdAt": "created_at",
+        },
+        related={
+            "claim": "provenance.claim",
+            "source": "provenance.source",
+            "extractedBy": "provenance.extracted_by",
+        },
+    ),
+    "Review": TypeMap(
+        "reviews",
+        {
+            "id": "id",
+            "claimId": "claim_id",
+            "reviewerId": "reviewer_id",
+            "confidence": "confidence",
+            "comment": "comment",
+            "attrs": "attrs",
+            "createdAt": "created_at",
+            "updatedAt": "updated_at",
+        },
+        enums={"verdict": "verdict"},
+        related={"reviewer": "review.reviewer", "claim": "review.claim"},
+    ),
+    "Artifact": TypeMap(
+        "artifacts",
+        {
+            "id": "id",
+            "bundleId": "bundle_id",
+            "description": "description",
+            "storageRef": "storage_ref",
+            "contentInline": "content_inline",
+            "structuredData": "structured_data",
+            "attrs": "attrs",
+            "createdAt": "created_at",
+        },
+        enums={"artifactType": "artifact_type"},
+        lists={"claims": "artifact.claims"},
+    ),
+    "Bundle": TypeMap(
+        "bundles",
+        {
+            "id": "id",
+            "idempotencyKey": "idempotency_key",
+            "submittedById": "submitted_by",
+            "extensionId": "extension_id",
+            "contributorId": "contributor_id",
+            "sourceId": "source_id",
+            "claimCount": "claim_count",
+            "edgeCount": "edge_count",
+            "artifactCount": "artifact_count",
+            "attrs": "attrs",
+            "submittedAt": "submitted_at",
+        },
+        enums={"status": "status"},
+        related={
+            "submittedBy": "bundle.submitted_by",
+            "contributor": "bundle.contributor",
+            "source": "bundle.source",
+        },
+        lists={"artifacts": "bundle.artifacts"},
     ),
     "Agent": TypeMap(
         "agents",
@@ -169,6 +259,7 @@ TYPES: dict[str, TypeMap] = {
             "target": "edge.target",
             "createdBy": "edge.created_by",
             "type": "edge.type",
+            "sourceProvenance": "edge.source_provenance",
         },
     ),
     "EdgeType": TypeMap(
@@ -185,6 +276,13 @@ TYPES: dict[str, TypeMap] = {
         },
         enums={"category": "category"},
     ),
+}
+
+# Root fields reading one row by id, and plain lists of the root.
+BY_ID = frozenset({"claim", "agent", "source", "bundle"})
+ROOT_LISTS = {
+    "edgeTypes": ("root.edge_types", "EdgeType"),
+    "namespaces": ("root.namespaces", "Namespace"),
 }
 
 # Where an edge's `label` comes from, by the direction its page was read in.
@@ -284,15 +382,20 @@ class _Planner:
             name = node.name.value
             if name == "__typename":
                 fields.append(Constant(key, query.name))
-            elif name == "claim":
-                fields.append(self.claim_by_id(key, node, query.fields[name]))
+            elif name in BY_ID:
+                fields.append(self.by_id(key, node, query.fields[name], name))
+            elif name in ROOT_LISTS:
+                via, type_name = ROOT_LISTS[name]
+                if node.arguments:
+                    raise NotCovered(name)
+                fields.append(RowList(key, via, self.node(type_name, node)))
             elif name == "claims":
                 fields.append(self.claims_page(key, node, query.fields[name]))
             else:
                 raise NotCovered(name)
         return tuple(fields)
 
-    def claim_by_id(self, key: str, node: FieldNode, definition: GraphQLField) -> Related:
+    def by_id(self, key: str, node: FieldNode, definition: GraphQLField, field: str) -> Related:
         name = self.param()
 
         def bind(variables: VariableValues) -> Params:
@@ -300,7 +403,8 @@ class _Planner:
             return {name: _uuid(args["id"])}
 
         self.binders.append(bind)
-        return Related(key, "root.claim", self.node("Claim", node), (("id", name),))
+        type_name = get_named_type(definition.type).name
+        return Related(key, f"root.{field}", self.node(type_name, node), (("id", name),))
 
     def claims_page(self, key: str, node: FieldNode, definition: GraphQLField) -> Page:
         roles = {role: self.param() for role in _CLAIMS_ROLES}
@@ -317,7 +421,14 @@ class _Planner:
         self.binders.append(bind)
         # The cursor kind depends on orderBy, a request value: the statement for each
         # order (the `descending` parameter present or not) has its own.
-        return self.page(key, node, "claims", "Claim", roles, by_order=True)
+        return self.page(
+            key,
+            node,
+            "claims",
+            "Claim",
+            roles,
+            kinds=("claims:created_at_asc", "claims:created_at_desc"),
+        )
 
     def edge_page(self, key: str, node: FieldNode, definition: GraphQLField, via: str) -> Page:
         roles = {role: self.param() for role in ("first", "after_at", "after_id", "edge_types")}
@@ -332,6 +443,17 @@ class _Planner:
         self.binders.append(bind)
         return self.page(key, node, via, "Edge", roles)
 
+    def review_page(self, key: str, node: FieldNode, definition: GraphQLField) -> Page:
+        roles = {role: self.param() for role in ("first", "after_at", "after_id")}
+
+        def bind(variables: VariableValues) -> Params:
+            args = get_argument_values(definition, node, variables)
+            values = _page(args.get("first"), args.get("after"), "review")
+            return {roles[role]: value for role, value in values.items()}
+
+        self.binders.append(bind)
+        return self.page(key, node, "claim.reviews", "Review", roles, kinds=("review", "review"))
+
     def page(
         self,
         key: str,
@@ -340,7 +462,7 @@ class _Planner:
         node_type: str,
         roles: dict[str, str],
         *,
-        by_order: bool = False,
+        kinds: tuple[str, str] = ("edge", "edge"),
     ) -> Page:
         connection = f"{node_type}Connection"
         parts: list[PageEdges | PageInfo | TotalCount | Constant] = []
@@ -357,9 +479,6 @@ class _Planner:
                 parts.append(PageEdges(part_key, self.page_edges(field, node_type, via)))
             else:
                 raise NotCovered(f"{connection}.{name}")
-        kinds = (
-            ("claims:created_at_asc", "claims:created_at_desc") if by_order else ("edge", "edge")
-        )
         return Page(key, via, kinds, tuple(parts), tuple(sorted(roles.items())))
 
     def page_info(self, node: FieldNode) -> tuple[PageInfoField | Constant, ...]:
@@ -430,6 +549,8 @@ class _Planner:
         if name in mapping.pages:
             via = mapping.pages[name]
             return self.edge_page(key, field, definition, via)
+        if type_name == "Claim" and name == "reviews":
+            return self.review_page(key, field, definition)
         raise NotCovered(f"{type_name}.{name}")
 
 
