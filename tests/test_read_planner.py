@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -32,7 +33,7 @@ from phiacta.store.read_plan import (
     TotalCount,
 )
 from tests.factories import Factory
-from tests.support import LiveServer, make_settings
+from tests.support import LiveServer, create_api_key, make_settings
 from tests.test_compiled_http import QUERIES, _comparable, _variables, graph, make
 
 __all__ = ["graph", "make"]
@@ -497,3 +498,44 @@ def test_generated_reads_answer_alike(
     # Every generated document is one the planner covers (its requests with arguments a
     # resolver refuses still go to the executor).
     assert planned == GENERATED
+
+
+def test_a_query_over_the_cost_cap_is_refused_alike(
+    client: httpx.Client, executor_client: httpx.Client
+) -> None:
+    query = """{ claims(first: 200) { edges { node { outgoing(first: 200) { edges { node {
+    target { id } } } } } } } }"""
+    body = _compare(client, executor_client, query, {})
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["LIMIT_EXCEEDED"]
+
+
+def test_without_public_reads_the_planner_answers_only_keys_that_may_read(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, wide_graph: dict[str, str]
+) -> None:
+    query = {"query": "query ($id: UUID!) { claim(id: $id) { content } }"}
+    query["variables"] = {"id": wide_graph["wide"]}  # type: ignore[assignment]
+    reader = create_api_key(database_url, ["claims:read"])
+    writer = create_api_key(database_url, ["bundles:write"])
+    with ExitStack() as stack:
+        bodies = []
+        for planner_on, folder in ((True, "closed-planned"), (False, "closed-executed")):
+            settings = make_settings(
+                database_url,
+                tmp_path_factory.mktemp(folder),
+                graphql_read_planner=planner_on,
+                public_reads=False,
+            )
+            live = stack.enter_context(LiveServer.run(settings))
+            http = stack.enter_context(httpx.Client(base_url=live.url, timeout=30))
+            bodies.append(
+                [
+                    _comparable(http.post("/graphql", json=query, headers=headers).json())
+                    for headers in ({}, writer.headers, reader.headers)
+                ]
+            )
+    assert bodies[0] == bodies[1]
+    anonymous, without_scope, with_scope = bodies[0]
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert without_scope["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert with_scope == {"data": {"claim": {"content": "wide 0"}}}
