@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from phiacta.auth.authenticate import Authenticator
 from phiacta.auth.ratelimit import InProcessRateLimiter, RateLimiter
@@ -12,7 +11,6 @@ from phiacta.db.pool import Pool
 from phiacta.db.view_refresher import ViewRefresher
 from phiacta.embeddings.base import EmbeddingProvider
 from phiacta.events.bus import EventBus
-from phiacta.graphql.loaders import ClaimReads
 
 
 @dataclass
@@ -30,9 +28,3 @@ class Services:
     embedder: EmbeddingProvider | None = None
     # Counts requests per caller and scope group (auth/ratelimit.py).
     rate_limiter: RateLimiter = field(default_factory=lambda: InProcessRateLimiter(60.0))
-
-    @cached_property
-    def claim_reads(self) -> ClaimReads:
-        """Claim-by-id reads shared by concurrent requests (graphql/loaders.py); made on
-        first use, inside the event loop that serves them."""
-        return ClaimReads(self.pool.connection)

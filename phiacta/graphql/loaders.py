@@ -29,7 +29,6 @@ from phiacta.store import claims as claim_store
 from phiacta.store import edge_types as edge_type_store
 from phiacta.store import edges as edge_store
 from phiacta.store import namespaces as namespace_store
-from phiacta.store import prefetch as prefetch_store
 from phiacta.store import provenance as provenance_store
 from phiacta.store import reviews as review_store
 from phiacta.store import sources as source_store
@@ -37,7 +36,6 @@ from phiacta.store.claims import ClaimRow, ConfidenceRow, SimilarClaimRow
 from phiacta.store.edge_types import EdgeTypeRow
 from phiacta.store.edges import EdgeDirection
 from phiacta.store.namespaces import NamespaceRow
-from phiacta.store.prefetch import ClaimWithOutgoing
 from phiacta.store.rows import (
     AgentRow,
     ArtifactRow,
@@ -245,47 +243,3 @@ class Loaders:
     def prime_edges(self, rows: Sequence[EdgeRow]) -> None:
         for row in rows:
             self.edge.prime(row.id, row)
-
-
-@dataclass(frozen=True)
-class ClaimReadKey:
-    claim_id: UUID
-    edge_types: tuple[str, ...] | None
-    limit: int
-
-
-class ClaimReads:
-    """Claim-by-id reads (`store.prefetch`) of concurrent requests, one statement for
-    those asked in the same turn of the event loop. One per process (`Services`).
-
-    Under load a worker has many such requests in flight; reading their claims together
-    shares the round trip and the statement's fixed costs. Unlike `Loaders`, nothing is
-    kept: each read waits at most one turn of the loop and is answered by a statement
-    sent after it was asked, so it sees every write committed before its request came.
-    """
-
-    def __init__(self, connection: ConnectionFactory) -> None:
-        self._connection = connection
-        self._loader: DataLoader[ClaimReadKey, ClaimWithOutgoing | None] = DataLoader(
-            load_fn=self._read, cache=False
-        )
-
-    def load(
-        self, claim_id: UUID, edge_types: tuple[str, ...] | None, limit: int
-    ) -> Awaitable[ClaimWithOutgoing | None]:
-        """The claim with its creator and first `limit` outgoing edges (only
-        `edge_types` when given) and their targets; None when there is none."""
-        return self._loader.load(ClaimReadKey(claim_id, edge_types, limit))
-
-    async def _read(self, keys: list[ClaimReadKey]) -> list[ClaimWithOutgoing | None]:
-        groups: dict[tuple[tuple[str, ...] | None, int], list[int]] = defaultdict(list)
-        for position, key in enumerate(keys):
-            groups[(key.edge_types, key.limit)].append(position)
-        found: list[ClaimWithOutgoing | None] = [None] * len(keys)
-        async with self._connection() as conn:
-            for (edge_types, limit), positions in groups.items():
-                ids = [keys[position].claim_id for position in positions]
-                read = await prefetch_store.claims_with_outgoing(conn, ids, edge_types, limit)
-                for position, claim in zip(positions, read, strict=True):
-                    found[position] = claim
-        return found

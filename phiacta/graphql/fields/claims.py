@@ -7,26 +7,13 @@ from enum import Enum
 from uuid import UUID
 
 import strawberry
-from graphql import (
-    FieldNode,
-    GraphQLInputType,
-    GraphQLInt,
-    GraphQLList,
-    GraphQLNonNull,
-    GraphQLString,
-    Undefined,
-    value_from_ast,
-)
 from strawberry.scalars import JSON
 
 from phiacta.errors import FieldProblem, ValidationFailed
 from phiacta.graphql.context import Info
 from phiacta.graphql.enums import ClaimStatus, ClaimType
 from phiacta.graphql.fields.namespaces import parse_namespace_path
-from phiacta.graphql.loaders import EdgePageKey
 from phiacta.graphql.pagination import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
     Connection,
     build_connection,
     time_key,
@@ -38,52 +25,6 @@ from phiacta.store import namespaces as namespace_store
 from phiacta.store.claims import ClaimFilterSpec
 
 SUBTREE_SUFFIX = ".*"
-
-
-def _outgoing_page_asked(info: Info) -> tuple[tuple[str, ...] | None, int] | None:
-    """The (edge types, page size) of a plain first page of `outgoing` under this field,
-    or None when it is not asked for, or asked in a form left to the loaders (after a
-    cursor, behind a fragment or directive, with a bad argument: its resolver reports it)."""
-    # graphql-core's field nodes: Strawberry's `selected_fields` would convert the whole
-    # selection tree on every call, and turns literal integers into strings.
-    field_nodes = info._raw_info.field_nodes
-    selection_set = field_nodes[0].selection_set if len(field_nodes) == 1 else None
-    if selection_set is None:
-        return None
-    for selection in selection_set.selections:
-        if (
-            not isinstance(selection, FieldNode)
-            or selection.name.value != "outgoing"
-            or selection.directives
-        ):
-            continue
-        arguments: dict[str, object] = {}
-        for argument in selection.arguments or ():
-            name = argument.name.value
-            if name not in _OUTGOING_ARGUMENTS:
-                return None
-            value = value_from_ast(argument.value, _OUTGOING_ARGUMENTS[name], info.variable_values)
-            if value is Undefined:
-                return None
-            arguments[name] = value
-        first = arguments.get("first")
-        types = arguments.get("edgeTypes")
-        if arguments.get("after") is not None:
-            return None
-        if first is not None and (not isinstance(first, int) or not 0 <= first <= MAX_PAGE_SIZE):
-            return None
-        if types is not None and not isinstance(types, list):
-            return None
-        edge_types = tuple(sorted({str(t) for t in types})) if types is not None else None
-        return edge_types, DEFAULT_PAGE_SIZE if first is None else first
-    return None
-
-
-_OUTGOING_ARGUMENTS: dict[str, GraphQLInputType] = {
-    "first": GraphQLInt,
-    "after": GraphQLString,
-    "edgeTypes": GraphQLList(GraphQLNonNull(GraphQLString)),
-}
 
 
 @strawberry.input(description="Which claims to list or search. Every condition must hold.")
@@ -183,27 +124,8 @@ class ClaimQueries:
         description="One claim version by id (retracted ones too), or null when there is none."
     )
     async def claim(self, info: Info, id: UUID) -> Claim | None:
-        outgoing = _outgoing_page_asked(info)
-        if outgoing is None:
-            row = await info.context.loaders.claim.load(id)
-            return Claim.from_row(row) if row else None
-        # The common shape (the claim, its creator, its first outgoing edges and their
-        # targets) in one statement; the nested resolvers then find their rows in the
-        # request's loaders instead of issuing three more.
-        edge_types, first = outgoing
-        found = await info.context.services.claim_reads.load(id, edge_types, first + 1)
-        if found is None:
-            return None
-        loaders = info.context.loaders
-        loaders.claim.prime(found.claim.id, found.claim)
-        if found.creator is not None:
-            loaders.agent.prime(found.creator.id, found.creator)
-        loaders.edge_page.prime(
-            EdgePageKey(id, "outgoing", edge_types, first + 1, None),
-            [edge for edge, _ in found.outgoing],
-        )
-        loaders.prime_claims([target for _, target in found.outgoing])
-        return Claim.from_row(found.claim)
+        row = await info.context.loaders.claim.load(id)
+        return Claim.from_row(row) if row else None
 
     @strawberry.field(
         description="Claims matching the filter: latest versions only and no retracted ones "
