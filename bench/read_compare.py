@@ -96,9 +96,10 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
-def cpu_seconds(root: int) -> float:
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time of the processes `pids` (a server's `process_tree`, read once)."""
     total = 0.0
-    for pid in process_tree(root):
+    for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -140,7 +141,7 @@ def serving(tree: Path, url: str, workers: int) -> Any:
     process = subprocess.Popen([*command, "--workers", str(workers)], env=env, cwd=tree)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while True:
             try:
                 if httpx.get(base + "/ready", timeout=1).status_code == 200:
@@ -179,6 +180,7 @@ def latency(trees: list[Path], url: str, ids: list[str], rounds: int) -> dict[st
     with ExitStack() as stack:
         servers = [stack.enter_context(serving(tree, url, 1)) for tree in trees]
         clients = [stack.enter_context(httpx.Client(base_url=base)) for base, _ in servers]
+        pids = [process_tree(pid) for _, pid in servers]
         for name, query in QUERIES.items():
             samples: list[list[float]] = [[] for _ in trees]
             cpu = [0.0 for _ in trees]
@@ -186,13 +188,13 @@ def latency(trees: list[Path], url: str, ids: list[str], rounds: int) -> dict[st
                 body = {"query": query, "variables": {"id": rng.choice(ids)}}
                 order = range(len(trees)) if round_ % 2 == 0 else reversed(range(len(trees)))
                 for i in order:
-                    before, started = cpu_seconds(servers[i][1]), time.perf_counter()
+                    before, started = cpu_seconds(pids[i]), time.perf_counter()
                     response = clients[i].post("/graphql", json=body)
                     elapsed = time.perf_counter() - started
                     assert response.status_code == 200 and "errors" not in response.json()
                     if round_ >= 10:  # the first rounds warm up plans and caches
                         samples[i].append(elapsed)
-                        cpu[i] += cpu_seconds(servers[i][1]) - before
+                        cpu[i] += cpu_seconds(pids[i]) - before
             results[name] = [
                 {"tree": str(tree), **stats(samples[i]), "cpu_ms": round(cpu[i] / rounds * 1000, 3)}
                 for i, tree in enumerate(trees)
@@ -258,10 +260,11 @@ def throughput(
             for i in order:
                 with serving(trees[i], url, 2) as (base, pid):
                     wrk(base, query, ids, 2)  # warm-up: plans, prepared statements
-                    before = cpu_seconds(pid)
+                    workers = process_tree(pid)
+                    before = cpu_seconds(workers)
                     rate, requests = wrk(base, query, ids, seconds)
                     rates[i].append(rate)
-                    cpu[i].append((cpu_seconds(pid) - before) / max(requests, 1) * 1000)
+                    cpu[i].append((cpu_seconds(workers) - before) / max(requests, 1) * 1000)
                     rss[i] += peak_rss_mb(pid)
         results[name] = [
             {
@@ -296,6 +299,7 @@ def main() -> None:
         "latency_c1": latency(trees, url, ids, args.rounds),
         "sql_floor": asyncio.run(sql_floor(url, ids, args.rounds)),
     }
+    print(json.dumps(report, indent=2), flush=True)
     if shutil.which("wrk"):
         report["throughput_c32_2_workers"] = throughput(trees, url, ids, args.seconds)
     report["load_average_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
