@@ -31,7 +31,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,7 @@ import httpx
 import psycopg
 from graphql import parse
 
+from bench.read import WRK_SCRIPT, free_port
 from phiacta.db import admin
 from phiacta.db.embedded import EmbeddedPostgres
 from phiacta.graphql.engine.planner import plan_reads
@@ -58,25 +58,6 @@ QUERIES = {
         createdBy { name } outgoing(first: 5) { edges { node { edgeType
         target { id content } } } } } } } }""",
 }
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local ids = {}
-for line in io.lines(os.getenv("PHIACTA_BENCH_IDS")) do ids[#ids + 1] = line end
-local query = os.getenv("PHIACTA_BENCH_QUERY")
-local i = 0
-request = function()
-  i = i + 1
-  local body = '{"query":"' .. query .. '","variables":{"id":"' .. ids[(i % #ids) + 1] .. '"}}'
-  return wrk.format(nil, "/graphql", nil, body)
-end
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def process_tree(root: int) -> list[int]:

@@ -29,7 +29,7 @@ class NamespaceRow:
 
 # The tree is small (hundreds of rows, not millions) and bounded in depth, so each
 # lookup walks it whole rather than keeping a materialized path column in step.
-_TREE = f"""
+NAMESPACE_TREE = f"""
 WITH RECURSIVE tree AS (
     SELECT id, name, parent_id, name AS path, description, attrs, created_at, 1 AS depth
     FROM namespaces
@@ -44,7 +44,7 @@ WITH RECURSIVE tree AS (
 """
 
 ALL_NAMESPACES = (
-    _TREE
+    NAMESPACE_TREE
     + """
 SELECT id, name, parent_id, path, description, attrs, created_at
 FROM tree
@@ -53,7 +53,7 @@ ORDER BY path
 )
 
 NAMESPACES_BY_PATH = (
-    _TREE
+    NAMESPACE_TREE
     + """
 SELECT id, name, parent_id, path, description, attrs, created_at
 FROM tree
@@ -62,7 +62,7 @@ WHERE path = ANY(%(paths)s)
 )
 
 NAMESPACES_BY_ID = (
-    _TREE
+    NAMESPACE_TREE
     + """
 SELECT id, name, parent_id, path, description, attrs, created_at
 FROM tree

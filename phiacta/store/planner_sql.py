@@ -38,7 +38,7 @@ from functools import lru_cache
 from psycopg import sql
 
 from phiacta.store.artifacts import MAX_ARTIFACTS_PER_OWNER, MAX_CLAIMS_PER_ARTIFACT
-from phiacta.store.namespaces import MAX_NAMESPACE_DEPTH
+from phiacta.store.namespaces import NAMESPACE_TREE
 from phiacta.store.provenance import MAX_PROVENANCE_PER_CLAIM
 from phiacta.store.read_plan import (
     Column,
@@ -60,22 +60,6 @@ from phiacta.store.visibility import listed_claim
 MAX_OBJECT_KEYS = 50
 MAX_VERSIONS = 1000
 
-# The namespace tree with dotted paths, walked once per statement that needs it (the
-# tree is small and bounded in depth; see store.namespaces).
-NAMESPACE_TREE = sql.SQL(
-    """ns_tree AS (
-    SELECT id, name, parent_id, name::text AS path, description, attrs, created_at, 1 AS depth
-    FROM namespaces
-    WHERE parent_id IS NULL
-  UNION ALL
-    SELECT n.id, n.name, n.parent_id, ns_tree.path || '.' || n.name, n.description,
-           n.attrs, n.created_at, ns_tree.depth + 1
-    FROM namespaces n
-    JOIN ns_tree ON n.parent_id = ns_tree.id
-    WHERE ns_tree.depth < {max_depth}
-)"""
-).format(max_depth=sql.Literal(MAX_NAMESPACE_DEPTH))
-
 # A timestamp as Python's `datetime.isoformat` writes it (the executor's DateTime and
 # cursor form): microseconds as six digits unless zero, then the offset as +HH:MM.
 # PostgreSQL's own JSON form drops trailing zeros of the fraction.
@@ -89,7 +73,9 @@ ISO_TIME = sql.SQL(
 TABLES: dict[str, sql.Composable] = {
     "claims": sql.SQL("claims"),
     "agents": sql.SQL("agents"),
-    "namespaces": sql.SQL("ns_tree"),
+    # The namespace tree with dotted paths (store.namespaces), walked once per statement
+    # that reads it: the tree is small and bounded in depth.
+    "namespaces": sql.SQL("tree"),
     "confidence": sql.SQL("claim_confidence"),
     "edges": sql.SQL("edges"),
     "edge_types": sql.SQL("edge_types"),
@@ -221,12 +207,12 @@ class PageSpec:
 CLAIM_CONDITIONS: tuple[tuple[str, sql.SQL], ...] = (
     (
         "namespace",
-        sql.SQL("x.namespace_id IN (SELECT id FROM ns_tree WHERE path = {namespace}::text)"),
+        sql.SQL("x.namespace_id IN (SELECT id FROM tree WHERE path = {namespace}::text)"),
     ),
     (
         "namespace_subtree",
         sql.SQL(
-            "x.namespace_id IN (SELECT id FROM ns_tree WHERE path = {namespace_subtree}::text "
+            "x.namespace_id IN (SELECT id FROM tree WHERE path = {namespace_subtree}::text "
             "OR starts_with(path, {namespace_subtree}::text || '.'))"
         ),
     ),
@@ -274,7 +260,7 @@ def statement(plan: ReadPlan, present: frozenset[str]) -> str:
     builder = _Builder(present)
     data = builder.object_json(plan.fields, None)
     # PostgreSQL never evaluates a CTE no part of the statement reads.
-    query = sql.SQL("WITH RECURSIVE {} SELECT ({})::text").format(NAMESPACE_TREE, data)
+    query = sql.SQL("{} SELECT ({})::text").format(sql.SQL(NAMESPACE_TREE), data)
     return query.as_string()
 
 
