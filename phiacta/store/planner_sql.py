@@ -33,7 +33,6 @@ SQL, so each statement stays one the planner can use its indexes for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from psycopg import sql
 
@@ -253,7 +252,6 @@ PAGES: dict[str, PageSpec] = {
 }
 
 
-@lru_cache(maxsize=4096)
 def statement(plan: ReadPlan, present: frozenset[str]) -> str:
     """The statement answering `plan`, for a request whose bound parameters are
     `present` (the others are None or False); its text, ready to prepare."""

@@ -67,6 +67,8 @@ from phiacta.store.read_plan import (
 )
 
 SUBTREE_SUFFIX = ".*"
+# Distinct sets of present parameters (filters given or not) kept per document.
+MAX_STATEMENTS_PER_PLAN = 64
 
 log = structlog.get_logger(__name__)
 
@@ -300,6 +302,9 @@ class PlannedReads:
     plan: ReadPlan
     operation: OperationDefinitionNode
     binders: tuple[Binder, ...]
+    # Statements by the parameters present: kept here, since hashing a plan (a deep
+    # tree) per request would cost more than looking up a small dict.
+    statements: dict[frozenset[str], str] = default(default_factory=dict, compare=False)
 
     def bind(self, schema: GraphQLSchema, variables: Mapping[str, Any] | None) -> Params:
         """The parameters of one request. NotCovered when the variables do not coerce or
@@ -315,8 +320,14 @@ class PlannedReads:
         return params
 
     def statement(self, params: Params) -> str:
+        """The statement for these parameters, made once per set of present ones."""
         present = frozenset(k for k, v in params.items() if v is not None and v is not False)
-        return planner_sql.statement(self.plan, present)
+        found = self.statements.get(present)
+        if found is None:
+            if len(self.statements) >= MAX_STATEMENTS_PER_PLAN:
+                self.statements.clear()
+            found = self.statements[present] = planner_sql.statement(self.plan, present)
+        return found
 
 
 def plan_reads(
