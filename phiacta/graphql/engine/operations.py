@@ -11,8 +11,10 @@ once per (document, operation name) and keeps the answer:
 - validation: GraphQL's rules, Strawberry's two (oneOf inputs, `Maybe`) and the depth,
   alias and introspection limits of `graphql.engine.limits`.
 
-Per request, `run_prepared` checks the cost (it depends on variables), runs a query
-from its plan (`graphql.compiled`, made on the query's first run) or else executes
+Per request, `run_prepared` checks the cost (it depends on variables), answers a query
+the read planner covers with its one statement (`graphql.engine.planner`, planned with
+the document; the caller gets PostgreSQL's JSON text), else runs it from its plan
+(`graphql.engine.compiled`, made on the query's first run) or else executes
 with graphql-core and the schema's executor class, and codes the errors, exactly as
 the schema's extensions would. The HTTP view sends here queries (POST or GET) and POSTed
 mutations; anything else (subscriptions, mutations over GET, a document whose operation
