@@ -24,6 +24,7 @@ from phiacta.auth.ratelimit import RateLimiter
 from phiacta.auth.viewer import Scope, Viewer
 from phiacta.db.pool import Pool
 from phiacta.errors import RateLimited, Unauthenticated
+from phiacta.observability import metrics
 from phiacta.store import api_keys as api_key_store
 
 CACHE_SIZE = 10_000
@@ -125,6 +126,7 @@ class Authenticator:
         # argon2 is CPU-bound (~20 ms): keep it off the event loop. An unknown prefix is
         # checked against a dummy hash, so its answer takes as long as a wrong secret's
         # and the timing does not tell which prefixes exist.
+        metrics.API_KEY_HASHES.inc()
         valid = await asyncio.to_thread(
             verify_secret,
             row.hash if row is not None else _dummy_hash(),

@@ -84,6 +84,10 @@ BUNDLES_SUBMITTED = Counter("phiacta_bundles_submitted_total", "Bundles accepted
 CLAIMS_INGESTED = Counter("phiacta_claims_ingested_total", "Claims written (bundles included).")
 SEARCHES = Counter("phiacta_searches_total", "Search queries by mode.", ["mode"])
 TRAVERSALS = Counter("phiacta_traversals_total", "Graph traversals and path queries.")
+API_KEY_HASHES = Counter(
+    "phiacta_api_key_hashes_total",
+    "argon2 verifications of API keys not in the cache (a rise with 401s is key guessing).",
+)
 ACTIVE_SUBSCRIPTIONS = Gauge(
     "phiacta_active_subscriptions",
     "GraphQL subscriptions open now.",
