@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from tests.support import TEST_API_KEY_SALT
 from tests.test_cli_serve import wait_until_ready
 
@@ -111,7 +109,10 @@ def health_probe(url: str) -> Iterator[HealthProbe]:
     """Probe `/health` while the block runs; after the block's own assertions, the
     probe's: it answered throughout, never failed, never over HEALTH_BUDGET_SECONDS."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.hardening_support", url],
+        [
+            *(sys.executable, "-m", "tests.health_probe", url),
+            *(str(PROBE_INTERVAL_SECONDS), str(PROBE_TIMEOUT_SECONDS)),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -139,24 +140,6 @@ def health_probe(url: str) -> Iterator[HealthProbe]:
         f"/health took {typical * 1000:.0f} ms or more in {100 - TYPICAL_SHARE * 100:.0f} % "
         f"of {len(latencies)} probes (budget {budget * 1000:.0f} ms)"
     )
-
-
-def _probe(url: str) -> None:
-    with httpx.Client(base_url=url, timeout=PROBE_TIMEOUT_SECONDS) as http:
-        http.get("/health")  # connected before timing starts
-        print("started", flush=True)
-        try:
-            while True:
-                started = time.perf_counter()
-                try:
-                    ok = http.get("/health").status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                elapsed = time.perf_counter() - started
-                print(f"{elapsed:.6f}" if ok else "failed", flush=True)
-                time.sleep(PROBE_INTERVAL_SECONDS)
-        except KeyboardInterrupt:
-            return
 
 
 async def _replay(ws_url: str, subscriptions: int, events: int) -> None:
@@ -195,9 +178,6 @@ def replaying(ws_url: str, subscriptions: int, events: int) -> Iterator[subproce
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 2:
-        _probe(sys.argv[1])
-    else:
-        import asyncio
+    import asyncio
 
-        asyncio.run(_replay(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    asyncio.run(_replay(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
