@@ -50,8 +50,13 @@ format: install
 typecheck: install
 	$(BIN)/mypy --strict phiacta
 
+# One test process per core (at most 4), each with its own embedded PostgreSQL; a test
+# module runs whole in one process, so its database and servers are made once.
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
 pytest: install
-	$(BIN)/pytest -q
+	$(PYTEST)
 	@$(MAKE) --no-print-directory pytest-pgbouncer
 
 # The HTTP suite again, through PgBouncer in transaction mode (tests/pgbouncer.py).
@@ -61,7 +66,7 @@ PGBOUNCER_MISSING := PgBouncer is not installed: tests/test_pooler.py and the HT
 pytest-pgbouncer: install
 	@if command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer; then \
 		echo "HTTP suite through PgBouncer (transaction pooling):"; \
-		PHIACTA_TEST_POOLER=pgbouncer $(BIN)/pytest -q; \
+		PHIACTA_TEST_POOLER=pgbouncer $(PYTEST); \
 	else echo "$(PGBOUNCER_MISSING)"; fi
 
 # Schemathesis (GraphQL mode) against a live server: 15 examples per root field, 500+
