@@ -252,7 +252,7 @@ async def measure_size(url: str, iterations: int) -> dict[str, Any]:
     try:
         results["throughput"] = await throughput(url, ids)
         results["throughput_wrk"] = await asyncio.to_thread(wrk_throughput, url, ids)
-    except RuntimeError as exc:
+    except (RuntimeError, httpx.HTTPError) as exc:
         results["throughput"] = {"error": str(exc)}
     results["load_average_at_end"] = load_average()
     await conn.close()
