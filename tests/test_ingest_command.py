@@ -115,11 +115,13 @@ def test_a_failing_file_leaves_nothing_behind_and_fails_the_run(
         "edges:\n"
         "  - {from: c1, to: c2, type: no_such_edge_type}\n"
     )
-    env = _env(tmp_path, own_database)
+    # A narrow terminal: the failure's line is not wrapped, its path and code stay whole.
+    env = _env(tmp_path, own_database) | {"COLUMNS": "40"}
     before = row_counts(own_database)
     done = _ingest(env, tmp_path, folder)
     assert done.returncode == 1
-    assert "bad.yaml" in done.stderr and "EDGE_TYPE_UNKNOWN" in done.stderr
+    [failure] = [line for line in done.stderr.splitlines() if "EDGE_TYPE_UNKNOWN" in line]
+    assert f"{folder / 'bad.yaml'}: edges[0].edgeType:" in failure
     assert "main.tex" in done.stdout and "failed" in done.stdout
     after = row_counts(own_database)
     # Only the good paper arrived: one source, one bundle.

@@ -227,5 +227,11 @@ def _report(outcomes: list[Outcome]) -> int:
     err = Console(stderr=True)
     for o in outcomes:
         if o.error is not None:
-            err.print(f"[red]failed[/red] {escape(o.name)}: {escape(o.error)}", highlight=False)
+            # One line per failure whatever the terminal's width: paths and codes stay
+            # whole for the people and scripts that read them.
+            err.print(
+                f"[red]failed[/red] {escape(o.name)}: {escape(o.error)}",
+                highlight=False,
+                soft_wrap=True,
+            )
     return 1 if any(o.failed for o in outcomes) else 0
