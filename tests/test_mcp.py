@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -244,19 +243,33 @@ def stdio_server(settings: Settings, *args: str, **env: str) -> StdioServerParam
     )
 
 
-@pytest.mark.skipif(
-    os.environ.get("PHIACTA_TEST_POOLER") == "pgbouncer",
-    reason="`phiacta mcp` on the local database through PgBouncer writes non-protocol "
-    "lines to stdout (known, open under issue 19); its HTTP transport passes there",
-)
+def local_stdio_server(settings: Settings, key: ApiKey) -> StdioServerParameters:
+    """`phiacta mcp` on the test database by the route the server takes (direct, or
+    through PgBouncer with LISTEN going direct), logging at info so that start-up lines
+    are written: every one must reach stderr, not the protocol's stdout."""
+    route = {
+        "DATABASE_URL": str(settings.database_url),
+        "DATABASE_POOLER": settings.database_pooler,
+    }
+    if settings.database_listen_url:
+        route["DATABASE_LISTEN_URL"] = settings.database_listen_url
+    return stdio_server(settings, PHIACTA_API_KEY=key.raw, LOG_LEVEL="info", **route)
+
+
+def assert_stdout_was_protocol_only(caplog: pytest.LogCaptureFixture) -> None:
+    unreadable = [r for r in caplog.records if r.name == "mcp.client.stdio"]
+    assert not unreadable, [r.getMessage() for r in unreadable]
+
+
 async def test_stdio_on_the_local_database_acts_as_the_keys_agent(
-    settings: Settings, writer: ApiKey, reader: ApiKey, client: httpx.Client
+    settings: Settings,
+    writer: ApiKey,
+    reader: ApiKey,
+    client: httpx.Client,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     namespace = unique_name("stdio")
-    local = stdio_server(
-        settings, DATABASE_URL=str(settings.database_url), PHIACTA_API_KEY=writer.raw
-    )
-    async with Client(local) as agent:
+    async with Client(local_stdio_server(settings, writer)) as agent:
         assert {tool.name for tool in (await agent.list_tools()).tools} >= TOOLS
         assert {p.name for p in (await agent.list_prompts()).prompts} >= {"ingest_paper"}
         ids = await submit_pair(agent, namespace)
@@ -280,14 +293,12 @@ async def test_stdio_on_the_local_database_acts_as_the_keys_agent(
     )
     assert created["claim"]["createdById"] == str(writer.agent_id)
 
-    read_only = stdio_server(
-        settings, DATABASE_URL=str(settings.database_url), PHIACTA_API_KEY=reader.raw
-    )
-    async with Client(read_only) as agent:
+    async with Client(local_stdio_server(settings, reader)) as agent:
         refused = await agent.call_tool(
             "link_claims", {"source_id": ids["b"], "target_id": ids["a"], "edge_type": "related_to"}
         )
     assert error_of(refused)["code"] == "FORBIDDEN"
+    assert_stdout_was_protocol_only(caplog)
 
 
 async def test_stdio_calls_a_remote_server_with_the_key(

@@ -15,6 +15,7 @@ itself (the embedded server when DATABASE_URL is unset) and runs as the key's ag
 from __future__ import annotations
 
 import contextlib
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -117,8 +118,9 @@ async def _stdio_gateways(
     from phiacta.app import create_app
 
     # The app's own lifespan makes the services (pool, authenticator, rate limiter,
-    # event bus), so a local session runs exactly as the server would.
-    app = create_app(settings)
+    # event bus), so a local session runs exactly as the server would. Its logs go to
+    # stderr: stdout carries the protocol, and a line on it breaks the client's stream.
+    app = create_app(settings, log_stream=sys.stderr)
     async with app.router.lifespan_context(app):
         services: Services = app.state.services
         endpoint: McpEndpoint = app.state.mcp
