@@ -17,6 +17,7 @@ from rdflib import Dataset, Graph, URIRef
 
 from phiacta.config import Settings
 from phiacta.db import admin
+from phiacta.store.export import FIELDS, NULLABLE
 from phiacta.transfer.vocabulary import PHI
 from tests.support import (
     TEST_API_KEY_SALT,
@@ -369,3 +370,22 @@ def test_exports_need_a_key_with_claims_read(
     assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert unknown.status_code == 400
     assert bad.json()["errors"][0]["extensions"]["details"][0]["path"] == "createdAfter"
+
+
+def test_the_export_knows_which_columns_may_be_null(database_url: str) -> None:
+    """PostgreSQL writes the NDJSON lines, skipping the null check where the schema
+    forbids NULL: a column that became nullable must be listed, or its records would
+    vanish from exports."""
+    tables = {"agent": "agents", "namespace": "namespaces", "edge_type": "edge_types"}
+    tables |= {"source": "sources", "claim": "claims", "provenance": "provenance"}
+    tables |= {"edge": "edges", "review": "reviews"}
+    with psycopg.connect(database_url) as conn:
+        nullable = set(
+            conn.execute(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = 'public' AND is_nullable = 'YES'"
+            ).fetchall()
+        )
+    for kind, table in tables.items():
+        exported = {name for name, _ in FIELDS[kind]}
+        assert {c for t, c in nullable if t == table} & exported == NULLABLE[kind], kind

@@ -14,7 +14,13 @@ from uuid import UUID
 
 from phiacta.errors import FieldProblem, ValidationFailed
 from phiacta.store import Connection
-from phiacta.store.export import FIELDS, ExportSelection, export_rows, export_transaction
+from phiacta.store.export import (
+    FIELDS,
+    ExportSelection,
+    export_ndjson,
+    export_rows,
+    export_transaction,
+)
 from phiacta.transfer.formats import FORMATS, Format, Record
 
 T = TypeVar("T")
@@ -67,6 +73,12 @@ async def stream_export(
 ) -> AsyncIterator[bytes]:
     """The export as pieces of UTF-8 text, read from one snapshot."""
     async with export_transaction(conn):
+        if fmt.write is None:
+            async for kind, count, lines in export_ndjson(conn, selection):
+                if on_claims is not None and kind in CLAIM_KINDS:
+                    on_claims(count)
+                yield lines
+            return
 
         async def records() -> AsyncIterator[tuple[str, list[Record]]]:
             names = {kind: ("type", *(name for name, _ in FIELDS[kind])) for kind in fmt.kinds}
