@@ -190,7 +190,7 @@ def create_app(settings: Settings | None = None, log_stream: TextIO | None = Non
             metrics.mark_process_dead(os.getpid())
 
     graphql = GraphQLView(build_schema(settings), settings, graphql_ide="graphiql", keep_alive=True)
-    mcp = McpEndpoint(graphql.operations)
+    mcp = McpEndpoint(graphql.operations, settings)
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),

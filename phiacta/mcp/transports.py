@@ -46,9 +46,9 @@ async def _gateway_of_request(request: object) -> Gateway:
 class McpEndpoint:
     """The ASGI app behind `/mcp`: authenticates, then hands over to the MCP SDK."""
 
-    def __init__(self, operations: PreparedOperations) -> None:
+    def __init__(self, operations: PreparedOperations, settings: Settings) -> None:
         self.operations = operations
-        self.server = build_server(_gateway_of_request)
+        self.server = build_server(_gateway_of_request, settings)
         self._app: ASGIApp = self.server.streamable_http_app(
             streamable_http_path=MCP_PATH,
             stateless_http=True,
@@ -94,7 +94,7 @@ def run_stdio(settings: Settings, url: str | None, api_key: str | None) -> int:
 
     async def serve() -> None:
         async with _stdio_gateways(settings, url, api_key) as gateway_of:
-            await build_server(gateway_of).run_stdio_async()
+            await build_server(gateway_of, settings).run_stdio_async()
 
     anyio.run(serve)
     return 0
