@@ -32,14 +32,16 @@ namespaces those records refer to go out. With no selection everything goes out.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
+from psycopg import sql
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from psycopg.pq import Format
@@ -51,6 +53,8 @@ from phiacta.store.namespaces import NAMESPACE_TREE
 BATCH_ROWS = 1000
 # Table blocks per chunk of NDJSON (about 9,000 edges or 600 claims with embeddings).
 CHUNK_BLOCKS = 128
+# Chunks (or pages of rows) a connection reads ahead of the writer.
+CHUNKS_AHEAD = 2
 
 KINDS = ("agent", "namespace", "edge_type", "source", "claim", "provenance", "edge", "review")
 
@@ -238,24 +242,30 @@ class Scan:
             f"FROM {self.table}\nWHERE {self.where}{order}\n"
         )
 
-    def lines_query(self) -> str:
-        """The records as NDJSON text, in rows of (records, lines): a row per chunk of
-        `CHUNK_BLOCKS` table blocks (read by TID range, in table order), or a row per
-        record when the order matters."""
+    @property
+    def chunked(self) -> bool:
+        return self.order_by is None
+
+    def lines_query(self, part: int = 0, parts: int = 1) -> str:
+        """The records as NDJSON text, in rows of (first block, records, lines): a row
+        per chunk of `CHUNK_BLOCKS` table blocks (read by TID range, in table order;
+        of every `parts` chunks, the `part`th), or a row per record (first block 0)
+        when the order matters."""
         # Braces doubled: the statement is a template for `{claims}` and `{everything}`.
         line = ndjson_line(self.kind, self.alias).replace("{", "{{").replace("}", "}}")
         line = f"{line} || E'\\n'"
         if self.order_by is not None:
             return (
-                f"{self.prelude}SELECT 1::bigint, {line}\n"
+                f"{self.prelude}SELECT 0, 1::bigint, {line}\n"
                 f"FROM {self.table}\nWHERE {self.where}\nORDER BY {self.order_by}\n"
             )
         name = self.table.split()[0]
         return f"""
-SELECT chunk.records, chunk.lines
+SELECT b.first_block, chunk.records, chunk.lines
 FROM generate_series(
-    0, (pg_relation_size('{name}') / current_setting('block_size')::int)::int,
-    {CHUNK_BLOCKS}) AS b(first_block)
+    {part * CHUNK_BLOCKS},
+    (pg_relation_size('{name}') / current_setting('block_size')::int)::int,
+    {parts * CHUNK_BLOCKS}) AS b(first_block)
 CROSS JOIN LATERAL (
     SELECT count(*) AS records, string_agg({line}, '') AS lines
     FROM {self.table}
@@ -452,21 +462,109 @@ class _Utf8(Loader):
 
 
 async def export_ndjson(
-    conn: Connection, selection: ExportSelection
+    conn: Connection, selection: ExportSelection, helpers: Sequence[Connection] = ()
 ) -> AsyncIterator[tuple[str, int, bytes]]:
     """(kind, records, lines): every selected record as NDJSON, kind by kind in import
     order, the lines made by PostgreSQL a chunk of table blocks at a time, so neither
-    side holds more than a chunk (a few MB) however many claims there are."""
+    side holds more than a few chunks (a few MB each) however many claims there are.
+
+    `helpers` (other connections, each in a transaction on `conn`'s snapshot: see
+    `shared_snapshot`) make chunks at the same time as `conn`, each every n-th chunk
+    of a table; the chunks still go out in table order, so the output is the same."""
     claims, everything, params = await _selected(conn, selection)
     for kind in KINDS:
         for scan in SCANS[kind]:
-            statement = scan.lines_query().format(claims=claims, everything=everything)
-            fetch = BATCH_ROWS if scan.order_by else 1
-            async with conn.cursor(name=f"export_{kind}", binary=True) as cur:
-                cur.adapters.register_loader("text", _Utf8)
-                await cur.execute(statement, params)
-                while rows := await cur.fetchmany(fetch):
-                    yield kind, sum(row[0] for row in rows), b"".join(row[1] for row in rows)
+            readers = [conn, *helpers] if scan.chunked else [conn]
+            statements = [
+                scan.lines_query(part, len(readers)).format(claims=claims, everything=everything)
+                for part in range(len(readers))
+            ]
+            page = 1 if scan.chunked else BATCH_ROWS
+            async for records, lines in _in_table_order(kind, readers, statements, params, page):
+                yield kind, records, lines
+
+
+Chunk = tuple[int, int, bytes]  # first block, records, lines
+
+
+async def _in_table_order(
+    kind: str,
+    readers: list[Connection],
+    statements: list[str],
+    params: dict[str, Any],
+    page: int,
+) -> AsyncIterator[tuple[int, bytes]]:
+    """(records, lines) of the statements' rows, each statement on its own connection
+    reading ahead of the writer (`page` rows a fetch, joined), merged by first block."""
+    queues: list[asyncio.Queue[Chunk | BaseException | None]] = [
+        asyncio.Queue(maxsize=CHUNKS_AHEAD) for _ in readers
+    ]
+    tasks = [
+        asyncio.create_task(_read_chunks(conn, f"export_{kind}", statement, params, page, queue))
+        for conn, statement, queue in zip(readers, statements, queues, strict=True)
+    ]
+    try:
+        heads = [await _next_chunk(queue) for queue in queues]
+        while any(head is not None for head in heads):
+            index = min(
+                (i for i, head in enumerate(heads) if head is not None),
+                key=lambda i: heads[i][0],  # type: ignore[index]
+            )
+            head = heads[index]
+            assert head is not None
+            yield head[1], head[2]
+            heads[index] = await _next_chunk(queues[index])
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _read_chunks(
+    conn: Connection,
+    name: str,
+    statement: str,
+    params: dict[str, Any],
+    page: int,
+    queue: asyncio.Queue[Chunk | BaseException | None],
+) -> None:
+    try:
+        async with conn.cursor(name=name, binary=True) as cur:
+            cur.adapters.register_loader("text", _Utf8)
+            await cur.execute(statement, params)
+            while rows := await cur.fetchmany(page):
+                lines = b"".join(row[2] for row in rows)
+                await queue.put((rows[0][0], sum(row[1] for row in rows), lines))
+    except Exception as exc:  # handed to the writer, which raises it
+        await queue.put(exc)
+        return
+    await queue.put(None)
+
+
+async def _next_chunk(queue: asyncio.Queue[Chunk | BaseException | None]) -> Chunk | None:
+    item = await queue.get()
+    if isinstance(item, BaseException):
+        raise item
+    return item
+
+
+@asynccontextmanager
+async def shared_snapshot(conn: Connection, helpers: Sequence[Connection]) -> AsyncIterator[None]:
+    """Each helper in a REPEATABLE READ transaction on the snapshot of `conn`'s export
+    transaction (call inside `export_transaction`), timestamps in UTC, until exit."""
+    if not helpers:
+        yield
+        return
+    cur = await conn.execute("SELECT pg_export_snapshot()")
+    row = await cur.fetchone()
+    assert row is not None
+    async with AsyncExitStack() as stack:
+        for helper in helpers:
+            await stack.enter_async_context(helper.transaction())
+            await helper.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            await helper.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(row[0]))
+            await helper.execute("SET LOCAL TimeZone = 'UTC'")
+        yield
 
 
 async def _selected(
