@@ -371,6 +371,10 @@ def test_exports_need_a_key_with_claims_read(
     assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert unknown.status_code == 400
     assert bad.json()["errors"][0]["extensions"]["details"][0]["path"] == "createdAfter"
+    streamed = client_module.get("/export/ndjson", headers=reader.headers)
+    assert streamed.status_code == 200
+    kinds = {json.loads(line)["type"] for line in streamed.text.splitlines()}
+    assert {"agent", "edge_type"} <= kinds
 
 
 def test_the_export_knows_which_columns_may_be_null(database_url: str) -> None:
