@@ -319,7 +319,8 @@ SCANS: dict[str, tuple[Scan, ...]] = {
         ),
     ),
     # First versions in table order; then the few later ones by version, so a revision
-    # follows the version it supersedes.
+    # follows the version it supersedes (in table order within a version, so the same
+    # data always gives the same file).
     "claim": (
         Scan("claim", "claims c", "c", "c.version = 1 AND ({everything} OR c.id IN ({claims}))"),
         Scan(
@@ -327,7 +328,7 @@ SCANS: dict[str, tuple[Scan, ...]] = {
             "claims c",
             "c",
             "c.version > 1 AND ({everything} OR c.id IN ({claims}))",
-            order_by="c.version",
+            order_by="c.version, c.ctid",
         ),
     ),
     "provenance": (
