@@ -8,6 +8,7 @@ import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TextIO
 
 import psycopg
 import structlog
@@ -120,10 +121,11 @@ def _cors(settings: Settings) -> Middleware:
     )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """The ASGI app. Without `settings`, they are read from the environment."""
+def create_app(settings: Settings | None = None, log_stream: TextIO | None = None) -> Starlette:
+    """The ASGI app. Without `settings`, they are read from the environment. Logs go
+    to `log_stream`, stdout by default (`phiacta mcp` keeps stdout for the protocol)."""
     settings = settings or load_settings()
-    configure_logging(settings)
+    configure_logging(settings, log_stream)
     head = migrate.head_revision()
 
     @asynccontextmanager
@@ -188,7 +190,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics.mark_process_dead(os.getpid())
 
     graphql = GraphQLView(build_schema(settings), settings, graphql_ide="graphiql", keep_alive=True)
-    mcp = McpEndpoint(graphql.operations)
+    mcp = McpEndpoint(graphql.operations, settings)
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),

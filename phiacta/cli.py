@@ -210,7 +210,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         "createdBefore": args.created_before,
         "latestOnly": "true" if args.latest_only else None,
     }
-    return run_export(settings, args.format, args.output, options, not args.no_progress)
+    return run_export(settings, args.format, args.output, options, not args.no_progress, args.jobs)
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
@@ -385,6 +385,14 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("--created-before", help="ISO time: claims created before it")
     dump.add_argument("--latest-only", action="store_true", help="latest versions only")
     dump.add_argument("--no-progress", action="store_true", help="no progress bar")
+    dump.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        choices=range(1, 9),
+        metavar="N",
+        help="ndjson: database connections making the lines at once, 1..8 (default 2)",
+    )
     dump.set_defaults(handler=_export)
 
     load = commands.add_parser("import", help="import an ndjson or trig export")

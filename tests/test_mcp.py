@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import base64
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from mcp_types import CallToolResult, TextResourceContents
 
 from phiacta.config import Settings
 from tests.live_client import LiveClient, append_events, claim_created, until_subscribed
+from tests.papers import Paper, write_markdown, write_pdf
 from tests.support import (
     TEST_API_KEY_SALT,
     ApiKey,
@@ -39,6 +41,7 @@ TOOLS = {
     "review_claim",
     "revise_claim",
     "link_claims",
+    "ingest_paper",
 }
 WRITER_SCOPES = ["claims:read", "claims:write", "bundles:write", "reviews:write"]
 
@@ -193,6 +196,42 @@ async def test_a_key_without_the_scope_is_refused_with_our_code(
     assert listed["claims"]["totalCount"] == 0
 
 
+async def test_an_agent_ingests_a_paper_and_gets_its_claim_ids(
+    server: LiveServer, client: httpx.Client, writer: ApiKey, reader: ApiKey, tmp_path: Path
+) -> None:
+    paper = Paper(title="Caffeine and reaction time", doi=f"10.5555/{unique_name('mcp')}")
+    text = write_markdown(paper, tmp_path).read_text()
+    call = {"format": "markdown", "content": text, "name": "caffeine.md"}
+    async with http_client(server, writer) as agent:
+        first = structured(await agent.call_tool("ingest_paper", call))["submitBundle"]
+        again = structured(await agent.call_tool("ingest_paper", call))["submitBundle"]
+        bad = await agent.call_tool(
+            "ingest_paper", {"format": "pdf", "content_base64": "not base64 at all!"}
+        )
+        neither = await agent.call_tool("ingest_paper", {"format": "text"})
+    async with http_client(server, reader) as reading:
+        refused = await reading.call_tool("ingest_paper", call)
+
+    ids = [claim["id"] for claim in first["claims"]]
+    assert len(ids) >= len(paper.claims) - 1
+    assert again["replayed"] and [claim["id"] for claim in again["claims"]] == ids
+    assert error_of(bad)["code"] == "VALIDATION_FAILED"
+    assert [d["path"] for d in error_of(bad)["details"]] == ["content_base64"]
+    assert [d["path"] for d in error_of(neither)["details"]] == ["content"]
+    assert error_of(refused)["code"] == "FORBIDDEN"
+    assert "bundles:write" in error_of(refused)["message"]
+    seen = data_of(
+        gql(
+            client,
+            "query($id: ID!) { claim(id: $id) "
+            "{ createdById provenance { source { externalRef } } } }",
+            {"id": ids[0]},
+        )
+    )["claim"]
+    assert seen["createdById"] == str(writer.agent_id)
+    assert seen["provenance"][0]["source"]["externalRef"] == paper.doi
+
+
 def test_a_bad_key_is_unauthenticated_before_mcp_runs(server: LiveServer) -> None:
     response = httpx.post(
         f"{server.url}/mcp",
@@ -244,19 +283,36 @@ def stdio_server(settings: Settings, *args: str, **env: str) -> StdioServerParam
     )
 
 
-@pytest.mark.skipif(
-    os.environ.get("PHIACTA_TEST_POOLER") == "pgbouncer",
-    reason="`phiacta mcp` on the local database through PgBouncer writes non-protocol "
-    "lines to stdout (known, open under issue 19); its HTTP transport passes there",
-)
+def local_stdio_server(settings: Settings, key: ApiKey) -> StdioServerParameters:
+    """`phiacta mcp` on the test database by the route the server takes (direct, or
+    through PgBouncer with LISTEN going direct), logging at info so that start-up lines
+    are written: every one must reach stderr, not the protocol's stdout."""
+    route = {
+        "DATABASE_URL": str(settings.database_url),
+        "DATABASE_POOLER": settings.database_pooler,
+    }
+    if settings.database_listen_url:
+        route["DATABASE_LISTEN_URL"] = settings.database_listen_url
+    return stdio_server(settings, PHIACTA_API_KEY=key.raw, LOG_LEVEL="info", **route)
+
+
+def assert_stdout_was_protocol_only(caplog: pytest.LogCaptureFixture) -> None:
+    unreadable = [r for r in caplog.records if r.name == "mcp.client.stdio"]
+    assert not unreadable, [r.getMessage() for r in unreadable]
+
+
 async def test_stdio_on_the_local_database_acts_as_the_keys_agent(
-    settings: Settings, writer: ApiKey, reader: ApiKey, client: httpx.Client
+    settings: Settings,
+    writer: ApiKey,
+    reader: ApiKey,
+    client: httpx.Client,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
     namespace = unique_name("stdio")
-    local = stdio_server(
-        settings, DATABASE_URL=str(settings.database_url), PHIACTA_API_KEY=writer.raw
-    )
-    async with Client(local) as agent:
+    paper = Paper(title="Caffeine in print", doi=f"10.5555/{unique_name('pdf')}")
+    pdf = base64.b64encode(write_pdf(paper, tmp_path).read_bytes()).decode()
+    async with Client(local_stdio_server(settings, writer)) as agent:
         assert {tool.name for tool in (await agent.list_tools()).tools} >= TOOLS
         assert {p.name for p in (await agent.list_prompts()).prompts} >= {"ingest_paper"}
         ids = await submit_pair(agent, namespace)
@@ -270,24 +326,28 @@ async def test_stdio_on_the_local_database_acts_as_the_keys_agent(
         review = structured(
             await agent.call_tool("review_claim", {"claim_id": ids["a"], "verdict": "ENDORSE"})
         )["createReview"]
+        ingested = structured(
+            await agent.call_tool(
+                "ingest_paper", {"format": "pdf", "content_base64": pdf, "name": "print.pdf"}
+            )
+        )["submitBundle"]
     assert "supports" in {t["name"] for t in types}
     assert [hit["claim"]["id"] for hit in hits] == [ids["a"]]
     contents = read.contents[0]
     assert isinstance(contents, TextResourceContents) and ids["b"] in contents.text
     assert review["review"]["reviewerId"] == str(writer.agent_id)
-    created = data_of(
-        gql(client, "query($id: ID!) { claim(id: $id) { createdById } }", {"id": ids["a"]})
-    )
-    assert created["claim"]["createdById"] == str(writer.agent_id)
+    for claim_id in (ids["a"], ingested["claims"][0]["id"]):
+        created = data_of(
+            gql(client, "query($id: ID!) { claim(id: $id) { createdById } }", {"id": claim_id})
+        )
+        assert created["claim"]["createdById"] == str(writer.agent_id)
 
-    read_only = stdio_server(
-        settings, DATABASE_URL=str(settings.database_url), PHIACTA_API_KEY=reader.raw
-    )
-    async with Client(read_only) as agent:
+    async with Client(local_stdio_server(settings, reader)) as agent:
         refused = await agent.call_tool(
             "link_claims", {"source_id": ids["b"], "target_id": ids["a"], "edge_type": "related_to"}
         )
     assert error_of(refused)["code"] == "FORBIDDEN"
+    assert_stdout_was_protocol_only(caplog)
 
 
 async def test_stdio_calls_a_remote_server_with_the_key(

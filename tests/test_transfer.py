@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from rdflib import Dataset, Graph, URIRef
 
 from phiacta.config import Settings
 from phiacta.db import admin
+from phiacta.store.export import FIELDS, NULLABLE
 from phiacta.transfer.vocabulary import PHI
 from tests.support import (
     TEST_API_KEY_SALT,
@@ -369,3 +371,71 @@ def test_exports_need_a_key_with_claims_read(
     assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert unknown.status_code == 400
     assert bad.json()["errors"][0]["extensions"]["details"][0]["path"] == "createdAfter"
+    streamed = client_module.get("/export/ndjson", headers=reader.headers)
+    assert streamed.status_code == 200
+    kinds = {json.loads(line)["type"] for line in streamed.text.splitlines()}
+    assert {"agent", "edge_type"} <= kinds
+
+
+def test_the_export_knows_which_columns_may_be_null(database_url: str) -> None:
+    """PostgreSQL writes the NDJSON lines, skipping the null check where the schema
+    forbids NULL: a column that became nullable must be listed, or its records would
+    vanish from exports."""
+    tables = {"agent": "agents", "namespace": "namespaces", "edge_type": "edge_types"}
+    tables |= {"source": "sources", "claim": "claims", "provenance": "provenance"}
+    tables |= {"edge": "edges", "review": "reviews"}
+    with psycopg.connect(database_url) as conn:
+        nullable = set(
+            conn.execute(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = 'public' AND is_nullable = 'YES'"
+            ).fetchall()
+        )
+    for kind, table in tables.items():
+        exported = {name for name, _ in FIELDS[kind]}
+        assert {c for t, c in nullable if t == table} & exported == NULLABLE[kind], kind
+
+
+def test_a_source_known_by_its_reference_is_not_duplicated_on_import(
+    settings: Settings, fresh_database: str, tmp_path: Path
+) -> None:
+    """A source whose DOI (in any spelling) the database or the file already has
+    resolves to that source: no second row, and the records naming it follow."""
+    known, again, doi_twice, doi_twice_later = (str(uuid.uuid4()) for _ in range(4))
+    claim = str(uuid.uuid4())
+
+    def source(id: str, ref: str) -> dict[str, str]:
+        return {"type": "source", "id": id, "source_type": "paper", "external_ref": ref}
+
+    first = tmp_path / "first.ndjson"
+    first.write_text(json.dumps(source(known, "10.5555/Known")) + "\n")
+    assert cli(settings, fresh_database, "import", str(first), "--no-progress").returncode == 0
+
+    second = tmp_path / "second.ndjson"
+    records = [
+        source(again, "https://doi.org/10.5555/KNOWN"),
+        source(doi_twice, "doi:10.5555/twice"),
+        source(doi_twice_later, "10.5555/TWICE"),
+        {"type": "claim", "id": claim, "content": "Known sources stay single"},
+        {"type": "provenance", "id": str(uuid.uuid4()), "claim_id": claim, "source_id": again},
+        {
+            "type": "provenance",
+            "id": str(uuid.uuid4()),
+            "claim_id": claim,
+            "source_id": doi_twice_later,
+        },
+    ]
+    second.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = cli(settings, fresh_database, "import", str(second), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "source: 3 read, 1 new" in result.stdout
+
+    with psycopg.connect(fresh_database) as conn:
+        sources = conn.execute("SELECT id::text, external_ref FROM sources").fetchall()
+        named = conn.execute("SELECT source_id::text FROM provenance").fetchall()
+        identifiers = conn.execute(
+            "SELECT identifier, source_id::text FROM source_identifiers"
+        ).fetchall()
+    assert sorted(sources) == sorted([(known, "10.5555/known"), (doi_twice, "10.5555/twice")])
+    assert sorted(row[0] for row in named) == sorted([known, doi_twice])
+    assert sorted(identifiers) == sorted([("10.5555/known", known), ("10.5555/twice", doi_twice)])

@@ -143,3 +143,7 @@ query McpSource($id: ID!) {
   source(id: $id) { id sourceType title externalRef contentHash attrs createdAt submittedById }
 }
 """
+
+VIEWER_SCOPES = """
+query McpViewer { viewer { scopes } }
+"""

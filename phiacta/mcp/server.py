@@ -6,8 +6,8 @@ A tool answers with structured content (the operation's data, compact) and a rea
 text; a refused or failed operation is an MCP tool error whose structured content is
 `{"error": {"code": ..., "message": ..., "details": ...}}` with our error codes.
 
-`build_server(gateway_of)` takes the function that gives a message its gateway, from
-the transport's request: the HTTP transport makes one per request from the caller's
+`build_server(gateway_of, settings)` takes the function that gives a message its
+gateway, from the transport's request: the HTTP transport makes one per request from the caller's
 API key; stdio one per call on the session's key.
 """
 
@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from typing import Annotated, Any, Literal
 
+import anyio
 import orjson
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
@@ -25,8 +26,11 @@ from mcp.server.mcpserver.prompts.base import UserMessage
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from phiacta.config import Settings
+from phiacta.errors import PhiactaError
+from phiacta.extensions.base import InputExtension
 from phiacta.graphql.schema import schema_sdl
-from phiacta.mcp import documents
+from phiacta.mcp import documents, papers
 from phiacta.mcp.gateway import Gateway, GatewayError
 
 # The transport's request (a Starlette Request over HTTP, None on stdio) -> its gateway.
@@ -41,8 +45,9 @@ by typed edges (supports, contradicts, depends_on, ...), traced to sources throu
 provenance and judged by reviews. Find claims with search_claims, read one with
 get_claim (its edges and confidence), explore with traverse, find_path and
 evidence_for. Write with submit_claims (a bundle of claims and edges from one source,
-atomic and idempotent), review_claim, revise_claim and link_claims; writes need an API
-key with the matching scope. Errors carry a code: VALIDATION_FAILED (fix the argument
+atomic and idempotent), ingest_paper (a whole paper: its claims, edges and references
+read for you), review_claim, revise_claim and link_claims; writes need an API key with
+the matching scope. Errors carry a code: VALIDATION_FAILED (fix the argument
 named in details), NOT_FOUND, FORBIDDEN (the key lacks a scope), RATE_LIMITED (wait
 retryAfter seconds), LIMIT_EXCEEDED."""
 
@@ -118,9 +123,10 @@ class EdgeInput(BaseModel):
     strength: float = Field(1.0, ge=0, le=1)
 
 
-def build_server(gateway_of: GatewayOf) -> MCPServer:
+def build_server(gateway_of: GatewayOf, settings: Settings) -> MCPServer:
     """The MCP server; every tool and resource reaches Phiacta through `gateway_of`."""
     server = MCPServer("phiacta", instructions=INSTRUCTIONS, version="1", log_level="WARNING")
+    readers: list[InputExtension] = []
 
     async def bind_gateway(
         ctx: ServerRequestContext[Any, Any], call_next: CallNext
@@ -300,9 +306,63 @@ def build_server(gateway_of: GatewayOf) -> MCPServer:
         }
         return await run(documents.LINK_CLAIMS, {"input": edge}, render_edge)
 
+    @server.tool(annotations=IDEMPOTENT_WRITE)
+    async def ingest_paper(
+        format: Annotated[
+            papers.PaperFormat,
+            Field(description="What the document is: pdf, markdown, jats (XML), latex, text."),
+        ],
+        content: Annotated[
+            str | None, Field(description="The document's text (every format but pdf).")
+        ] = None,
+        content_base64: Annotated[
+            str | None, Field(description="The document's bytes in base64 (pdf, or any).")
+        ] = None,
+        name: Annotated[
+            str | None, Field(description="Its file name, kept on the source (paper.pdf).")
+        ] = None,
+    ) -> CallToolResult:
+        """Read a whole paper into the graph with the paper-ingestion extension: its
+        claim-like sentences become claims (typed, with extraction confidence), related
+        by edges, cited works (DOI, arXiv id) linked or left as pending references, all
+        from one source found by its identifiers. One atomic bundle; the same document
+        from the same key again returns the first answer. Needs the bundles:write scope.
+        Returns each claim's id."""
+        gateway = _current_gateway.get()
+        try:
+            source = papers.paper_source(
+                format, content, content_base64, name, settings.max_request_bytes
+            )
+            # Refused keys are turned away before the reading, which can take seconds;
+            # submitBundle checks the scope again and decides.
+            await _may_submit_bundles(gateway)
+            if not readers:
+                from phiacta.extensions.paper_ingestion import PaperIngestion
+
+                readers.append(PaperIngestion.from_settings(settings))
+            bundle = await anyio.to_thread.run_sync(
+                papers.paper_bundle, readers[0], source, settings.max_bundle_claims
+            )
+        except PhiactaError as exc:
+            return tool_error(GatewayError.from_error(exc))
+        except GatewayError as error:
+            return tool_error(error)
+        return await run(documents.SUBMIT_CLAIMS, {"input": bundle}, render_submission)
+
     add_resources(server)
     add_prompts(server)
     return server
+
+
+async def _may_submit_bundles(gateway: Gateway) -> None:
+    """GatewayError unless the caller's key may submit bundles (as GraphQL would say)."""
+    viewer = (await gateway.execute(documents.VIEWER_SCOPES, {})).get("viewer")
+    if viewer is None:
+        raise GatewayError(
+            "UNAUTHENTICATED", "this operation needs an API key: send Authorization: Bearer <key>"
+        )
+    if not {"bundles:write", "admin"} & set(viewer["scopes"]):
+        raise GatewayError("FORBIDDEN", "the API key lacks the bundles:write scope")
 
 
 def add_resources(server: MCPServer) -> None:

@@ -15,6 +15,7 @@ itself (the embedded server when DATABASE_URL is unset) and runs as the key's ag
 from __future__ import annotations
 
 import contextlib
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,9 +46,9 @@ async def _gateway_of_request(request: object) -> Gateway:
 class McpEndpoint:
     """The ASGI app behind `/mcp`: authenticates, then hands over to the MCP SDK."""
 
-    def __init__(self, operations: PreparedOperations) -> None:
+    def __init__(self, operations: PreparedOperations, settings: Settings) -> None:
         self.operations = operations
-        self.server = build_server(_gateway_of_request)
+        self.server = build_server(_gateway_of_request, settings)
         self._app: ASGIApp = self.server.streamable_http_app(
             streamable_http_path=MCP_PATH,
             stateless_http=True,
@@ -93,7 +94,7 @@ def run_stdio(settings: Settings, url: str | None, api_key: str | None) -> int:
 
     async def serve() -> None:
         async with _stdio_gateways(settings, url, api_key) as gateway_of:
-            await build_server(gateway_of).run_stdio_async()
+            await build_server(gateway_of, settings).run_stdio_async()
 
     anyio.run(serve)
     return 0
@@ -117,8 +118,9 @@ async def _stdio_gateways(
     from phiacta.app import create_app
 
     # The app's own lifespan makes the services (pool, authenticator, rate limiter,
-    # event bus), so a local session runs exactly as the server would.
-    app = create_app(settings)
+    # event bus), so a local session runs exactly as the server would. Its logs go to
+    # stderr: stdout carries the protocol, and a line on it breaks the client's stream.
+    app = create_app(settings, log_stream=sys.stderr)
     async with app.router.lifespan_context(app):
         services: Services = app.state.services
         endpoint: McpEndpoint = app.state.mcp

@@ -146,6 +146,22 @@ ON CONFLICT (identifier) DO NOTHING
 RETURNING identifier
 """
 
+# Per identifier, the (oldest) source known by it.
+SOURCES_OF_EACH_IDENTIFIER = """
+SELECT DISTINCT ON (si.identifier) si.identifier, si.source_id
+FROM source_identifiers si
+JOIN sources s ON s.id = si.source_id
+WHERE si.identifier = ANY(%(identifiers)s::text[])
+ORDER BY si.identifier, s.created_at, s.id
+"""
+
+INSERT_IDENTIFIER_PAIRS = """
+INSERT INTO source_identifiers (identifier, source_id)
+SELECT r.identifier, r.source_id
+FROM unnest(%(identifiers)s::text[], %(source_ids)s::uuid[]) AS r(identifier, source_id)
+ON CONFLICT (identifier) DO NOTHING
+"""
+
 IDENTIFIERS_OF_SOURCE = """
 SELECT identifier FROM source_identifiers WHERE source_id = %(source_id)s ORDER BY identifier
 """
@@ -213,6 +229,26 @@ async def add_identifiers(
         INSERT_IDENTIFIERS, {"source_id": source_id, "identifiers": list(identifiers)}
     )
     return [str(row[0]) for row in await cur.fetchall()]
+
+
+async def sources_of_each_identifier(
+    conn: Connection, identifiers: Sequence[str]
+) -> dict[str, UUID]:
+    """For each of these canonical identifiers some source has, that source."""
+    if not identifiers:
+        return {}
+    cur = await conn.execute(SOURCES_OF_EACH_IDENTIFIER, {"identifiers": list(identifiers)})
+    return {str(row[0]): UUID(str(row[1])) for row in await cur.fetchall()}
+
+
+async def add_identifier_pairs(conn: Connection, pairs: Sequence[tuple[str, UUID]]) -> None:
+    """Give each (identifier, source) pair's source its identifier, unless some source
+    has it already."""
+    if pairs:
+        await conn.execute(
+            INSERT_IDENTIFIER_PAIRS,
+            {"identifiers": [i for i, _ in pairs], "source_ids": [s for _, s in pairs]},
+        )
 
 
 async def identifiers_of_source(conn: Connection, source_id: UUID) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -46,6 +46,7 @@ def run_export(
     output: str | None,
     options: dict[str, str | None],
     progress: bool,
+    jobs: int = 1,
 ) -> int:
     try:
         fmt = format_named(format_name)
@@ -54,14 +55,20 @@ def run_export(
         return _report_error("export", exc)
 
     async def export(url: str) -> int:
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        async with AsyncExitStack() as stack:
+            conn, *helpers = [
+                await stack.enter_async_context(
+                    await psycopg.AsyncConnection.connect(url, autocommit=True)
+                )
+                for _ in range(jobs if fmt.write is None else 1)
+            ]
             total = None
             if progress and "source" not in fmt.kinds:
                 async with export_transaction(conn):
                     total = await count_selected_claims(conn, selection)
             bar = tqdm(total=total, unit=" claims", disable=not progress, file=sys.stderr)
             with bar, _output(output) as out:
-                async for piece in stream_export(conn, fmt, selection, bar.update):
+                async for piece in stream_export(conn, fmt, selection, bar.update, helpers):
                     out.write(piece)
         return 0
 

@@ -7,14 +7,21 @@ cursors and written by the format as they come.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
 
 from phiacta.errors import FieldProblem, ValidationFailed
 from phiacta.store import Connection
-from phiacta.store.export import FIELDS, ExportSelection, export_rows, export_transaction
+from phiacta.store.export import (
+    FIELDS,
+    ExportSelection,
+    export_ndjson,
+    export_rows,
+    export_transaction,
+    shared_snapshot,
+)
 from phiacta.transfer.formats import FORMATS, Format, Record
 
 T = TypeVar("T")
@@ -64,9 +71,18 @@ async def stream_export(
     fmt: Format,
     selection: ExportSelection,
     on_claims: Callable[[int], None] | None = None,
+    helpers: Sequence[Connection] = (),
 ) -> AsyncIterator[bytes]:
-    """The export as pieces of UTF-8 text, read from one snapshot."""
+    """The export as pieces of UTF-8 text, read from one snapshot. NDJSON lines are
+    made on `conn` and on each of `helpers` (idle connections) at once."""
     async with export_transaction(conn):
+        if fmt.write is None:
+            async with shared_snapshot(conn, helpers):
+                async for kind, count, lines in export_ndjson(conn, selection, helpers):
+                    if on_claims is not None and kind in CLAIM_KINDS:
+                        on_claims(count)
+                    yield lines
+            return
 
         async def records() -> AsyncIterator[tuple[str, list[Record]]]:
             names = {kind: ("type", *(name for name, _ in FIELDS[kind])) for kind in fmt.kinds}

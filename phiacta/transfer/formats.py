@@ -1,10 +1,11 @@
 """Export formats: each turns a stream of exported records into a stream of text.
 
-A writer takes the records `store.export` yields, (kind, JSON text) pairs, and yields
-pieces of the file. None holds more than `RDF_BATCH` records at a time: RDF formats
-are serialized batch by batch (N-Triples is line-based; Turtle and TriG allow their
-prefix lines again before each batch; JSON-LD batches are spliced into one `@graph`),
-so a million claims export in the same memory as a thousand.
+A writer takes the records `store.export` yields, (kind, records) pairs, and yields
+pieces of the file; NDJSON has none, PostgreSQL writes its lines. None holds more
+than `RDF_BATCH` records at a time: RDF formats are serialized batch by batch
+(N-Triples is line-based; Turtle and TriG allow their prefix lines again before each
+batch; JSON-LD batches are spliced into one `@graph`), so a million claims export in
+the same memory as a thousand.
 
 | format | what | records |
 |---|---|---|
@@ -43,12 +44,8 @@ class Format:
     extension: str
     # The record kinds the writer needs, in order ("nanopub": one object per claim).
     kinds: tuple[str, ...]
-    write: Callable[[Records], AsyncIterator[bytes]]
-
-
-async def write_ndjson(records: Records) -> AsyncIterator[bytes]:
-    async for _, batch in records:
-        yield b"".join(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE) for record in batch)
+    # None: the database writes the format itself (NDJSON, `store.export.export_ndjson`).
+    write: Callable[[Records], AsyncIterator[bytes]] | None
 
 
 async def _batches(records: Records, size: int = RDF_BATCH) -> AsyncIterator[list[dict[str, Any]]]:
@@ -217,7 +214,7 @@ async def write_csljson(records: Records) -> AsyncIterator[bytes]:
 FORMATS = {
     f.name: f
     for f in (
-        Format("ndjson", "application/x-ndjson", "ndjson", KINDS, write_ndjson),
+        Format("ndjson", "application/x-ndjson", "ndjson", KINDS, None),
         Format("jsonld", "application/ld+json", "jsonld", KINDS, write_jsonld),
         Format("turtle", "text/turtle", "ttl", KINDS, write_turtle),
         Format("ntriples", "application/n-triples", "nt", KINDS, write_ntriples),

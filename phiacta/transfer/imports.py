@@ -5,8 +5,13 @@ whole or not at all, and a record whose row exists already is skipped, so import
 the same file twice adds nothing and an interrupted import is finished by running it
 again. Ids are kept; external references are stored under their canonical spelling.
 
+A source is never duplicated: one whose external reference (in any spelling) a source
+in the database, or earlier in the file, already has is not written, and the records
+naming it (provenance, edges) name that source instead. Written sources are given
+their reference as an identifier, so bundles and pending references find them.
+
 Every record is checked before its chunk is written (a known `type`, an object, the
-fields its table needs), and problems are reported with the line (NDJSON) or the
+fields its table needs, a UUID id), and problems are reported with the line (NDJSON) or the
 subject IRI (TriG) they come from. A record the database refuses (a reference to a
 row that is neither in the file nor in the database) fails its chunk with the
 database's reason.
@@ -21,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import orjson
 import psycopg
@@ -28,13 +34,17 @@ from rdflib import RDF, Dataset, Graph, URIRef
 from rdflib.namespace import PROV
 
 from phiacta.errors import FieldProblem, ValidationFailed
-from phiacta.ingest.submit import _ref as canonical_ref
+from phiacta.identifiers import canonical_identifier
 from phiacta.store import Connection
+from phiacta.store import sources as source_store
 from phiacta.store.export import KINDS
 from phiacta.store.imports import Record, insert_records
 from phiacta.transfer.vocabulary import PHI, SCHEMA
 
 CHUNK_RECORDS = 5000
+# A chunk ends early at this many sources: each holds its identifier's lock (the one
+# bundles take) until the chunk commits, and locks share one table on the server.
+CHUNK_SOURCES = 500
 
 # The fields a record of each kind cannot do without.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -63,18 +73,29 @@ def check_record(where: str, record: object) -> list[FieldProblem]:
     kind = record.get("type")
     if kind not in REQUIRED:
         return [FieldProblem(f"{where}.type", f"unknown record type {kind!r}")]
-    return [
+    problems = [
         FieldProblem(f"{where}.{name}", "is required")
         for name in REQUIRED[kind]
         if record.get(name) in (None, "")
     ]
+    if kind != "edge_type" and not problems and not _is_uuid(record["id"]):
+        problems.append(FieldProblem(f"{where}.id", "must be a UUID"))
+    return problems
+
+
+def _is_uuid(value: object) -> bool:
+    try:
+        UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def canonical(record: Record) -> Record:
-    """A source's external reference in the spelling bundles store it under (one rule
-    for both write paths: `ingest.submit`'s)."""
+    """A source's external reference in its one stored spelling (`phiacta.identifiers`,
+    as bundles store it)."""
     if record["type"] == "source" and record.get("external_ref") is not None:
-        return {**record, "external_ref": canonical_ref(record["external_ref"])}
+        return {**record, "external_ref": canonical_identifier(record["external_ref"])}
     return record
 
 
@@ -103,23 +124,30 @@ async def import_records(
     """Import (where, record) pairs chunk by chunk. Raises ValidationFailed for bad
     records (nothing of their chunk is written; earlier chunks stay)."""
     report = ImportReport()
+    # An imported source's id -> the id of the source already known by its reference.
+    known: dict[str, str] = {}
     chunk: list[tuple[str, object]] = []
+    sources = 0
     for item in records:
         chunk.append(item)
-        if len(chunk) >= CHUNK_RECORDS:
-            await _import_chunk(conn, chunk, report)
+        sources += isinstance(item[1], dict) and item[1].get("type") == "source"
+        if len(chunk) >= CHUNK_RECORDS or sources >= CHUNK_SOURCES:
+            await _import_chunk(conn, chunk, report, known)
             if on_chunk is not None:
                 on_chunk(len(chunk))
-            chunk = []
+            chunk, sources = [], 0
     if chunk:
-        await _import_chunk(conn, chunk, report)
+        await _import_chunk(conn, chunk, report, known)
         if on_chunk is not None:
             on_chunk(len(chunk))
     return report
 
 
 async def _import_chunk(
-    conn: Connection, chunk: list[tuple[str, object]], report: ImportReport
+    conn: Connection,
+    chunk: list[tuple[str, object]],
+    report: ImportReport,
+    known: dict[str, str],
 ) -> None:
     problems: list[FieldProblem] = []
     by_kind: dict[str, list[Record]] = {kind: [] for kind in KINDS}
@@ -136,17 +164,60 @@ async def _import_chunk(
     try:
         async with conn.transaction():
             for kind in KINDS:
-                if by_kind[kind]:
-                    written = await insert_records(conn, kind, by_kind[kind])
-                    report.read[kind] += len(by_kind[kind])
-                    report.written[kind] += written
-    except psycopg.errors.IntegrityError as exc:
+                if not by_kind[kind]:
+                    continue
+                report.read[kind] += len(by_kind[kind])
+                if kind == "source":
+                    report.written[kind] += await _insert_sources(conn, by_kind[kind], known)
+                    continue
+                batch = [_naming_known_sources(record, known) for record in by_kind[kind]]
+                report.written[kind] += await insert_records(conn, kind, batch)
+    except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
         first, last = chunk[0][0], chunk[-1][0]
         message = exc.diag.message_primary or str(exc)
         detail = f" ({exc.diag.message_detail})" if exc.diag.message_detail else ""
         raise ValidationFailed(
             [FieldProblem(f"{first}..{last}", f"the database refused a record: {message}{detail}")]
         ) from None
+
+
+async def _insert_sources(conn: Connection, records: list[Record], known: dict[str, str]) -> int:
+    """Insert the sources whose reference no other source has (in the database or
+    earlier in the file), each given its reference as an identifier; the others go
+    into `known`. How many were new."""
+    refs = sorted({r["external_ref"] for r in records if r.get("external_ref")})
+    # The lock bundles take, so a bundle bringing the same reference meanwhile waits
+    # and then finds the imported source.
+    await source_store.lock_identifiers(conn, refs)
+    owners = {
+        ref: str(source_id)
+        for ref, source_id in (await source_store.sources_of_each_identifier(conn, refs)).items()
+    }
+    new: list[Record] = []
+    for record in records:
+        ref = record.get("external_ref")
+        owner = owners.get(ref) if ref else None
+        if owner is not None and owner != str(UUID(record["id"])):
+            known[record["id"]] = owner
+            continue
+        if ref:
+            owners[ref] = str(UUID(record["id"]))
+        new.append(record)
+    written = await insert_records(conn, "source", new) if new else 0
+    pairs = [(r["external_ref"], UUID(r["id"])) for r in new if r.get("external_ref")]
+    await source_store.add_identifier_pairs(conn, pairs)
+    return written
+
+
+# The fields naming a source, by record kind.
+_SOURCE_FIELDS = {"provenance": "source_id", "edge": "source_provenance"}
+
+
+def _naming_known_sources(record: Record, known: dict[str, str]) -> Record:
+    name = _SOURCE_FIELDS.get(record["type"])
+    if name is not None and record.get(name) in known:
+        return {**record, name: known[record[name]]}
+    return record
 
 
 # Nanopublications (TriG) back to records: the inverse of `vocabulary`'s mapping.
