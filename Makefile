@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run demo vendor-graphiql test lint format typecheck pytest migrate schema clean fuzz audit bench \
+.PHONY: install run demo vendor-graphiql test lint format typecheck pytest migrate schema clean fuzz audit bench bench-quick wrk \
 	backup restore refresh-views docker-build docker-build-dev docker-build-test \
 	docker-build-prod docker-test up up-debug rebuild down scan pytest-pgbouncer
 
@@ -75,6 +75,21 @@ pytest-pgbouncer: install
 fuzz: install
 	PHIACTA_FUZZ_EXAMPLES=15 PHIACTA_FUZZ_MIN_OPERATIONS=500 PHIACTA_FUZZ_HOSTILE_OPERATIONS=2000 \
 		$(BIN)/pytest -q -s tests/test_fuzz.py
+
+# Benchmarks (bench/suite.py): graphs of 10k, 100k and 1M claims, or 10k for the quick run
+# (under 5 minutes); results, a Markdown report and plots in bench/results/.
+bench: install wrk
+	$(BIN)/python -m bench.suite --claims 10000 100000 1000000
+
+bench-quick: install wrk
+	$(BIN)/python -m bench.suite --claims 10000 --iterations 50 --subscribers 100
+
+# wrk, the load generator of the throughput figures, from Debian when missing (without
+# it the suite measures throughput with its Python client only).
+wrk:
+	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && \
+		(apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))) || \
+		echo "wrk is not installed: throughput measured by the Python client only"
 
 migrate: install
 	$(BIN)/phiacta migrate upgrade head

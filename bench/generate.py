@@ -5,8 +5,9 @@
 Shape: claims in lineages (about 10% have a second version, the first one deprecated;
 1% retracted), 5 edges per claim over the 15 seeded types with power-law out- and
 in-degrees (a few hubs, a long tail), about one review and one provenance row per claim,
-one source per ten claims, clustered unit vectors (100 centres plus noise) as embeddings
-and Zipf-distributed words as content. The ANN index is dropped before the load and
+one source per ten claims, creation times about a minute apart (edges after their claims),
+clustered unit vectors (100 centres plus noise) as embeddings and Zipf-distributed words
+as content. The ANN index is dropped before the load and
 rebuilt after it; its build time is printed, since it decides HNSW versus IVFFlat.
 
 The database is named `bench_<claims>` on an embedded server in --data-dir, which is left
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -124,7 +126,7 @@ def generate(conn: psycopg.Connection, claims: int, seed: int) -> dict[str, floa
                         claim, lineage, 2 if second else 1, claim_ids[i - 1] if second else None,
                         CLAIM_TYPES[i % len(CLAIM_TYPES)], contents[i], namespaces[i % 20],
                         agents[int(rng.integers(0, 1000))], status, vector,
-                        "2025-01-01T00:00:00Z",
+                        created_at(i, rng),
                     )
                 )  # fmt: skip
     timings["copy_claims_s"] = time.perf_counter() - started
@@ -139,7 +141,8 @@ def generate(conn: psycopg.Connection, claims: int, seed: int) -> dict[str, floa
     seen: set[tuple[int, int, int]] = set()
     with conn.cursor() as cur:
         with cur.copy(
-            "COPY edges (source_id, target_id, edge_type, strength, created_by) FROM STDIN"
+            "COPY edges (source_id, target_id, edge_type, strength, created_by, created_at)"
+            " FROM STDIN"
         ) as copy:
             for s, t, k in zip(
                 sources_of.tolist(), targets_of.tolist(), type_of.tolist(), strict=True
@@ -154,6 +157,8 @@ def generate(conn: psycopg.Connection, claims: int, seed: int) -> dict[str, floa
                         types[k],
                         round(pyrng.random(), 3),
                         agents[s % 1000],
+                        # An edge is made after both its claims.
+                        created_at(max(s, t), rng) + timedelta(seconds=pyrng.random() * 60),
                     )
                 )
         with cur.copy(
@@ -174,6 +179,15 @@ def generate(conn: psycopg.Connection, claims: int, seed: int) -> dict[str, floa
     timings["copy_edges_reviews_provenance_s"] = time.perf_counter() - started
     timings["edges"] = float(len(seen))
     return timings
+
+
+# Claims arrive over months, a minute or so apart with microseconds of their own, as a
+# graph fed by bots does: pages and cursors then order by real, distinct timestamps.
+EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def created_at(i: int, rng: np.random.Generator) -> datetime:
+    return EPOCH + timedelta(seconds=i * 60, microseconds=int(rng.integers(0, 60_000_000)))
 
 
 def build_ann_index(conn: psycopg.Connection, kind: str) -> float:

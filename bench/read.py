@@ -34,11 +34,14 @@ from uuid import UUID
 
 import httpx
 import psycopg
+from graphql import parse
 from pgvector.psycopg import register_vector_async
 
 from phiacta.db import admin
 from phiacta.db.embedded import EmbeddedPostgres
 from phiacta.embeddings import LocalProvider
+from phiacta.graphql.engine.planner import plan_reads
+from phiacta.graphql.schema import build_schema
 from phiacta.store import agents as agent_store
 from phiacta.store import claims as claim_store
 from phiacta.store import edges as edge_store
@@ -53,7 +56,8 @@ QUERIES = {
     "claim_by_id_10_edges": """query ($id: ID!) { claim(id: $id) { id content createdBy { name }
         outgoing(first: 10) { edges { node { edgeType target { id content } } } } } }""",
     "page_of_50_claims": """query { claims(first: 50) { edges { cursor node { id content
-        createdBy { name } } } } }""",
+        createdBy { name } outgoing(first: 5) { edges { node { edgeType
+        target { id content } } } } } } } }""",
     "search_semantic": """query ($q: String!) { search(query: $q, mode: SEMANTIC, first: 20) {
         hits { score claim { id content } } } }""",
     "search_fulltext": """query ($q: String!) { search(query: $q, mode: FULLTEXT, first: 20) {
@@ -154,6 +158,23 @@ async def time_sql(call: Callable[[], Awaitable[object]], n: int) -> dict[str, f
     return percentiles(samples)
 
 
+def planned_statement(
+    conn: psycopg.AsyncConnection[Any], query: str, claim: Callable[[], UUID]
+) -> Callable[[], Awaitable[object]]:
+    """A call running the read planner's statement for `query` (variables: `id`)."""
+    schema = build_schema()._schema
+    reads = plan_reads(schema, parse(query), None)
+    assert reads is not None, query
+
+    async def call() -> object:
+        params = reads.bind(schema, {"id": str(claim())})
+        values = {k: v for k, v in params.items() if v is not None and not isinstance(v, bool)}
+        cursor = await conn.execute(reads.statement(params), values, prepare=True)
+        return await cursor.fetchone()
+
+    return call
+
+
 async def measure_size(url: str, iterations: int) -> dict[str, Any]:
     results: dict[str, Any] = {"http": {}, "sql": {}, "load_average_at_start": load_average()}
     rng = random.Random(1)
@@ -214,15 +235,15 @@ async def measure_size(url: str, iterations: int) -> dict[str, Any]:
         await agent_store.agents_by_id(conn, [r.created_by for r in rows.values() if r.created_by])
         await claim_store.claims_by_id(conn, [e.target_id for e in edges[claim_id]], PUBLIC)
 
-    sql["claim_by_id_10_edges"] = await time_sql(claim_with_edges, iterations)
-    # What the server now runs for that query: the one-statement prefetch.
+    sql["claim_by_id_10_edges_loaders"] = await time_sql(claim_with_edges, iterations)
+    # What the executor runs for that query when the planner is off: the prefetch.
     sql["claim_by_id_10_edges_prefetch"] = await time_sql(
         lambda: prefetch_store.claim_with_outgoing(conn, busy(), None, 11, PUBLIC), iterations
     )
-    sql["page_of_50_claims"] = await time_sql(
-        lambda: claim_store.list_claims(conn, spec, limit=51, after=None, descending=True),
-        iterations,
-    )
+    # The floor of a planned query: the one statement the server runs for it, prepared,
+    # its JSON text fetched and nothing decoded.
+    for name in ("claim_by_id_10_edges", "page_of_50_claims"):
+        sql[name] = await time_sql(planned_statement(conn, QUERIES[name], busy), iterations)
     sql["search_semantic"] = await time_sql(
         lambda: search_store.semantic_search(
             conn, query_vectors[rng.choice(SEARCH_TEXTS)], spec, limit=20

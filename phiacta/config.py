@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     # Queries run from a plan made once per document (phiacta.graphql.engine.compiled); off:
     # every query goes through graphql-core's general execution.
     graphql_compiled_queries: bool = True
+    # Covered reads answered by one SQL statement building the JSON in PostgreSQL
+    # (phiacta.graphql.engine.planner); off: they run through the executor.
+    graphql_read_planner: bool = True
     # Unset: on in development, off in production.
     graphql_introspection: bool | None = None
     # An Apollo persisted-query manifest; when set, only the operations in it run.

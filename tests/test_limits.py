@@ -19,7 +19,7 @@ from phiacta.auth.authenticate import Authenticator
 from phiacta.graphql.context import Context
 from phiacta.graphql.engine.limits import CACHEABLE_DOCUMENT_CHARS
 from phiacta.store import Connection
-from phiacta.store import edge_types as edge_type_store
+from phiacta.store import pending_references as pending_store
 from tests.support import LiveServer, data_of, error_codes, gql, make_settings
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -289,9 +289,10 @@ def test_an_unexpected_error_in_production_is_internal_without_details(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret detail /etc/passwd")
 
-    monkeypatch.setattr(edge_type_store, "all_edge_types", broken)
+    # A field the read planner does not answer: its resolver calls the broken store.
+    monkeypatch.setattr(pending_store, "list_pending_references", broken)
     with httpx.Client(base_url=production.url) as http:
-        body = gql(http, "{ edgeTypes { name } }")
+        body = gql(http, "{ pendingReferences { totalCount } }")
         assert error_codes(body) == ["INTERNAL"]
         assert body["errors"][0]["message"] == "internal error"
         assert "secret" not in json.dumps(body) and "stacktrace" not in json.dumps(body)

@@ -1,4 +1,6 @@
-"""Nested fields are batched: a page's statement count does not grow with its size."""
+"""A page's statement count does not grow with its size: the read planner answers it
+with one statement, and the executor (the planner off, as for the documents the
+planner does not cover) batches every nested field through the loaders."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import httpx
 import pytest
 import structlog
 
+from phiacta.config import Settings
 from phiacta.observability.sql import TimedCursor
 from tests.factories import Factory
-from tests.support import data_of, gql
+from tests.support import LiveServer, data_of, gql, make_settings
 
 PAGE = """
 query ($filter: ClaimFilter, $first: Int) {
@@ -28,6 +31,24 @@ query ($filter: ClaimFilter, $first: Int) {
   }
 }
 """
+
+# The page without `confidence`, which the read planner leaves to the executor.
+PLANNED_PAGE = PAGE.replace("      confidence { epistemicStatus }\n", "")
+
+
+@pytest.fixture(scope="module")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The module's server runs the executor: its loaders are what is tested here."""
+    return make_settings(database_url, tmp_path_factory.mktemp("data"), graphql_read_planner=False)
+
+
+@pytest.fixture(scope="module")
+def planned_client(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
+    settings = make_settings(database_url, tmp_path_factory.mktemp("planned"))
+    with LiveServer.run(settings) as live, httpx.Client(base_url=live.url, timeout=30) as http:
+        yield http
 
 
 @pytest.fixture
@@ -72,8 +93,10 @@ def arrange(database_url: str, size: int) -> dict[str, str]:
     return marker
 
 
-def run_page(client: httpx.Client, marker: dict[str, str], size: int) -> list[dict[str, Any]]:
-    body = gql(client, PAGE, {"filter": {"attrs": marker}, "first": size})
+def run_page(
+    client: httpx.Client, marker: dict[str, str], size: int, page: str = PAGE
+) -> list[dict[str, Any]]:
+    body = gql(client, page, {"filter": {"attrs": marker}, "first": size})
     nodes: list[dict[str, Any]] = [e["node"] for e in data_of(body)["claims"]["edges"]]
     return nodes
 
@@ -118,8 +141,22 @@ query ($id: ID!, $first: Int) {
 """
 
 
+def test_a_planned_page_is_one_statement_for_10_and_50_claims(
+    database_url: str, planned_client: httpx.Client, statements: list[str]
+) -> None:
+    small, large = arrange(database_url, 10), arrange(database_url, 50)
+    assert "confidence" not in PLANNED_PAGE
+    run_page(planned_client, large, 50, PLANNED_PAGE)  # warm-up: the connection's set-up
+
+    for marker, size in ((small, 10), (large, 50)):
+        statements.clear()
+        nodes = run_page(planned_client, marker, size, PLANNED_PAGE)
+        assert len(nodes) == size
+        assert len(statements) == 1, statements
+
+
 def test_a_claim_with_its_creator_and_first_edges_and_targets_is_one_statement(
-    database_url: str, client: httpx.Client, statements: list[str]
+    database_url: str, planned_client: httpx.Client, statements: list[str]
 ) -> None:
     make = Factory(database_url)
     try:
@@ -129,10 +166,11 @@ def test_a_claim_with_its_creator_and_first_edges_and_targets_is_one_statement(
             make.edge(claim, make.claim(f"spoke {i}", created_by=author), "supports")
     finally:
         make.close()
-    gql(client, CLAIM_WITH_EDGES, {"id": str(claim), "first": 2})  # warm-up
+    gql(planned_client, CLAIM_WITH_EDGES, {"id": str(claim), "first": 2})  # warm-up
 
     statements.clear()
-    data = data_of(gql(client, CLAIM_WITH_EDGES, {"id": str(claim), "first": 2}))["claim"]
+    variables = {"id": str(claim), "first": 2}
+    data = data_of(gql(planned_client, CLAIM_WITH_EDGES, variables))["claim"]
 
     assert data["createdBy"]["name"].startswith("author")
     assert [e["node"]["target"]["content"] for e in data["outgoing"]["edges"]] == [

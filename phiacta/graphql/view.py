@@ -82,6 +82,7 @@ from phiacta.graphql.engine.limits import (
 )
 from phiacta.graphql.engine.live_transport import LiveTransportHandler
 from phiacta.graphql.engine.operations import PreparedOperation, PreparedOperations
+from phiacta.graphql.engine.planner import PlannedAnswer
 from phiacta.graphql.error_details import request_path
 from phiacta.graphql.safe_text import check_request, may_hold_unstorable
 from phiacta.middleware import request_id_of
@@ -310,6 +311,11 @@ class GraphQLView(GraphQL[Context, None]):
                 headers[LSN_HEADER] = format_lsn(position)
         if prepared.name:
             request.scope["state"][OPERATION_KEY] = prepared.name
+        if isinstance(result, PlannedAnswer):
+            # PostgreSQL's JSON text goes out as it came: never decoded, never re-encoded.
+            return Response(
+                b'{"data":' + result.data.encode() + b"}", media_type="application/json"
+            )
         body: dict[str, object] = {"data": result.data}
         status_code = 200
         if result.errors:
@@ -329,7 +335,7 @@ class GraphQLView(GraphQL[Context, None]):
         graphql_request: _GraphQLRequest,
         prepared: PreparedOperation,
         target: ReadTarget | None,
-    ) -> tuple[ExecutionResult, bool]:
+    ) -> tuple[ExecutionResult | PlannedAnswer, bool]:
         """The operation's result with its reads on `target`, and whether a replica
         failed under it. A query whose connection was found dead before it sent anything
         runs once more on a fresh context (`retry_context`)."""

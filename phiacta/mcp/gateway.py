@@ -29,6 +29,7 @@ from phiacta.errors import ErrorCode, PhiactaError
 from phiacta.graphql.context import Context
 from phiacta.graphql.engine.limits import operation_groups, parse_document
 from phiacta.graphql.engine.operations import PreparedOperations
+from phiacta.graphql.engine.planner import PlannedAnswer
 from phiacta.services import Services
 
 HTTP_TIMEOUT_SECONDS = 60.0
@@ -101,6 +102,8 @@ class InProcessGateway:
             )
         finally:
             context.release()
+        if isinstance(result, PlannedAnswer):  # the read planner's JSON text
+            return dict(jsoncodec.loads(result.data))
         if result.errors:
             raise GatewayError.from_graphql([error.formatted for error in result.errors])
         return dict(result.data or {})

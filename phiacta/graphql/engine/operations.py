@@ -12,8 +12,11 @@ once per (document, operation name) and keeps the answer:
   a document they refuse is not validated further), then GraphQL's rules, Strawberry's
   two (oneOf inputs, `Maybe`) and the introspection limit.
 
-Per request, `run_prepared` checks the cost (it depends on variables), runs a query
-from its plan (`graphql.compiled`, made on the query's first run) or else executes
+Per request, `run_prepared` checks the cost (it depends on variables), answers a query
+the read planner covers with its one statement (`graphql.engine.planner`, planned with
+the document, run on the request's read target; the caller gets PostgreSQL's JSON
+text), else runs it from its plan (`graphql.engine.compiled`, made on the query's
+first run) or else executes
 with graphql-core and the schema's executor class, and codes the errors, exactly as
 the schema's extensions would. The HTTP view sends here queries (POST or GET) and POSTed
 mutations; anything else (subscriptions, mutations over GET, a document whose operation
@@ -43,8 +46,9 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.schema import Schema
 from strawberry.schema.schema import validate_document
 
+from phiacta.auth.viewer import Scope
 from phiacta.config import Settings
-from phiacta.graphql.engine import compiled
+from phiacta.graphql.engine import compiled, planner
 from phiacta.graphql.engine.limits import (
     CACHEABLE_DOCUMENT_CHARS,
     coerced_size_variables,
@@ -82,6 +86,8 @@ class PreparedOperation:
     # The query's plan (`graphql.compiled`), made on its first run; None when the
     # document is not covered or the plan was dropped.
     plans: list[compiled.Plan | None] = field(default_factory=list, compare=False)
+    # The query as one SQL statement (`graphql.engine.planner`); None when not covered.
+    reads: planner.PlannedReads | None = field(default=None, compare=False)
 
 
 class PreparedOperations:
@@ -93,6 +99,7 @@ class PreparedOperations:
         self.max_cost = settings.graphql_max_cost
         self.development = settings.is_development
         self.compiled = settings.graphql_compiled_queries
+        self.read_planner = settings.graphql_read_planner
         self.settings = settings
         self.rules: tuple[type[ASTValidationRule], ...] = (
             *specified_rules,
@@ -128,7 +135,12 @@ class PreparedOperations:
             self.schema._schema, document, self.rules
         )
         name = operation.name.value if operation.name else None
-        prepared = PreparedOperation(document, tuple(errors), operation.operation, name)
+        reads = None
+        if not errors and self.read_planner and operation.operation is OperationType.QUERY:
+            reads = planner.plan_reads(self.schema._schema, document, operation_name)
+        prepared = PreparedOperation(
+            document, tuple(errors), operation.operation, name, reads=reads
+        )
         # Only queries are planned (a mutation that fell back would run twice), and
         # only documents a plan covers; the others are marked at once.
         plannable = not errors and self.compiled and operation.operation is OperationType.QUERY
@@ -144,20 +156,25 @@ class PreparedOperations:
         operation_extensions: dict[str, Any] | None,
         request_id: str,
         retry_context: Callable[[], Any] | None = None,
-    ) -> ExecutionResult:
-        """The operation's result, its errors coded. Never raises.
+    ) -> ExecutionResult | planner.PlannedAnswer:
+        """The operation's result, its errors coded, or a planned query's JSON text.
+        Never raises.
 
         A query that failed because its database connection was lost is run once more,
         with a context from `retry_context` (when given): reading twice is harmless,
         and the pool replaces the dead connection meanwhile.
         """
         result = await self._result(prepared, context, variables, operation_extensions)
+        if isinstance(result, planner.PlannedAnswer):
+            return result
         if (
             retry_context is not None
             and prepared.operation_type is OperationType.QUERY
             and _lost_connection(result)
         ):
             result = await self._result(prepared, retry_context(), variables, operation_extensions)
+            if isinstance(result, planner.PlannedAnswer):
+                return result
         if result.errors:
             result.errors = code_errors(
                 result.errors, request_id=request_id, development=self.development
@@ -170,7 +187,7 @@ class PreparedOperations:
         context: Any,
         variables: dict[str, Any] | None,
         operation_extensions: dict[str, Any] | None,
-    ) -> ExecutionResult:
+    ) -> ExecutionResult | planner.PlannedAnswer:
         if prepared.errors or prepared.document is None:
             return ExecutionResult(data=None, errors=list(prepared.errors))
         schema = self.schema._schema
@@ -178,6 +195,10 @@ class PreparedOperations:
             refusal = self._cost_refusal(prepared, variables)
             if refusal is not None:
                 return refusal
+            if prepared.reads is not None and _may_read(context):
+                answer = await planner.answer(prepared.reads, schema, context, variables)
+                if answer is not None:
+                    return answer
             middleware = None
             if not prepared.plans or prepared.plans[0] is not None:
                 planned = await self._planned(prepared, context, variables, operation_extensions)
@@ -280,3 +301,13 @@ def _lost_connection(result: ExecutionResult) -> bool:
         ):
             return True
     return False
+
+
+def _may_read(context: Any) -> bool:
+    """Whether the caller passes the read fields' permission (`CanReadClaims`); a
+    refusal is left to the executor, which reports it with its code."""
+    settings = getattr(context, "settings", None)
+    if settings is None:
+        return False
+    viewer = context.viewer
+    return bool(settings.public_reads or (viewer is not None and viewer.has(Scope.CLAIMS_READ)))

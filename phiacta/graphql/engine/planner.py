@@ -1,0 +1,709 @@
+"""The read planner: a query document's selection as one SQL statement.
+
+`plan_reads` walks a validated query once per document and returns a `PlannedReads`:
+the plan (`phiacta.store.read_plan`, plain data) and, for each field with arguments,
+a binder that turns the request's arguments into the plan's parameters. Per request,
+`PlannedReads.bind` coerces the variables and runs the binders; the statement
+(`phiacta.store.planner_sql.statement`) is made once per document and set of present
+parameters, and prepared on each connection.
+
+Covered: `claim(id)` and `claims(filter, first, after, orderBy)` with a claim's
+scalars, `confidence`, `createdBy`, `namespace` (with `parent` and `children`),
+`supersedes`, `versions` and `outgoing`/`incoming` pages whose edges carry their
+scalars, `label`, `type`, `createdBy` and `source`/`target` claims, nested again; and
+`__typename` anywhere. Anything else (another field, a directive, an abstract type, a
+field asked twice under one name) makes `plan_reads` return None, and so does a
+request whose arguments the resolvers would refuse (`NotCovered` from `bind`): those
+run through the executor, whose answer (errors, codes, paths) is the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as default
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import structlog
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_named_type,
+    get_operation_ast,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from psycopg.types.json import Jsonb
+
+from phiacta.db.replicas import ReplicaUnavailable
+from phiacta.errors import ValidationFailed
+from phiacta.graphql.fields.namespaces import parse_namespace_path
+from phiacta.graphql.pagination import time_page
+from phiacta.ingest.validate import parse_uuid
+from phiacta.store import planner_sql
+from phiacta.store.read_plan import (
+    Column,
+    Constant,
+    Cursor,
+    Node,
+    Page,
+    PageEdges,
+    PageInfo,
+    PageInfoField,
+    ReadPlan,
+    Related,
+    RowList,
+    Selection,
+    TotalCount,
+)
+
+SUBTREE_SUFFIX = ".*"
+# Distinct sets of present parameters (filters given or not) kept per document.
+MAX_STATEMENTS_PER_PLAN = 64
+
+log = structlog.get_logger(__name__)
+
+
+class NotCovered(Exception):
+    """The planner does not answer this document or request; the executor does."""
+
+
+# Per GraphQL type: the table its rows come from, its scalar fields by column, its enum
+# fields, and its to-one relations and plain lists (relation name, GraphQL type).
+@dataclass(frozen=True)
+class TypeMap:
+    table: str
+    columns: Mapping[str, str]
+    enums: Mapping[str, str] = default(default_factory=dict)
+    related: Mapping[str, str] = default(default_factory=dict)
+    lists: Mapping[str, str] = default(default_factory=dict)
+    pages: Mapping[str, str] = default(default_factory=dict)
+
+
+TYPES: dict[str, TypeMap] = {
+    "Claim": TypeMap(
+        "claims",
+        {
+            "id": "id",
+            "lineageId": "lineage_id",
+            "version": "version",
+            "isLatest": "is_latest",
+            "content": "content",
+            "formalContent": "formal_content",
+            "namespaceId": "namespace_id",
+            "createdById": "created_by",
+            "supersedesId": "supersedes",
+            "attrs": "attrs",
+            "createdAt": "created_at",
+        },
+        enums={"claimType": "claim_type", "status": "status"},
+        related={
+            "createdBy": "claim.created_by",
+            "namespace": "claim.namespace",
+            "supersedes": "claim.supersedes",
+        },
+        lists={
+            "versions": "claim.versions",
+            "provenance": "claim.provenance",
+            "artifacts": "claim.artifacts",
+        },
+        pages={"outgoing": "claim.outgoing", "incoming": "claim.incoming"},
+    ),
+    "Source": TypeMap(
+        "sources",
+        {
+            "id": "id",
+            "title": "title",
+            "externalRef": "external_ref",
+            "contentHash": "content_hash",
+            "submittedById": "submitted_by",
+            "attrs": "attrs",
+            "createdAt": "created_at",
+        },
+        enums={"sourceType": "source_type"},
+        related={"submittedBy": "source.submitted_by"},
+    ),
+    "Provenance": TypeMap(
+        "provenance",
+        {
+            "id": "id",
+            "claimId": "claim_id",
+            "sourceId": "source_id",
+            "extractedById": "extracted_by",
+            "extractionMethod": "extraction_method",
+            "locationInSource": "location_in_source",
+            "confidence": "confidence",
+            "attrs": "attrs",
+            "createdAt": "created_at",
+        },
+        related={
+            "claim": "provenance.claim",
+            "source": "provenance.source",
+            "extractedBy": "provenance.extracted_by",
+        },
+    ),
+    "Review": TypeMap(
+        "reviews",
+        {
+            "id": "id",
+            "claimId": "claim_id",
+            "reviewerId": "reviewer_id",
+            "confidence": "confidence",
+            "comment": "comment",
+            "attrs": "attrs",
+            "createdAt": "created_at",
+            "updatedAt": "updated_at",
+        },
+        enums={"verdict": "verdict"},
+        related={"reviewer": "review.reviewer", "claim": "review.claim"},
+    ),
+    "Artifact": TypeMap(
+        "artifacts",
+        {
+            "id": "id",
+            "bundleId": "bundle_id",
+            "description": "description",
+            "storageRef": "storage_ref",
+            "contentInline": "content_inline",
+            "structuredData": "structured_data",
+            "attrs": "attrs",
+            "createdAt": "created_at",
+        },
+        enums={"artifactType": "artifact_type"},
+        lists={"claims": "artifact.claims"},
+    ),
+    "Bundle": TypeMap(
+        "bundles",
+        {
+            "id": "id",
+            "idempotencyKey": "idempotency_key",
+            "submittedById": "submitted_by",
+            "extensionId": "extension_id",
+            "contributorId": "contributor_id",
+            "sourceId": "source_id",
+            "claimCount": "claim_count",
+            "edgeCount": "edge_count",
+            "artifactCount": "artifact_count",
+            "attrs": "attrs",
+            "submittedAt": "submitted_at",
+        },
+        enums={"status": "status"},
+        related={
+            "submittedBy": "bundle.submitted_by",
+            "contributor": "bundle.contributor",
+            "source": "bundle.source",
+        },
+        lists={"artifacts": "bundle.artifacts"},
+    ),
+    "Agent": TypeMap(
+        "agents",
+        {
+            "id": "id",
+            "name": "name",
+            "externalId": "external_id",
+            "trustScore": "trust_score",
+            "attrs": "attrs",
+            "createdAt": "created_at",
+        },
+        enums={"agentType": "agent_type"},
+    ),
+    "Namespace": TypeMap(
+        "namespaces",
+        {
+            "id": "id",
+            "name": "name",
+            "path": "path",
+            "parentId": "parent_id",
+            "description": "description",
+            "attrs": "attrs",
+            "createdAt": "created_at",
+        },
+        related={"parent": "namespace.parent"},
+        lists={"children": "namespace.children"},
+    ),
+    "Confidence": TypeMap(
+        "confidence",
+        {
+            "reviewCount": "review_count",
+            "endorsementCount": "endorsement_count",
+            "disputeCount": "dispute_count",
+            "meanEndorsementConfidence": "mean_endorsement_confidence",
+        },
+        enums={"epistemicStatus": "epistemic_status"},
+    ),
+    "Edge": TypeMap(
+        "edges",
+        {
+            "id": "id",
+            "sourceId": "source_id",
+            "targetId": "target_id",
+            "edgeType": "edge_type",
+            "strength": "strength",
+            "createdById": "created_by",
+            "sourceProvenanceId": "source_provenance",
+            "attrs": "attrs",
+            "createdAt": "created_at",
+        },
+        related={
+            "source": "edge.source",
+            "target": "edge.target",
+            "createdBy": "edge.created_by",
+            "type": "edge.type",
+            "sourceProvenance": "edge.source_provenance",
+        },
+    ),
+    "EdgeType": TypeMap(
+        "edge_types",
+        {
+            "name": "name",
+            "description": "description",
+            "inverseName": "inverse_name",
+            "isTransitive": "is_transitive",
+            "isSymmetric": "is_symmetric",
+            "isAntiReflexive": "is_anti_reflexive",
+            "attrs": "attrs",
+            "createdAt": "created_at",
+        },
+        enums={"category": "category"},
+    ),
+}
+
+# Root fields reading one row by id, and plain lists of the root.
+BY_ID = frozenset({"claim", "agent", "source", "bundle"})
+ROOT_LISTS = {
+    "edgeTypes": ("root.edge_types", "EdgeType"),
+    "namespaces": ("root.namespaces", "Namespace"),
+}
+
+# Where an edge's `label` comes from, by the direction its page was read in.
+EDGE_LABEL = {"claim.outgoing": "edge_type", "claim.incoming": "inverse_label"}
+PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"})
+
+Params = dict[str, object]
+Binder = Callable[[VariableValues], Params]
+
+
+@dataclass(frozen=True)
+class PlannedReads:
+    """A query's plan and how a request's variables become its parameters."""
+
+    plan: ReadPlan
+    operation: OperationDefinitionNode
+    binders: tuple[Binder, ...]
+    # Statements by the parameters present: kept here, since hashing a plan (a deep
+    # tree) per request would cost more than looking up a small dict.
+    statements: dict[frozenset[str], str] = default(default_factory=dict, compare=False)
+
+    def bind(self, schema: GraphQLSchema, variables: Mapping[str, Any] | None) -> Params:
+        """The parameters of one request. NotCovered when the variables do not coerce or
+        an argument is one a resolver would refuse: the executor reports those."""
+        coerced = get_variable_values(
+            schema, self.operation.variable_definitions or (), dict(variables or {})
+        )
+        if isinstance(coerced, list):
+            raise NotCovered("variables do not coerce")
+        params: Params = {}
+        for binder in self.binders:
+            params |= binder(coerced)
+        return params
+
+    def statement(self, params: Params) -> str:
+        """The statement for these parameters, made once per set of present ones."""
+        present = frozenset(k for k, v in params.items() if v is not None and v is not False)
+        found = self.statements.get(present)
+        if found is None:
+            if len(self.statements) >= MAX_STATEMENTS_PER_PLAN:
+                self.statements.clear()
+            found = self.statements[present] = planner_sql.statement(self.plan, present)
+        return found
+
+
+def plan_reads(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> PlannedReads | None:
+    """The plan of a validated query document, or None when it is not covered."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or operation.operation is not OperationType.QUERY:
+        return None
+    planner = _Planner(schema, document)
+    try:
+        fields = planner.root(operation.selection_set)
+    except NotCovered:
+        return None
+    plan = ReadPlan(fields)
+    if not planner_sql.fits(plan):
+        return None
+    return PlannedReads(plan, operation, tuple(planner.binders))
+
+
+class _Planner:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
+        self.schema = schema
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.binders: list[Binder] = []
+        self.count = 0
+
+    def param(self) -> str:
+        self.count += 1
+        return f"p{self.count}"
+
+    def selections(self, selection_set: SelectionSetNode | None) -> list[FieldNode]:
+        """The fields of a selection set in order, fragments spread in place; the same
+        response name twice (which GraphQL merges) is left to the executor."""
+        if selection_set is None:
+            raise NotCovered("a leaf selected as an object")
+        found: list[FieldNode] = []
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise NotCovered("directives")
+            if isinstance(selection, FieldNode):
+                found.append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                found += self.selections(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments[selection.name.value]
+                if fragment.directives:
+                    raise NotCovered("directives")
+                found += self.selections(fragment.selection_set)
+        keys = [(f.alias or f.name).value for f in found]
+        if len(set(keys)) != len(keys):
+            raise NotCovered("a response name asked twice")
+        return found
+
+    def root(self, selection_set: SelectionSetNode) -> tuple[Selection, ...]:
+        query = self.schema.query_type
+        assert query is not None
+        fields: list[Selection] = []
+        for node in self.selections(selection_set):
+            key = (node.alias or node.name).value
+            name = node.name.value
+            if name == "__typename":
+                fields.append(Constant(key, query.name))
+            elif name in BY_ID:
+                fields.append(self.by_id(key, node, query.fields[name], name))
+            elif name in ROOT_LISTS:
+                via, type_name = ROOT_LISTS[name]
+                if node.arguments:
+                    raise NotCovered(name)
+                fields.append(RowList(key, via, self.node(type_name, node)))
+            elif name == "claims":
+                fields.append(self.claims_page(key, node, query.fields[name]))
+            else:
+                raise NotCovered(name)
+        return tuple(fields)
+
+    def by_id(self, key: str, node: FieldNode, definition: GraphQLField, field: str) -> Related:
+        name = self.param()
+
+        def bind(variables: VariableValues) -> Params:
+            args = get_argument_values(definition, node, variables)
+            return {name: _uuid(args["id"])}
+
+        self.binders.append(bind)
+        type_name = get_named_type(definition.type).name
+        return Related(key, f"root.{field}", self.node(type_name, node), (("id", name),))
+
+    def claims_page(self, key: str, node: FieldNode, definition: GraphQLField) -> Page:
+        roles = {role: self.param() for role in _CLAIMS_ROLES}
+
+        def bind(variables: VariableValues) -> Params:
+            args = get_argument_values(definition, node, variables)
+            order = args["orderBy"]
+            values = _claims_filter(args.get("filter"))
+            kind = f"claims:{order.value}"
+            values |= _page(args.get("first"), args.get("after"), kind)
+            values["descending"] = order.value == "created_at_desc"
+            return {roles[role]: value for role, value in values.items()}
+
+        self.binders.append(bind)
+        # The cursor kind depends on orderBy, a request value: the statement for each
+        # order (the `descending` parameter present or not) has its own.
+        return self.page(
+            key,
+            node,
+            "claims",
+            "Claim",
+            roles,
+            kinds=("claims:created_at_asc", "claims:created_at_desc"),
+        )
+
+    def edge_page(self, key: str, node: FieldNode, definition: GraphQLField, via: str) -> Page:
+        roles = {role: self.param() for role in ("first", "after_at", "after_id", "edge_types")}
+
+        def bind(variables: VariableValues) -> Params:
+            args = get_argument_values(definition, node, variables)
+            values = _page(args.get("first"), args.get("after"), "edge")
+            types = args.get("edgeTypes")
+            values["edge_types"] = sorted(set(types)) if types is not None else None
+            return {roles[role]: value for role, value in values.items()}
+
+        self.binders.append(bind)
+        return self.page(key, node, via, "Edge", roles)
+
+    def review_page(self, key: str, node: FieldNode, definition: GraphQLField) -> Page:
+        roles = {role: self.param() for role in ("first", "after_at", "after_id")}
+
+        def bind(variables: VariableValues) -> Params:
+            args = get_argument_values(definition, node, variables)
+            values = _page(args.get("first"), args.get("after"), "review")
+            return {roles[role]: value for role, value in values.items()}
+
+        self.binders.append(bind)
+        return self.page(key, node, "claim.reviews", "Review", roles, kinds=("review", "review"))
+
+    def page(
+        self,
+        key: str,
+        node: FieldNode,
+        via: str,
+        node_type: str,
+        roles: dict[str, str],
+        *,
+        kinds: tuple[str, str] = ("edge", "edge"),
+    ) -> Page:
+        connection = f"{node_type}Connection"
+        parts: list[PageEdges | PageInfo | TotalCount | Constant] = []
+        for field in self.selections(node.selection_set):
+            part_key = (field.alias or field.name).value
+            name = field.name.value
+            if name == "__typename":
+                parts.append(Constant(part_key, connection))
+            elif name == "totalCount":
+                parts.append(TotalCount(part_key))
+            elif name == "pageInfo":
+                parts.append(PageInfo(part_key, self.page_info(field)))
+            elif name == "edges":
+                parts.append(PageEdges(part_key, self.page_edges(field, node_type, via)))
+            else:
+                raise NotCovered(f"{connection}.{name}")
+        return Page(key, via, kinds, tuple(parts), tuple(sorted(roles.items())))
+
+    def page_info(self, node: FieldNode) -> tuple[PageInfoField | Constant, ...]:
+        parts: list[PageInfoField | Constant] = []
+        for field in self.selections(node.selection_set):
+            key = (field.alias or field.name).value
+            if field.name.value == "__typename":
+                parts.append(Constant(key, "PageInfo"))
+            elif field.name.value in PAGE_INFO_FIELDS:
+                parts.append(PageInfoField(key, field.name.value))
+            else:
+                raise NotCovered(field.name.value)
+        return tuple(parts)
+
+    def page_edges(
+        self, node: FieldNode, node_type: str, via: str
+    ) -> tuple[Cursor | Related | Constant, ...]:
+        parts: list[Cursor | Related | Constant] = []
+        for field in self.selections(node.selection_set):
+            key = (field.alias or field.name).value
+            if field.name.value == "__typename":
+                parts.append(Constant(key, f"{node_type}ConnectionEdge"))
+            elif field.name.value == "cursor":
+                parts.append(Cursor(key))
+            elif field.name.value == "node":
+                parts.append(Related(key, "page.node", self.node(node_type, field, via)))
+            else:
+                raise NotCovered(field.name.value)
+        return tuple(parts)
+
+    def node(self, type_name: str, node: FieldNode, read_as: str = "") -> Node:
+        """The object of a field of type `type_name` with its selection."""
+        mapping = TYPES[type_name]
+        graphql_type = self.schema.type_map[type_name]
+        assert isinstance(graphql_type, GraphQLObjectType)
+        fields: list[Selection] = []
+        for field in self.selections(node.selection_set):
+            fields.append(self.field(type_name, mapping, graphql_type, field, read_as))
+        return Node(mapping.table, tuple(fields))
+
+    def field(
+        self,
+        type_name: str,
+        mapping: TypeMap,
+        graphql_type: GraphQLObjectType,
+        field: FieldNode,
+        read_as: str,
+    ) -> Selection:
+        key = (field.alias or field.name).value
+        name = field.name.value
+        if name == "__typename":
+            return Constant(key, type_name)
+        if name in mapping.columns:
+            time = get_named_type(graphql_type.fields[name].type).name == "DateTime"
+            return Column(key, mapping.columns[name], time=time)
+        if name in mapping.enums:
+            return Column(key, mapping.enums[name], enum=True)
+        if type_name == "Edge" and name == "label":
+            return Column(key, EDGE_LABEL[read_as])
+        definition = graphql_type.fields.get(name)
+        if definition is None:
+            raise NotCovered(name)
+        target = get_named_type(definition.type).name
+        if name in mapping.related and target in TYPES:
+            return Related(key, mapping.related[name], self.node(target, field))
+        if name in mapping.lists and target in TYPES:
+            return RowList(key, mapping.lists[name], self.node(target, field))
+        if name in mapping.pages:
+            via = mapping.pages[name]
+            return self.edge_page(key, field, definition, via)
+        if type_name == "Claim" and name == "reviews":
+            return self.review_page(key, field, definition)
+        raise NotCovered(f"{type_name}.{name}")
+
+
+_CLAIMS_ROLES = (
+    "first",
+    "after_at",
+    "after_id",
+    "descending",
+    "namespace",
+    "namespace_subtree",
+    "claim_types",
+    "statuses",
+    "created_by",
+    "source",
+    "latest_only",
+    "include_retracted",
+    "attrs",
+    "created_after",
+    "created_before",
+)
+
+
+def _uuid(value: object) -> UUID:
+    """An id argument as the resolvers read it (`graphql.ids.uuid_of`); one they would
+    refuse is left to them."""
+    parsed = parse_uuid(str(value)) if isinstance(value, str) else None
+    if parsed is None:
+        raise NotCovered("not a UUID")
+    return parsed
+
+
+def _optional_uuid(value: object) -> UUID | None:
+    return None if value is None else _uuid(value)
+
+
+# ClaimFilter's fields the plan answers; any other one given (`atRisk`, the confidence
+# conditions, `or`, `not`) leaves the request to the executor.
+_PLANNED_FILTER_FIELDS = frozenset(
+    {
+        "namespace",
+        "claimTypes",
+        "statuses",
+        "createdBy",
+        "source",
+        "latestOnly",
+        "includeRetracted",
+        "attrs",
+        "createdAfter",
+        "createdBefore",
+    }
+)
+
+
+def _page(first: int | None, after: str | None, kind: str) -> Params:
+    """A page's size and keyset, as `time_page` checks them for the resolvers."""
+    try:
+        args, keyset = time_page(first, after, kind)
+    except ValidationFailed:
+        raise NotCovered("page arguments a resolver refuses") from None
+    after_at, after_id = keyset if keyset is not None else (None, None)
+    return {"first": args.first, "after_at": after_at, "after_id": after_id}
+
+
+def _claims_filter(filter: Mapping[str, Any] | None) -> Params:
+    """The filter's parameters, as `fields.claims.filter_spec` reads it."""
+    if filter is None:
+        return {"latest_only": True, "include_retracted": False}
+    if any(value is not None for key, value in filter.items() if key not in _PLANNED_FILTER_FIELDS):
+        raise NotCovered("a filter condition the plan does not answer")
+    namespace = filter.get("namespace")
+    subtree = None
+    if namespace is not None:
+        path = namespace.removesuffix(SUBTREE_SUFFIX)
+        try:
+            parse_namespace_path(path, "filter.namespace")
+        except ValidationFailed:
+            raise NotCovered("a namespace the resolver refuses") from None
+        if namespace.endswith(SUBTREE_SUFFIX):
+            namespace, subtree = None, path
+    attrs = filter.get("attrs")
+    if attrs is not None and not isinstance(attrs, dict):
+        raise NotCovered("attrs that are not an object")
+    after, before = filter.get("createdAfter"), filter.get("createdBefore")
+    if after is not None and before is not None and after >= before:
+        raise NotCovered("an empty time range")
+    types, statuses = filter.get("claimTypes"), filter.get("statuses")
+    return {
+        "namespace": namespace,
+        "namespace_subtree": subtree,
+        "claim_types": [t.value for t in types] if types else None,
+        "statuses": [s.value for s in statuses] if statuses else None,
+        "created_by": _optional_uuid(filter.get("createdBy")),
+        "source": _optional_uuid(filter.get("source")),
+        "latest_only": bool(filter.get("latestOnly", True)),
+        "include_retracted": bool(filter.get("includeRetracted", False)),
+        "attrs": Jsonb(attrs) if attrs is not None else None,
+        "created_after": after,
+        "created_before": before,
+    }
+
+
+@dataclass(frozen=True)
+class PlannedAnswer:
+    """The `data` of a query as PostgreSQL wrote it: JSON text, sent on as it is."""
+
+    data: str
+
+
+async def answer(
+    reads: PlannedReads,
+    schema: GraphQLSchema,
+    context: Any,
+    variables: Mapping[str, Any] | None,
+) -> PlannedAnswer | ExecutionResult | None:
+    """The query's data from its one statement, run on the request's read target
+    (`Context.connection`: a replica or the primary) with the caller's visibility, and
+    prepared on the connection at first use.
+
+    None leaves the request to the executor: arguments a resolver would refuse, or a
+    statement that failed (the executor then meets the same failure and reports it with
+    its code and path, and a lost connection is retried as for any query). A replica
+    that failed under the statement is an error result at once: the context is marked
+    (`replica_failed`) and the view runs the query again on the primary.
+    """
+    try:
+        params = reads.bind(schema, variables)
+    except NotCovered:
+        return None
+    except Exception as exc:  # a shape the planner misjudged: the executor answers it
+        log.warning("planned_read_not_bound", error=repr(exc))
+        return None
+    query = reads.statement(params)
+    values = {k: v for k, v in params.items() if v is not None and not isinstance(v, bool)}
+    values |= context.visibility.params()
+    try:
+        async with context.connection() as conn:
+            cursor = await conn.execute(query, values, prepare=True)
+            row = await cursor.fetchone()
+    except ReplicaUnavailable as exc:
+        return ExecutionResult(data=None, errors=[GraphQLError(str(exc), original_error=exc)])
+    except psycopg.Error as exc:
+        log.warning("planned_read_failed", error=str(exc))
+        return None
+    assert row is not None
+    return PlannedAnswer(row[0])

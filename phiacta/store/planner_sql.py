@@ -1,0 +1,478 @@
+"""The SQL of read plans: one statement per plan that returns the whole `data` JSON.
+
+`statement(plan, present)` composes, with `psycopg.sql` only, a statement whose one
+row and column is the query's `data` object as JSON text: PostgreSQL builds every
+object (`json_build_object`), list (`json_agg`) and page, and the server sends the text
+on untouched. Each nested field is a correlated subquery on the row of its parent, so a
+page of 50 claims with their creators and edges is still one statement and one round
+trip. For `claims(first: 2) { edges { cursor node { id createdBy { name } } } }`:
+
+    SELECT json_build_object('claims', (
+      SELECT json_build_object(
+        'edges', coalesce(json_agg(json_build_object(
+            'cursor', <cursor of "t0">,
+            'node', json_build_object('id', "t0"."id", 'createdBy', (
+                SELECT json_build_object('name', "t1"."name")
+                FROM agents "t1" WHERE "t1"."id" = "t0"."created_by")))
+          ORDER BY "t0".n__) FILTER (WHERE "t0".n__ <= %(p0)s::int), '[]'::json))
+      FROM (
+        SELECT <claim columns>, row_number() OVER (ORDER BY x.created_at DESC, x.id DESC) AS n__
+        FROM claims x
+        WHERE "x".status <> 'retracted' AND NOT EXISTS (<a newer version>)
+        ORDER BY x.created_at DESC, x.id DESC
+        LIMIT %(p0)s::int + 1) "t0"))::text
+
+A page reads `first + 1` rows: the extra one answers hasNextPage. Cursors are made in
+SQL exactly as `graphql.pagination.encode_cursor` makes them (URL-safe base64 of
+`["kind","<created_at ISO>","<id>"]`, unpadded), so either path continues the other's
+pages. Every value is a parameter; a parameter the request leaves None or False
+(`present` lacks it) removes its condition from the text instead of being tested in
+SQL, so each statement stays one the planner can use its indexes for.
+
+Drafts: every claim a plan reads (by id, in a list, a page, at either end of an edge)
+passes `visibility.claim_visible_sql`, and an edge page leaves out the edges whose other
+end is a draft the caller may not see (`visibility.hidden_draft`), as the loaders do.
+Every statement therefore takes the two parameters of `Visibility.params()`
+(`viewer_id`, `viewer_admin`), always bound, whatever else is present.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from phiacta.store.artifacts import MAX_ARTIFACTS_PER_OWNER, MAX_CLAIMS_PER_ARTIFACT
+from phiacta.store.namespaces import NAMESPACE_TREE
+from phiacta.store.provenance import MAX_PROVENANCE_PER_CLAIM
+from phiacta.store.read_plan import (
+    Column,
+    Constant,
+    Cursor,
+    Page,
+    PageEdges,
+    PageInfo,
+    PageInfoField,
+    ReadPlan,
+    Related,
+    RowList,
+    Selection,
+    TotalCount,
+)
+from phiacta.store.visibility import claim_visible, claim_visible_sql, hidden_draft
+
+# PostgreSQL functions take at most 100 arguments: a json_build_object of 50 keys.
+MAX_OBJECT_KEYS = 50
+MAX_VERSIONS = 1000
+
+# A timestamp as Python's `datetime.isoformat` writes it (the executor's DateTime and
+# cursor form): microseconds as six digits unless zero, then the offset as +HH:MM.
+# PostgreSQL's own JSON form drops trailing zeros of the fraction.
+ISO_TIME = sql.SQL(
+    "(to_char({time}, 'YYYY-MM-DD\"T\"HH24:MI:SS') "
+    "|| CASE WHEN to_char({time}, 'US') = '000000' THEN '' ELSE to_char({time}, '.US') END "
+    "|| to_char({time}, 'TZH:TZM'))"
+)
+
+# What each table of a plan is read from.
+TABLES: dict[str, sql.Composable] = {
+    "claims": sql.SQL("claims"),
+    "agents": sql.SQL("agents"),
+    # The namespace tree with dotted paths (store.namespaces), walked once per statement
+    # that reads it: the tree is small and bounded in depth.
+    "namespaces": sql.SQL("tree"),
+    "confidence": sql.SQL("claim_confidence"),
+    "edges": sql.SQL("edges"),
+    "edge_types": sql.SQL("edge_types"),
+    "sources": sql.SQL("sources"),
+    "provenance": sql.SQL("provenance"),
+    "reviews": sql.SQL("reviews"),
+    "artifacts": sql.SQL("artifacts"),
+    "bundles": sql.SQL("bundles"),
+}
+
+# The columns a page carries from its inner query (claims leave their embedding behind).
+PAGE_COLUMNS: dict[str, sql.Composable] = {
+    "claims": sql.SQL(
+        "x.id, x.lineage_id, x.version, x.claim_type, x.content, x.formal_content, "
+        "x.namespace_id, x.created_by, x.supersedes, x.status, x.attrs, x.created_at"
+    ),
+    "edges": sql.SQL(
+        "x.id, x.source_id, x.target_id, x.edge_type, x.strength, x.created_by, "
+        "x.source_provenance, x.attrs, x.created_at"
+    ),
+    "reviews": sql.SQL("x.*"),
+}
+
+# Columns computed from the row (`{row}` is its alias).
+COMPUTED: dict[tuple[str, str], sql.SQL] = {
+    # Versions are immutable rows, so "latest" is asked, never stored (as in store.claims).
+    ("claims", "is_latest"): sql.SQL(
+        "NOT EXISTS (SELECT 1 FROM claims newer "
+        "WHERE newer.lineage_id = {row}.lineage_id AND newer.version > {row}.version)"
+    ),
+    # An incoming edge reads as its type's inverse name.
+    ("edges", "inverse_label"): sql.SQL(
+        "coalesce((SELECT et.inverse_name FROM edge_types et WHERE et.name = {row}.edge_type), "
+        "{row}.edge_type)"
+    ),
+}
+
+# To-one relations: the table reached and the condition on its row `{row}` given the
+# parent row `{parent}` (or the root's parameters, by role).
+RELATIONS: dict[str, tuple[str, sql.SQL]] = {
+    "root.claim": ("claims", sql.SQL("{row}.id = {id}::uuid")),
+    "root.agent": ("agents", sql.SQL("{row}.id = {id}::uuid")),
+    "root.source": ("sources", sql.SQL("{row}.id = {id}::uuid")),
+    "root.bundle": ("bundles", sql.SQL("{row}.id = {id}::uuid")),
+    "claim.created_by": ("agents", sql.SQL("{row}.id = {parent}.created_by")),
+    "claim.namespace": ("namespaces", sql.SQL("{row}.id = {parent}.namespace_id")),
+    "claim.supersedes": ("claims", sql.SQL("{row}.id = {parent}.supersedes")),
+    "claim.confidence": ("confidence", sql.SQL("{row}.claim_id = {parent}.id")),
+    "namespace.parent": ("namespaces", sql.SQL("{row}.id = {parent}.parent_id")),
+    "edge.source": ("claims", sql.SQL("{row}.id = {parent}.source_id")),
+    "edge.target": ("claims", sql.SQL("{row}.id = {parent}.target_id")),
+    "edge.created_by": ("agents", sql.SQL("{row}.id = {parent}.created_by")),
+    "edge.type": ("edge_types", sql.SQL("{row}.name = {parent}.edge_type")),
+    "edge.source_provenance": ("sources", sql.SQL("{row}.id = {parent}.source_provenance")),
+    "source.submitted_by": ("agents", sql.SQL("{row}.id = {parent}.submitted_by")),
+    "provenance.claim": ("claims", sql.SQL("{row}.id = {parent}.claim_id")),
+    "provenance.source": ("sources", sql.SQL("{row}.id = {parent}.source_id")),
+    "provenance.extracted_by": ("agents", sql.SQL("{row}.id = {parent}.extracted_by")),
+    "review.reviewer": ("agents", sql.SQL("{row}.id = {parent}.reviewer_id")),
+    "review.claim": ("claims", sql.SQL("{row}.id = {parent}.claim_id")),
+    "bundle.submitted_by": ("agents", sql.SQL("{row}.id = {parent}.submitted_by")),
+    "bundle.contributor": ("agents", sql.SQL("{row}.id = {parent}.contributor_id")),
+    "bundle.source": ("sources", sql.SQL("{row}.id = {parent}.source_id")),
+}
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    table: str
+    condition: sql.SQL
+    order: sql.SQL
+    limit: int | None = None
+
+
+# Plain lists, in the order the loaders return them.
+LISTS: dict[str, ListSpec] = {
+    "claim.versions": ListSpec(
+        "claims", sql.SQL("x.lineage_id = {parent}.lineage_id"), sql.SQL("x.version"), MAX_VERSIONS
+    ),
+    "namespace.children": ListSpec(
+        "namespaces", sql.SQL("x.parent_id = {parent}.id"), sql.SQL("x.path")
+    ),
+    "root.namespaces": ListSpec("namespaces", sql.SQL("TRUE"), sql.SQL("x.path")),
+    "root.edge_types": ListSpec("edge_types", sql.SQL("TRUE"), sql.SQL("x.category, x.name")),
+    "claim.provenance": ListSpec(
+        "provenance",
+        sql.SQL("x.claim_id = {parent}.id"),
+        sql.SQL("x.created_at, x.id"),
+        MAX_PROVENANCE_PER_CLAIM,
+    ),
+    "claim.artifacts": ListSpec(
+        "artifacts",
+        sql.SQL(
+            "x.id IN (SELECT ac.artifact_id FROM artifact_claims ac "
+            "WHERE ac.claim_id = {parent}.id)"
+        ),
+        sql.SQL("x.created_at, x.id"),
+        MAX_ARTIFACTS_PER_OWNER,
+    ),
+    "bundle.artifacts": ListSpec(
+        "artifacts",
+        sql.SQL("x.bundle_id = {parent}.id"),
+        sql.SQL("x.created_at, x.id"),
+        MAX_ARTIFACTS_PER_OWNER,
+    ),
+    "artifact.claims": ListSpec(
+        "claims",
+        sql.SQL(
+            "x.id IN (SELECT ac.claim_id FROM artifact_claims ac "
+            "WHERE ac.artifact_id = {parent}.id)"
+        ),
+        sql.SQL("x.created_at, x.id"),
+        MAX_CLAIMS_PER_ARTIFACT,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    table: str
+    # The link to the parent row (TRUE at the root) and the conditions each role adds.
+    link: sql.SQL
+    conditions: tuple[tuple[str, sql.SQL], ...]
+    # Conditions that apply when a role is absent (the list's default visibility).
+    unless: tuple[tuple[tuple[str, ...], sql.Composable], ...] = ()
+
+
+# Conditions on the page's candidate row `x` (`{row}` in computed columns).
+CLAIM_CONDITIONS: tuple[tuple[str, sql.SQL], ...] = (
+    (
+        "namespace",
+        sql.SQL("x.namespace_id IN (SELECT id FROM tree WHERE path = {namespace}::text)"),
+    ),
+    (
+        "namespace_subtree",
+        sql.SQL(
+            "x.namespace_id IN (SELECT id FROM tree WHERE path = {namespace_subtree}::text "
+            "OR starts_with(path, {namespace_subtree}::text || '.'))"
+        ),
+    ),
+    ("claim_types", sql.SQL("x.claim_type = ANY({claim_types}::text[])")),
+    ("statuses", sql.SQL("x.status = ANY({statuses}::text[])")),
+    ("created_by", sql.SQL("x.created_by = {created_by}::uuid")),
+    (
+        "source",
+        sql.SQL(
+            "EXISTS (SELECT 1 FROM provenance pv "
+            "WHERE pv.claim_id = x.id AND pv.source_id = {source}::uuid)"
+        ),
+    ),
+    ("latest_only", COMPUTED[("claims", "is_latest")]),
+    ("attrs", sql.SQL("x.attrs @> {attrs}::jsonb")),
+    ("created_after", sql.SQL("x.created_at >= {created_after}::timestamptz")),
+    ("created_before", sql.SQL("x.created_at < {created_before}::timestamptz")),
+)
+
+# The rule of store.claims.claim_filter_sql: without `statuses` or `includeRetracted`,
+# retracted claims are left out of a list.
+NOT_RETRACTED = sql.SQL("x.status <> 'retracted'")
+
+PAGES: dict[str, PageSpec] = {
+    "claims": PageSpec(
+        "claims",
+        sql.SQL(claim_visible("x")),
+        CLAIM_CONDITIONS,
+        ((("statuses", "include_retracted"), NOT_RETRACTED),),
+    ),
+    # The parent claim is one the caller sees; the other end of each edge is probed.
+    "claim.outgoing": PageSpec(
+        "edges",
+        sql.SQL("x.source_id = {parent}.id AND NOT " + hidden_draft("x.target_id")),
+        (("edge_types", sql.SQL("x.edge_type = ANY({edge_types}::text[])")),),
+    ),
+    "claim.reviews": PageSpec("reviews", sql.SQL("x.claim_id = {parent}.id"), ()),
+    "claim.incoming": PageSpec(
+        "edges",
+        sql.SQL("x.target_id = {parent}.id AND NOT " + hidden_draft("x.source_id")),
+        (("edge_types", sql.SQL("x.edge_type = ANY({edge_types}::text[])")),),
+    ),
+}
+
+
+def statement(plan: ReadPlan, present: frozenset[str]) -> str:
+    """The statement answering `plan`, for a request whose bound parameters are
+    `present` (the others are None or False); its text, ready to prepare."""
+    builder = _Builder(present)
+    data = builder.object_json(plan.fields, None)
+    # PostgreSQL never evaluates a CTE no part of the statement reads.
+    query = sql.SQL("{} SELECT ({})::text").format(sql.SQL(NAMESPACE_TREE), data)
+    return query.as_string()
+
+
+def fits(plan: ReadPlan) -> bool:
+    """Whether every object of the plan fits in one json_build_object call."""
+    return _fits(plan.fields)
+
+
+def _fits(fields: tuple[Selection, ...] | tuple[object, ...]) -> bool:
+    if len(fields) > MAX_OBJECT_KEYS:
+        return False
+    for field in fields:
+        if isinstance(field, Related | RowList) and not _fits(field.node.fields):
+            return False
+        if isinstance(field, Page | PageEdges | PageInfo) and not _fits(field.parts):
+            return False
+    return True
+
+
+class _Builder:
+    def __init__(self, present: frozenset[str]) -> None:
+        self.present = present
+        self.aliases = 0
+
+    def alias(self) -> sql.Identifier:
+        self.aliases += 1
+        return sql.Identifier(f"t{self.aliases}")
+
+    def params(self, roles: tuple[tuple[str, str], ...]) -> dict[str, sql.Composable]:
+        return {role: sql.Placeholder(name) for role, name in roles}
+
+    def object_json(
+        self, fields: tuple[Selection, ...], row: sql.Identifier | None, table: str = ""
+    ) -> sql.Composed:
+        pairs: list[sql.Composable] = []
+        for field in fields:
+            pairs += [sql.Literal(field.key), self.value(field, row, table)]
+        return sql.SQL("json_build_object({})").format(sql.SQL(", ").join(pairs))
+
+    def value(self, field: Selection, row: sql.Identifier | None, table: str) -> sql.Composable:
+        if isinstance(field, Constant):
+            return sql.Literal(field.value)
+        if isinstance(field, Column):
+            assert row is not None
+            computed = COMPUTED.get((table, field.column))
+            column: sql.Composable = (
+                computed.format(row=row)
+                if computed is not None
+                else sql.SQL("{}.{}").format(row, sql.Identifier(field.column))
+            )
+            if field.time:
+                return ISO_TIME.format(time=column)
+            return sql.SQL("upper({})").format(column) if field.enum else column
+        if isinstance(field, Related):
+            return self.related(field, row)
+        if isinstance(field, RowList):
+            return self.row_list(field, row)
+        return self.page(field, row)
+
+    def related(self, field: Related, parent: sql.Identifier | None) -> sql.Composed:
+        table, condition = RELATIONS[field.via]
+        row = self.alias()
+        where = condition.format(row=row, parent=parent, **self.params(field.roles))
+        if table == "claims":
+            where = sql.SQL("{} AND {}").format(where, claim_visible_sql(f"t{self.aliases}"))
+        return sql.SQL("(SELECT {} FROM {} {} WHERE {})").format(
+            self.object_json(field.node.fields, row, table), TABLES[table], row, where
+        )
+
+    def row_list(self, field: RowList, parent: sql.Identifier | None) -> sql.Composed:
+        spec = LISTS[field.via]
+        row = self.alias()
+        limit = sql.SQL(" LIMIT {}").format(sql.Literal(spec.limit)) if spec.limit else sql.SQL("")
+        inner = sql.SQL(
+            "SELECT x.*, row_number() OVER (ORDER BY {order}) AS n__ FROM {table} x "
+            "WHERE {condition} ORDER BY {order}{limit}"
+        ).format(
+            order=spec.order,
+            table=TABLES[spec.table],
+            condition=self.list_condition(spec, parent),
+            limit=limit,
+        )
+        return sql.SQL(
+            "(SELECT coalesce(json_agg({} ORDER BY {}.n__), '[]'::json) FROM ({}) {})"
+        ).format(self.object_json(field.node.fields, row, spec.table), row, inner, row)
+
+    def list_condition(self, spec: ListSpec, parent: sql.Identifier | None) -> sql.Composable:
+        condition = spec.condition.format(parent=parent)
+        if spec.table == "claims":
+            return sql.SQL("{} AND {}").format(condition, claim_visible_sql("x"))
+        return condition
+
+    def conditions(
+        self, spec: PageSpec, field: Page, parent: sql.Identifier | None
+    ) -> sql.Composed:
+        params = self.params(field.roles)
+        names = dict(field.roles)
+        parts: list[sql.Composable] = [spec.link.format(parent=parent)]
+        for role, condition in spec.conditions:
+            if names.get(role) in self.present:
+                parts.append(condition.format(row=sql.SQL("x"), **params))
+        for roles, default in spec.unless:
+            if not any(names.get(role) in self.present for role in roles):
+                parts.append(default)
+        return sql.SQL(" AND ").join(parts)
+
+    def page(self, field: Page, parent: sql.Identifier | None) -> sql.Composed:
+        spec = PAGES[field.via]
+        names = dict(field.roles)
+        params = self.params(field.roles)
+        descending = names.get("descending") in self.present
+        direction = sql.SQL("DESC" if descending else "ASC")
+        after = names.get("after_at") in self.present
+        where = self.conditions(spec, field, parent)
+        keyset: sql.Composable = sql.SQL("")
+        if after:
+            keyset = sql.SQL(" AND (x.created_at, x.id) {} ({}::timestamptz, {}::uuid)").format(
+                sql.SQL("<" if descending else ">"), params["after_at"], params["after_id"]
+            )
+        order = sql.SQL("x.created_at {dir}, x.id {dir}").format(dir=direction)
+        first = sql.SQL("{}::int").format(params["first"])
+        inner = sql.SQL(
+            "SELECT {columns}, row_number() OVER (ORDER BY {order}) AS n__ "
+            "FROM {table} x WHERE {where}{keyset} ORDER BY {order} LIMIT {first} + 1"
+        ).format(
+            columns=PAGE_COLUMNS[spec.table],
+            order=order,
+            table=TABLES[spec.table],
+            where=where,
+            keyset=keyset,
+            first=first,
+        )
+        row = self.alias()
+        count = sql.SQL("(SELECT count(*) FROM {} x WHERE {})").format(TABLES[spec.table], where)
+        kind = field.cursor_kinds[descending]
+        context = _PageContext(row, spec.table, kind, first, after, count)
+        pairs: list[sql.Composable] = []
+        for part in field.parts:
+            pairs += [sql.Literal(part.key), self.page_part(part, context)]
+        # GROUP BY (): one row even for an empty page, whatever the parts aggregate.
+        return sql.SQL("(SELECT json_build_object({}) FROM ({}) {} GROUP BY ())").format(
+            sql.SQL(", ").join(pairs), inner, row
+        )
+
+    def page_part(
+        self, part: PageEdges | PageInfo | TotalCount | Constant, page: _PageContext
+    ) -> sql.Composable:
+        in_page = sql.SQL("{}.n__ <= {}").format(page.row, page.first)
+        if isinstance(part, Constant):
+            return sql.Literal(part.value)
+        if isinstance(part, TotalCount):
+            return page.count
+        if isinstance(part, PageEdges):
+            pairs: list[sql.Composable] = []
+            for edge_part in part.parts:
+                pairs.append(sql.Literal(edge_part.key))
+                if isinstance(edge_part, Cursor):
+                    pairs.append(page.cursor())
+                elif isinstance(edge_part, Constant):
+                    pairs.append(sql.Literal(edge_part.value))
+                else:
+                    pairs.append(self.object_json(edge_part.node.fields, page.row, page.table))
+            return sql.SQL(
+                "coalesce(json_agg(json_build_object({}) ORDER BY {}.n__) FILTER (WHERE {}), "
+                "'[]'::json)"
+            ).format(sql.SQL(", ").join(pairs), page.row, in_page)
+        info: list[sql.Composable] = []
+        for info_part in part.parts:
+            info += [sql.Literal(info_part.key), self.page_info(info_part, page, in_page)]
+        return sql.SQL("json_build_object({})").format(sql.SQL(", ").join(info))
+
+    def page_info(
+        self, part: PageInfoField | Constant, page: _PageContext, in_page: sql.Composable
+    ) -> sql.Composable:
+        if isinstance(part, Constant):
+            return sql.Literal(part.value)
+        if part.which == "hasNextPage":
+            return sql.SQL("count(*) > {}").format(page.first)
+        if part.which == "hasPreviousPage":
+            return sql.Literal(page.after)
+        direction = sql.SQL("ASC" if part.which == "startCursor" else "DESC")
+        return sql.SQL("(array_agg({} ORDER BY {}.n__ {}) FILTER (WHERE {}))[1]").format(
+            page.cursor(), page.row, direction, in_page
+        )
+
+
+@dataclass(frozen=True)
+class _PageContext:
+    row: sql.Identifier
+    table: str
+    kind: str
+    first: sql.Composable
+    after: bool
+    count: sql.Composable
+
+    def cursor(self) -> sql.Composed:
+        """`encode_cursor(kind, (created_at ISO, id))`, in SQL."""
+        return sql.SQL(
+            "rtrim(translate(encode(convert_to("
+            "'[\"' || {kind} || '\",\"' || {created_at} "
+            "|| '\",\"' || {row}.id || '\"]', 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
+        ).format(
+            kind=sql.Literal(self.kind),
+            row=self.row,
+            created_at=ISO_TIME.format(time=sql.SQL("{}.created_at").format(self.row)),
+        )

@@ -1,0 +1,146 @@
+"""A read plan: what a query selects, as a tree of plain data, before any SQL exists.
+
+`phiacta.graphql.engine.planner` builds one per query document; `planner_sql` turns it
+into one statement. A plan names tables, columns, relations and pages, never SQL text,
+so it can be printed and compared in a test without a database:
+
+    Node("claims", (Column("id", "id"), Related("createdBy", "claim.created_by",
+        Node("agents", (Column("name", "name"),)))))
+
+Values a request supplies (an id, a page size, a cursor's keyset, a filter) are named
+parameters: a node lists the role each parameter plays (`("first", "p1")`), the request
+binds the names to values, and a parameter bound to None or False leaves its condition
+out of the statement (see `planner_sql.statement`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Roles = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A key of the JSON object read from a column of the row in scope (or one of the
+    computed columns of `planner_sql.COMPUTED`); `enum` upper-cases it to the GraphQL
+    enum's name, `time` writes a timestamp as Python's `isoformat` does."""
+
+    key: str
+    column: str
+    enum: bool = False
+    time: bool = False
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A key whose value the document alone decides (`__typename`)."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Node:
+    """One JSON object per row of `table`, with `fields` in the document's order."""
+
+    table: str
+    fields: tuple[Selection, ...]
+
+
+@dataclass(frozen=True)
+class Related:
+    """At most one row reached by `via` (a relation of `planner_sql.RELATIONS`); null
+    when there is none."""
+
+    key: str
+    via: str
+    node: Node
+    roles: Roles = ()
+
+
+@dataclass(frozen=True)
+class RowList:
+    """Every row reached by `via` (a list of `planner_sql.LISTS`), in its fixed order."""
+
+    key: str
+    via: str
+    node: Node
+
+
+@dataclass(frozen=True)
+class Cursor:
+    key: str
+
+
+@dataclass(frozen=True)
+class PageEdges:
+    """`edges { cursor node {...} }` of a connection."""
+
+    key: str
+    parts: tuple[Cursor | Related | Constant, ...]
+
+
+@dataclass(frozen=True)
+class PageInfoField:
+    """One of hasNextPage, hasPreviousPage, startCursor, endCursor."""
+
+    key: str
+    which: str
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    key: str
+    parts: tuple[PageInfoField | Constant, ...]
+
+
+@dataclass(frozen=True)
+class TotalCount:
+    key: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """A Relay connection over the keyset-ordered list `via` (`planner_sql.PAGES`):
+    `first` rows after a `(created_at, id)` keyset, counted whole for totalCount.
+    `node` (in `parts`, a `Related` with via "page.node") is each row's object."""
+
+    key: str
+    via: str
+    # The cursors' kind when read in ascending and in descending order.
+    cursor_kinds: tuple[str, str]
+    parts: tuple[PageEdges | PageInfo | TotalCount | Constant, ...]
+    roles: Roles = ()
+
+
+Selection = Column | Constant | Related | RowList | Page
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """The `data` object of a query: its root fields, each with its parameters."""
+
+    fields: tuple[Selection, ...]
+
+    def params(self) -> frozenset[str]:
+        """Every parameter name the plan uses."""
+        return frozenset(name for role, name in _roles(self.fields))
+
+
+def _roles(fields: tuple[Selection, ...]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for field in fields:
+        if isinstance(field, Related):
+            found += field.roles
+            found += _roles(field.node.fields)
+        elif isinstance(field, RowList):
+            found += _roles(field.node.fields)
+        elif isinstance(field, Page):
+            found += field.roles
+            for part in field.parts:
+                if isinstance(part, PageEdges):
+                    for edge_part in part.parts:
+                        if isinstance(edge_part, Related):
+                            found += _roles((edge_part,))
+    return found

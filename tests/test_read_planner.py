@@ -1,0 +1,647 @@
+"""The read planner answers a covered query with one SQL statement, and its answer is
+the executor's, byte for byte once parsed: every query of the compiled-execution
+suite, the planner's own, and generated ones go to a server with the planner and to
+one without it (GRAPHQL_READ_PLANNER=false), and the JSON must be equal."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from graphql import parse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from phiacta.db.pool import Pool
+from phiacta.graphql.engine.planner import NotCovered, PlannedReads, plan_reads
+from phiacta.graphql.schema import build_schema
+from phiacta.store.read_plan import (
+    Column,
+    Cursor,
+    Node,
+    Page,
+    PageEdges,
+    PageInfo,
+    PageInfoField,
+    ReadPlan,
+    Related,
+    TotalCount,
+)
+from phiacta.store.visibility import PUBLIC
+from tests.factories import Factory
+from tests.support import LiveServer, create_api_key, make_settings
+from tests.test_compiled_http import QUERIES, _comparable, _variables, graph, make
+
+__all__ = ["graph", "make"]
+
+# Generated documents compared (PHIACTA_PLANNER_EXAMPLES raises it).
+GENERATED = int(os.environ.get("PHIACTA_PLANNER_EXAMPLES", "100"))
+
+SCHEMA = build_schema()._schema
+
+
+@pytest.fixture(scope="module")
+def executor_client(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
+    settings = make_settings(
+        database_url, tmp_path_factory.mktemp("executor"), graphql_read_planner=False
+    )
+    with LiveServer.run(settings) as live, httpx.Client(base_url=live.url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+def wide_graph(make: Factory, graph: dict[str, str]) -> dict[str, str]:
+    """More claims and edges around `graph`: drafts, a namespace subtree, attrs."""
+    bot = make.agent("wide-bot", "pipeline")
+    parent = make.namespace("wide")
+    child = make.namespace("inner", parent_id=parent)
+    claims = [
+        make.claim(f"wide {i}", namespace_id=(parent, child)[i % 2], created_by=bot, attrs={"k": i})
+        for i in range(6)
+    ]
+    for i, claim in enumerate(claims[1:]):
+        make.edge(claims[i], claim, ("supports", "depends_on", "related_to")[i % 3])
+    draft = make.claim("a draft", status="draft")
+    make.edge(draft, claims[0], "supports")
+    paper = make.source("Wide paper")
+    bundle = make.bundle(bot, source_id=paper)
+    make.artifact(claims[:3], bundle_id=bundle, description="figure 1")
+    make.artifact([claims[0]], description="loose table")
+    for claim in claims[:3]:
+        make.provenance(claim, paper, extracted_by=bot)
+        make.review(claim, bot, "endorse", 0.9)
+    return {
+        **graph,
+        "wide": str(claims[0]),
+        "draft": str(draft),
+        "bot": str(bot),
+        "paper": str(paper),
+        "bundle": str(bundle),
+    }
+
+
+def test_a_plan_is_data_printed_and_compared_without_a_database() -> None:
+    document = parse(
+        """query ($id: ID!) { claim(id: $id) { id status createdBy { name }
+        outgoing(first: 2) { totalCount pageInfo { hasNextPage }
+          edges { cursor node { label target { content } } } } } }"""
+    )
+    planned = plan_reads(SCHEMA, document, None)
+    assert planned is not None
+    edges = Node(
+        "edges",
+        (
+            Column("label", "edge_type"),
+            Related("target", "edge.target", Node("claims", (Column("content", "content"),))),
+        ),
+    )
+    outgoing = Page(
+        "outgoing",
+        "claim.outgoing",
+        ("edge", "edge"),
+        (
+            TotalCount("totalCount"),
+            PageInfo("pageInfo", (PageInfoField("hasNextPage", "hasNextPage"),)),
+            PageEdges("edges", (Cursor("cursor"), Related("node", "page.node", edges))),
+        ),
+        (("after_at", "p3"), ("after_id", "p4"), ("edge_types", "p5"), ("first", "p2")),
+    )
+    claim = Node(
+        "claims",
+        (
+            Column("id", "id"),
+            Column("status", "status", enum=True),
+            Related("createdBy", "claim.created_by", Node("agents", (Column("name", "name"),))),
+            outgoing,
+        ),
+    )
+    assert planned.plan == ReadPlan((Related("claim", "root.claim", claim, (("id", "p1"),)),))
+    assert planned.plan.params() == {"p1", "p2", "p3", "p4", "p5"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '{ claim(id: "00000000-0000-0000-0000-000000000001") { similar { similarity } } }',
+        "query ($s: Boolean!) { claims { totalCount @include(if: $s) } }",
+        "{ claims { totalCount } pendingReferences { totalCount } }",
+        "{ claims { totalCount totalCount } }",
+        '{ claim(id: "00000000-0000-0000-0000-000000000001") { confidence { reviewCount } } }',
+        "{ agents { totalCount } }",
+        "{ __schema { queryType { name } } }",
+        'mutation { createAgent(input: {name: "x", agentType: HUMAN}) { id } }',
+    ],
+)
+def test_a_document_the_planner_does_not_cover_is_left_to_the_executor(query: str) -> None:
+    assert plan_reads(SCHEMA, parse(query), None) is None
+
+
+async def test_the_statement_of_a_page_of_claims_is_one_a_dba_can_explain(pool: Pool) -> None:
+    document = parse(
+        """{ claims(first: 50) { totalCount pageInfo { endCursor } edges { node {
+        content namespace { path } createdBy { name }
+        outgoing(first: 5) { edges { node { target { content } } } } } } } }"""
+    )
+    planned = plan_reads(SCHEMA, document, None)
+    assert planned is not None
+    params = planned.bind(SCHEMA, None)
+    values = {k: v for k, v in params.items() if v is not None and not isinstance(v, bool)}
+    values |= PUBLIC.params()
+    async with pool.connection() as conn:
+        cursor = await conn.execute("EXPLAIN " + planned.statement(params), values)
+        plan = "\n".join(row[0] for row in await cursor.fetchall())
+    assert "Limit" in plan
+    assert "Seq Scan on edges" not in plan
+
+
+PLANNER_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "page of claims with edges",
+        """{ claims(first: 50) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor
+        endCursor } edges { cursor node { id lineageId version isLatest claimType content
+        formalContent status namespaceId createdById supersedesId attrs createdAt
+        createdBy { id name agentType externalId trustScore attrs createdAt }
+        namespace { id name path parentId description attrs createdAt parent { path }
+                    children { name } }
+        outgoing(first: 5) { totalCount edges { cursor node { id edgeType label strength
+          attrs createdAt sourceId targetId createdById sourceProvenanceId
+          type { name inverseName isTransitive isSymmetric isAntiReflexive category }
+          target { id content } createdBy { name } } } }
+        incoming { edges { node { label source { content incoming { totalCount } } } } }
+        } } } }""",
+        {},
+    ),
+    (
+        "filters and orders",
+        """query ($f: ClaimFilter, $o: ClaimOrder!) { all: claims(filter: $f, orderBy: $o,
+        first: 3) { totalCount pageInfo { endCursor } edges { cursor node { content } } } }""",
+        {"f": {"namespace": "wide.*", "latestOnly": False}, "o": "CREATED_AT_ASC"},
+    ),
+    (
+        "the whole namespace and attrs",
+        """{ claims(filter: {namespace: "wide", attrs: {k: 2}}) { totalCount
+        edges { node { content } } } }""",
+        {},
+    ),
+    (
+        "versions and supersedes",
+        """query ($id: ID!) { claim(id: $id) { __typename versions { id version isLatest
+        supersedes { id } } supersedes { content } } }""",
+        {"id": "claim"},
+    ),
+    (
+        "edge types asked for, fragments",
+        """query ($id: ID!) { claim(id: $id) { ...C outgoing(edgeTypes: ["supports"]) {
+        __typename totalCount edges { __typename node { ... on Edge { edgeType } } } } } }
+        fragment C on Claim { content }""",
+        {"id": "claim"},
+    ),
+    (
+        "a draft by id",
+        """query ($id: ID!) { claim(id: $id) { status outgoing { totalCount } } }""",
+        {"id": "draft"},
+    ),
+    (
+        "a claim's provenance, reviews and artifacts",
+        """query ($id: ID!) { claim(id: $id) {
+        provenance { id claimId sourceId extractedById extractionMethod locationInSource
+          confidence attrs createdAt claim { id } extractedBy { name }
+          source { id sourceType title externalRef contentHash submittedById attrs createdAt
+                   submittedBy { name } } }
+        reviews(first: 1) { totalCount pageInfo { hasNextPage endCursor } edges { cursor
+          node { id claimId reviewerId verdict confidence comment attrs createdAt updatedAt
+                 reviewer { name } claim { id } } } }
+        artifacts { id bundleId artifactType description storageRef contentInline
+          structuredData attrs createdAt claims { id } } } }""",
+        {"id": "wide"},
+    ),
+    (
+        "agent, source and bundle by id",
+        """query ($a: ID!, $s: ID!, $b: ID!) { agent(id: $a) { name agentType }
+        source(id: $s) { title submittedBy { id } }
+        bundle(id: $b) { id idempotencyKey submittedById extensionId contributorId sourceId
+          status claimCount edgeCount artifactCount attrs submittedAt submittedBy { name }
+          contributor { name } source { title } artifacts { description claims { content } } }
+        none: agent(id: "00000000-0000-0000-0000-000000000000") { id } }""",
+        {"a": "bot", "s": "paper", "b": "bundle"},
+    ),
+    (
+        "edge types and namespaces",
+        """{ edgeTypes { name description inverseName isTransitive isSymmetric
+        isAntiReflexive category attrs createdAt } namespaces { path children { path } } }""",
+        {},
+    ),
+    (
+        "edge sources",
+        """query ($id: ID!) { claim(id: $id) { outgoing { edges { node {
+        sourceProvenance { title } } } } } }""",
+        {"id": "claim"},
+    ),
+    ("too large a page", "{ claims(first: 500) { totalCount } }", {}),
+    ("a bad namespace", '{ claims(filter: {namespace: "Not Valid"}) { totalCount } }', {}),
+]
+
+
+def _compare(
+    planned_client: httpx.Client,
+    executor_client: httpx.Client,
+    query: str,
+    variables: dict[str, Any],
+) -> dict[str, Any]:
+    payload = {"query": query, "variables": variables}
+    planned = planned_client.post("/graphql", json=payload)
+    executed = executor_client.post("/graphql", json=payload)
+    assert planned.status_code == executed.status_code
+    body: dict[str, Any] = _comparable(planned.json())
+    expected = _comparable(executed.json())
+    assert body == expected, _difference(body, expected)
+    return body
+
+
+def _difference(got: object, expected: object, path: str = "") -> str:
+    """Where two JSON values first differ, for the failure message."""
+    if isinstance(got, dict) and isinstance(expected, dict):
+        if list(got) != list(expected):
+            return f"{path}: keys {list(got)} != {list(expected)}"
+        for key in got:
+            if got[key] != expected[key]:
+                return _difference(got[key], expected[key], f"{path}.{key}")
+    if isinstance(got, list) and isinstance(expected, list) and len(got) == len(expected):
+        for i, (a, b) in enumerate(zip(got, expected, strict=True)):
+            if a != b:
+                return _difference(a, b, f"{path}[{i}]")
+    return f"{path}: {got!r} != {expected!r}"
+
+
+@pytest.mark.parametrize(
+    ("name", "query", "variables"),
+    QUERIES + PLANNER_QUERIES,
+    ids=[q[0] for q in QUERIES + PLANNER_QUERIES],
+)
+def test_planned_and_executed_reads_answer_alike(
+    client: httpx.Client,
+    executor_client: httpx.Client,
+    wide_graph: dict[str, str],
+    name: str,
+    query: str,
+    variables: dict[str, Any],
+) -> None:
+    for _ in range(2):  # the second run uses the statement prepared by the first
+        _compare(client, executor_client, query, _variables(variables, wide_graph))
+
+
+def test_pages_continue_from_either_paths_cursors(
+    client: httpx.Client, executor_client: httpx.Client, wide_graph: dict[str, str]
+) -> None:
+    query = """query ($after: String) { claims(first: 2, after: $after, orderBy: CREATED_AT_ASC,
+    filter: {latestOnly: false, includeRetracted: true}) { pageInfo { hasNextPage endCursor }
+    edges { cursor node { id } } } }"""
+    after = None
+    seen: list[str] = []
+    while True:
+        body = _compare(client, executor_client, query, {"after": after})
+        page = body["data"]["claims"]
+        seen += [edge["node"]["id"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) >= 10
+
+
+def _statement_runs(
+    conn: psycopg.Connection[Any], reads: PlannedReads, variables: dict[str, Any]
+) -> None:
+    """The planned statement runs (the server would otherwise fall back unseen)."""
+    try:
+        params = reads.bind(SCHEMA, variables)
+    except NotCovered:
+        return
+    values = {k: v for k, v in params.items() if v is not None and not isinstance(v, bool)}
+    conn.execute(reads.statement(params), values | PUBLIC.params())
+
+
+# ---------------------------------------------------------------------------------------
+# Generated documents over the covered part of the schema.
+# ---------------------------------------------------------------------------------------
+
+CLAIM_SCALARS = [
+    "id",
+    "lineageId",
+    "version",
+    "isLatest",
+    "claimType",
+    "content",
+    "formalContent",
+    "status",
+    "namespaceId",
+    "createdById",
+    "supersedesId",
+    "attrs",
+    "createdAt",
+    "__typename",
+]
+AGENT_SCALARS = ["id", "name", "agentType", "externalId", "trustScore", "attrs", "createdAt"]
+EDGE_SCALARS = [
+    "id",
+    "sourceId",
+    "targetId",
+    "edgeType",
+    "strength",
+    "createdById",
+    "sourceProvenanceId",
+    "attrs",
+    "createdAt",
+    "label",
+]
+PROVENANCE_FIELDS = [
+    "id",
+    "confidence",
+    "locationInSource",
+    "createdAt",
+    "source { title sourceType submittedBy { name } }",
+    "extractedBy { name }",
+    "claim { id }",
+]
+REVIEW_FIELDS = ["id", "verdict", "confidence", "updatedAt", "reviewer { name }", "claim { id }"]
+ARTIFACT_FIELDS = ["id", "artifactType", "description", "structuredData", "claims { id }"]
+EDGE_TYPES = ["supports", "contradicts", "depends_on", "related_to"]
+
+
+def _object(draw: st.DrawFn, choices: list[str]) -> str:
+    picked = draw(st.lists(st.sampled_from(choices), min_size=1, max_size=5, unique=True))
+    return "{ " + " ".join(_aliased(draw, f) for f in picked) + " }"
+
+
+def _aliased(draw: st.DrawFn, field: str) -> str:
+    return f"a_{field.split('(')[0].split(' ')[0]}: {field}" if draw(st.booleans()) else field
+
+
+def _page_args(draw: st.DrawFn) -> str:
+    return f"(first: {draw(st.integers(0, 3))})" if draw(st.booleans()) else ""
+
+
+def _edge_args(draw: st.DrawFn) -> str:
+    args = []
+    if draw(st.booleans()):
+        args.append(f"first: {draw(st.integers(0, 3))}")
+    if draw(st.booleans()):
+        types = draw(st.lists(st.sampled_from(EDGE_TYPES), max_size=2))
+        args.append("edgeTypes: [" + ", ".join(f'"{t}"' for t in types) + "]")
+    return f"({', '.join(args)})" if args else ""
+
+
+@st.composite
+def claim_selection(draw: st.DrawFn, depth: int) -> str:
+    fields = list(CLAIM_SCALARS)
+    fields.append("createdBy " + _object(draw, AGENT_SCALARS))
+    fields.append("namespace { path name parent { name } }")
+    fields.append("provenance " + _object(draw, PROVENANCE_FIELDS))
+    fields.append("artifacts " + _object(draw, ARTIFACT_FIELDS))
+    review = _object(draw, REVIEW_FIELDS)
+    fields.append(f"reviews{_page_args(draw)} {{ totalCount edges {{ cursor node {review} }} }}")
+    if depth > 0:
+        for direction, end in (("outgoing", "target"), ("incoming", "source")):
+            node = [*EDGE_SCALARS, f"{end} " + draw(claim_selection(depth - 1))]
+            parts = draw(
+                st.lists(
+                    st.sampled_from(
+                        [
+                            "totalCount",
+                            "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }",
+                            "edges { cursor node " + _object(draw, node) + " }",
+                        ]
+                    ),
+                    min_size=1,
+                    max_size=3,
+                    unique=True,
+                )
+            )
+            fields.append(f"{direction}{_edge_args(draw)} {{ {' '.join(parts)} }}")
+        fields.append("versions " + draw(claim_selection(depth - 1)))
+        fields.append("supersedes " + draw(claim_selection(depth - 1)))
+    return _object(draw, fields)
+
+
+@st.composite
+def claims_documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    node = draw(claim_selection(2))
+    filter_fields = st.fixed_dictionaries(
+        {},
+        optional={
+            "namespace": st.sampled_from(["wide", "wide.*", "wide.inner", "nowhere", "Bad!"]),
+            "claimTypes": st.lists(st.sampled_from(["ASSERTION", "THEOREM"]), max_size=2),
+            "statuses": st.lists(st.sampled_from(["ACTIVE", "DRAFT", "RETRACTED"]), max_size=2),
+            "latestOnly": st.booleans(),
+            "includeRetracted": st.booleans(),
+            "attrs": st.sampled_from([{}, {"k": 1}, {"i": 2}]),
+            "createdAfter": st.sampled_from(["2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"]),
+        },
+    )
+    variables = {
+        "f": draw(st.none() | filter_fields),
+        "n": draw(st.none() | st.integers(-1, 4)),
+        "o": draw(st.sampled_from(["CREATED_AT_ASC", "CREATED_AT_DESC"])),
+    }
+    if draw(st.booleans()):
+        document = f"query ($id: ID!) {{ claim(id: $id) {node} }}"
+        return document, {"id": draw(st.sampled_from(["claim", "first", "wide", "draft"]))}
+    parts = ["totalCount", "pageInfo { hasNextPage endCursor }", f"edges {{ cursor node {node} }}"]
+    picked = draw(st.lists(st.sampled_from(parts), min_size=1, max_size=3, unique=True))
+    document = (
+        "query ($f: ClaimFilter, $n: Int, $o: ClaimOrder!) "
+        f"{{ claims(filter: $f, first: $n, orderBy: $o) {{ {' '.join(picked)} }} }}"
+    )
+    return document, variables
+
+
+def test_generated_reads_answer_alike(
+    client: httpx.Client,
+    executor_client: httpx.Client,
+    wide_graph: dict[str, str],
+    database_url: str,
+) -> None:
+    planned = 0
+    conn = psycopg.connect(database_url, autocommit=True)
+
+    @settings(
+        max_examples=GENERATED,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=claims_documents())
+    def run(case: tuple[str, dict[str, Any]]) -> None:
+        nonlocal planned
+        document, variables = case
+        variables = _variables(variables, wide_graph)
+        reads = plan_reads(SCHEMA, parse(document), None)
+        if reads is not None:
+            planned += 1
+            _statement_runs(conn, reads, variables)
+        _compare(client, executor_client, document, variables)
+
+    with conn:
+        run()
+    # Every generated document is one the planner covers (its requests with arguments a
+    # resolver refuses still go to the executor).
+    assert planned == GENERATED
+
+
+def test_a_query_over_the_cost_cap_is_refused_alike(
+    client: httpx.Client, executor_client: httpx.Client
+) -> None:
+    query = """{ claims(first: 200) { edges { node { outgoing(first: 200) { edges { node {
+    target { id } } } } } } } }"""
+    body = _compare(client, executor_client, query, {})
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["LIMIT_EXCEEDED"]
+
+
+def test_without_public_reads_the_planner_answers_only_keys_that_may_read(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, wide_graph: dict[str, str]
+) -> None:
+    query = {"query": "query ($id: ID!) { claim(id: $id) { content } }"}
+    query["variables"] = {"id": wide_graph["wide"]}  # type: ignore[assignment]
+    reader = create_api_key(database_url, ["claims:read"])
+    writer = create_api_key(database_url, ["bundles:write"])
+    with ExitStack() as stack:
+        bodies = []
+        for planner_on, folder in ((True, "closed-planned"), (False, "closed-executed")):
+            settings = make_settings(
+                database_url,
+                tmp_path_factory.mktemp(folder),
+                graphql_read_planner=planner_on,
+                public_reads=False,
+            )
+            live = stack.enter_context(LiveServer.run(settings))
+            http = stack.enter_context(httpx.Client(base_url=live.url, timeout=30))
+            bodies.append(
+                [
+                    _comparable(http.post("/graphql", json=query, headers=headers).json())
+                    for headers in ({}, writer.headers, reader.headers)
+                ]
+            )
+    assert bodies[0] == bodies[1]
+    anonymous, without_scope, with_scope = bodies[0]
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert without_scope["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert with_scope == {"data": {"claim": {"content": "wide 0"}}}
+
+
+# ---------------------------------------------------------------------------------------
+# Drafts: the plans apply the resolvers' visibility rule, viewer by viewer.
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def drafts(database_url: str, make: Factory) -> dict[str, Any]:
+    """A draft by an author with a key, reached every way a plan reads a claim: by id,
+    in a list, at either end of an edge, as a newer version, in an artifact and in a
+    review's and a provenance row's `claim`."""
+    author = create_api_key(database_url, ["claims:write", "claims:read"])
+    stranger = create_api_key(database_url, ["claims:read"])
+    admin = create_api_key(database_url, ["admin"])
+    marker = {"drafts_case": str(author.agent_id)}
+    public = make.claim("public premise", created_by=author.agent_id, attrs=marker)
+    draft = make.claim("secret draft", status="draft", created_by=author.agent_id, attrs=marker)
+    lineage = make.claim("shared lineage v1", attrs=marker)
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT lineage_id FROM claims WHERE id = %s", [lineage]).fetchone()
+    assert row is not None
+    newer = make.claim(
+        "secret v2",
+        status="draft",
+        lineage_id=row[0],
+        version=2,
+        supersedes=lineage,
+        created_by=author.agent_id,
+        attrs=marker,
+    )
+    make.edge(public, draft, "supports")
+    make.edge(draft, public, "depends_on")
+    make.edge(public, lineage, "related_to")
+    paper = make.source("drafts paper")
+    bundle = make.bundle(author.agent_id, source_id=paper)
+    make.artifact([public, draft], bundle_id=bundle, description="drafts figure")
+    make.provenance(draft, paper, extracted_by=author.agent_id)
+    make.review(draft, author.agent_id, "endorse", 0.8)
+    return {
+        "keys": {"anonymous": None, "author": author, "stranger": stranger, "admin": admin},
+        "ids": {
+            "public": str(public),
+            "draft": str(draft),
+            "lineage": str(lineage),
+            "newer": str(newer),
+            "bundle": str(bundle),
+        },
+        "marker": marker,
+    }
+
+
+DRAFT_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
+    ("by id", "query ($id: ID!) { claim(id: $id) { content status } }", {"id": "draft"}),
+    (
+        "edges both ways",
+        """query ($id: ID!) { claim(id: $id) { content
+        outgoing { totalCount edges { node { edgeType target { content status } } } }
+        incoming { totalCount pageInfo { endCursor }
+          edges { cursor node { label source { content } } } } } }""",
+        {"id": "public"},
+    ),
+    (
+        "a list with drafts asked for",
+        """query ($f: ClaimFilter) { claims(filter: $f, orderBy: CREATED_AT_ASC) { totalCount
+        pageInfo { hasNextPage endCursor } edges { node { content status isLatest
+          versions { content } } } } }""",
+        {"f": "marker"},
+    ),
+    (
+        "versions and supersedes",
+        """query ($a: ID!, $b: ID!) { old: claim(id: $a) { isLatest versions { content } }
+        new: claim(id: $b) { content supersedes { content } } }""",
+        {"a": "lineage", "b": "newer"},
+    ),
+    (
+        "artifacts, reviews and provenance",
+        """query ($b: ID!, $d: ID!) { bundle(id: $b) { artifacts { claims { content } } }
+        claim(id: $d) { reviews { totalCount edges { node { claim { content } } } }
+          provenance { claim { content } } } }""",
+        {"b": "bundle", "d": "draft"},
+    ),
+]
+
+
+def test_drafts_are_seen_alike_by_every_viewer(
+    client: httpx.Client, executor_client: httpx.Client, drafts: dict[str, Any]
+) -> None:
+    seen: dict[str, str] = {}
+    for name, query, variables in DRAFT_QUERIES:
+        bound = {
+            k: {"attrs": drafts["marker"], "statuses": ["ACTIVE", "DRAFT"]}
+            if v == "marker"
+            else drafts["ids"][v]
+            for k, v in variables.items()
+        }
+        assert plan_reads(SCHEMA, parse(query), None) is not None, name
+        for viewer, key in drafts["keys"].items():
+            headers = key.headers if key is not None else {}
+            payload = {"query": query, "variables": bound}
+            planned = client.post("/graphql", json=payload, headers=headers)
+            executed = executor_client.post("/graphql", json=payload, headers=headers)
+            body, expected = _comparable(planned.json()), _comparable(executed.json())
+            assert body == expected, (name, viewer, _difference(body, expected))
+            # Answered by the plan, not by a fallback: PostgreSQL's own JSON spacing.
+            assert '" : ' in planned.text, (name, viewer)
+            seen[viewer] = seen.get(viewer, "") + planned.text
+    # The rule itself, not only agreement: a draft is its author's and admins' alone.
+    for viewer in ("anonymous", "stranger"):
+        assert "secret" not in seen[viewer], viewer
+    for viewer in ("author", "admin"):
+        assert "secret draft" in seen[viewer] and "secret v2" in seen[viewer], viewer
