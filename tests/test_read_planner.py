@@ -76,7 +76,14 @@ def wide_graph(make: Factory, graph: dict[str, str]) -> dict[str, str]:
     make.artifact([claims[0]], description="loose table")
     for claim in claims[:3]:
         make.provenance(claim, paper, extracted_by=bot)
-        make.review(claim, bot, "endorse", 0.9)
+        make.review(claim, bot, "endorse", 0.9)  # a self-review: shown, not counted
+    # Counted reviews with weights: both models, a dispute, a bot its owner runs.
+    trusted = make.agent("wide-trusted", trust_score=0.5)
+    owned = make.agent("wide-owned", "pipeline", owned_by=bot, trust_score=2.0)
+    make.review(claims[0], trusted, "endorse", 0.8)
+    make.review(claims[1], trusted, "endorse", 0.75)
+    make.review(claims[1], make.agent("wide-doubter", trust_score=0.25), "dispute", 0.6)
+    make.review(claims[2], owned, "endorse", 1.0)
     return {
         **graph,
         "wide": str(claims[0]),
@@ -133,7 +140,8 @@ def test_a_plan_is_data_printed_and_compared_without_a_database() -> None:
         "query ($s: Boolean!) { claims { totalCount @include(if: $s) } }",
         "{ claims { totalCount } pendingReferences { totalCount } }",
         "{ claims { totalCount totalCount } }",
-        '{ claim(id: "00000000-0000-0000-0000-000000000001") { confidence { reviewCount } } }',
+        """query ($m: ConfidenceModel!) { claim(id: "00000000-0000-0000-0000-000000000001") {
+        confidence(model: $m) { reviewCount } } }""",
         "{ agents { totalCount } }",
         "{ __schema { queryType { name } } }",
         'mutation { createAgent(input: {name: "x", agentType: HUMAN}) { id } }',
@@ -146,7 +154,7 @@ def test_a_document_the_planner_does_not_cover_is_left_to_the_executor(query: st
 async def test_the_statement_of_a_page_of_claims_is_one_a_dba_can_explain(pool: Pool) -> None:
     document = parse(
         """{ claims(first: 50) { totalCount pageInfo { endCursor } edges { node {
-        content namespace { path } createdBy { name }
+        content confidence { epistemicStatus } namespace { path } createdBy { name }
         outgoing(first: 5) { edges { node { target { content } } } } } } } }"""
     )
     planned = plan_reads(SCHEMA, document, None)
@@ -170,6 +178,10 @@ PLANNER_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
         createdBy { id name agentType externalId trustScore attrs createdAt }
         namespace { id name path parentId description attrs createdAt parent { path }
                     children { name } }
+        confidence { model reviewCount selfReviewCount endorsementCount disputeCount
+          meanEndorsementConfidence endorsementWeight disputeWeight epistemicStatus }
+        simple: confidence(model: SIMPLE) { model meanEndorsementConfidence endorsementWeight
+          disputeWeight epistemicStatus }
         outgoing(first: 5) { totalCount edges { cursor node { id edgeType label strength
           attrs createdAt sourceId targetId createdById sourceProvenanceId
           type { name inverseName isTransitive isSymmetric isAntiReflexive category }
@@ -360,6 +372,17 @@ EDGE_SCALARS = [
     "createdAt",
     "label",
 ]
+CONFIDENCE_SCALARS = [
+    "model",
+    "reviewCount",
+    "selfReviewCount",
+    "endorsementCount",
+    "disputeCount",
+    "meanEndorsementConfidence",
+    "endorsementWeight",
+    "disputeWeight",
+    "epistemicStatus",
+]
 PROVENANCE_FIELDS = [
     "id",
     "confidence",
@@ -401,6 +424,8 @@ def _edge_args(draw: st.DrawFn) -> str:
 def claim_selection(draw: st.DrawFn, depth: int) -> str:
     fields = list(CLAIM_SCALARS)
     fields.append("createdBy " + _object(draw, AGENT_SCALARS))
+    model = draw(st.sampled_from(["", "(model: SIMPLE)", "(model: TRUST_WEIGHTED)"]))
+    fields.append(f"confidence{model} " + _object(draw, CONFIDENCE_SCALARS))
     fields.append("namespace { path name parent { name } }")
     fields.append("provenance " + _object(draw, PROVENANCE_FIELDS))
     fields.append("artifacts " + _object(draw, ARTIFACT_FIELDS))

@@ -103,10 +103,36 @@ AGGREGATES = f"""
     END AS weighted_epistemic_status
 """
 
-# Whether reviewer `a` (row of review `r`) judges its own claim `c` (creator `creator`).
-_IS_SELF = """coalesce(r.reviewer_id = c.created_by, false)
-           OR coalesce(a.owned_by = c.created_by, false)
+
+def _is_self(claim: str) -> str:
+    """Whether reviewer `a` (row of review `r`) judges its own claim, the row `claim`
+    (creator `creator`); `claim` is a constant alias of the calling statement."""
+    return f"""coalesce(r.reviewer_id = {claim}.created_by, false)
+           OR coalesce(a.owned_by = {claim}.created_by, false)
            OR coalesce(r.reviewer_id = creator.owned_by, false)"""
+
+
+_IS_SELF = _is_self("c")
+
+
+def judged_reviews(claim: str) -> str:
+    """The reviews of the claim row `claim` of the calling statement as AGGREGATES reads
+    them, `j(id, verdict, confidence, formal, weight, is_self)`; `claim` is a constant
+    alias, never client input."""
+    return f"""
+                SELECT r.id, r.verdict, r.confidence, {claim}.formal_content AS formal,
+                       greatest(a.trust_score, 0) AS weight, {_is_self(claim)} AS is_self
+                FROM reviews r
+                JOIN agents a ON a.id = r.reviewer_id
+                LEFT JOIN agents creator ON creator.id = {claim}.created_by
+                WHERE r.claim_id = {claim}.id"""
+
+
+def confidence_of_claim(claim: str) -> str:
+    """One row of AGGREGATES for the claim row `claim` of the calling statement (an
+    unreviewed claim gives its aggregates over no rows: zero counts, `unverified`)."""
+    return f"SELECT {AGGREGATES} FROM ({judged_reviews(claim)}) j"
+
 
 CONFIDENCE_OF_CLAIMS = f"""
 SELECT j.of_id AS claim_id, {AGGREGATES}
@@ -209,17 +235,7 @@ def claim_confidence_value(column: str) -> str:
         raise ValueError(f"{column!r} is not a confidence column")
     return f"""(
         SELECT x.{column}
-        FROM (
-            SELECT {AGGREGATES}
-            FROM (
-                SELECT r.id, r.verdict, r.confidence, c.formal_content AS formal,
-                       greatest(a.trust_score, 0) AS weight, {_IS_SELF} AS is_self
-                FROM reviews r
-                JOIN agents a ON a.id = r.reviewer_id
-                LEFT JOIN agents creator ON creator.id = c.created_by
-                WHERE r.claim_id = c.id
-            ) j
-        ) x
+        FROM ({confidence_of_claim("c")}) x
     )"""
 
 

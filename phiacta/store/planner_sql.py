@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from phiacta.store.artifacts import MAX_ARTIFACTS_PER_OWNER, MAX_CLAIMS_PER_ARTIFACT
+from phiacta.store.confidence import confidence_of_claim
 from phiacta.store.namespaces import NAMESPACE_TREE
 from phiacta.store.provenance import MAX_PROVENANCE_PER_CLAIM
 from phiacta.store.read_plan import (
@@ -81,7 +82,6 @@ TABLES: dict[str, sql.Composable] = {
     # The namespace tree with dotted paths (store.namespaces), walked once per statement
     # that reads it: the tree is small and bounded in depth.
     "namespaces": sql.SQL("tree"),
-    "confidence": sql.SQL("claim_confidence"),
     "edges": sql.SQL("edges"),
     "edge_types": sql.SQL("edge_types"),
     "sources": sql.SQL("sources"),
@@ -128,7 +128,8 @@ RELATIONS: dict[str, tuple[str, sql.SQL]] = {
     "claim.created_by": ("agents", sql.SQL("{row}.id = {parent}.created_by")),
     "claim.namespace": ("namespaces", sql.SQL("{row}.id = {parent}.namespace_id")),
     "claim.supersedes": ("claims", sql.SQL("{row}.id = {parent}.supersedes")),
-    "claim.confidence": ("confidence", sql.SQL("{row}.claim_id = {parent}.id")),
+    # One row for every claim, computed from its reviews (store.confidence).
+    "claim.confidence": ("confidence", sql.SQL("TRUE")),
     "namespace.parent": ("namespaces", sql.SQL("{row}.id = {parent}.parent_id")),
     "edge.source": ("claims", sql.SQL("{row}.id = {parent}.source_id")),
     "edge.target": ("claims", sql.SQL("{row}.id = {parent}.target_id")),
@@ -335,8 +336,15 @@ class _Builder:
         where = condition.format(row=row, parent=parent, **self.params(field.roles))
         if table == "claims":
             where = sql.SQL("{} AND {}").format(where, claim_visible_sql(f"t{self.aliases}"))
+        source: sql.Composable
+        if table == "confidence":
+            # A derived row correlated with the claim (`parent`, a constant alias).
+            assert parent is not None
+            source = sql.SQL("({})").format(sql.SQL(confidence_of_claim(parent.as_string())))
+        else:
+            source = TABLES[table]
         return sql.SQL("(SELECT {} FROM {} {} WHERE {})").format(
-            self.object_json(field.node.fields, row, table), TABLES[table], row, where
+            self.object_json(field.node.fields, row, table), source, row, where
         )
 
     def row_list(self, field: RowList, parent: sql.Identifier | None) -> sql.Composed:

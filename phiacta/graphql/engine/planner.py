@@ -29,6 +29,7 @@ import psycopg
 import structlog
 from graphql import (
     DocumentNode,
+    EnumValueNode,
     ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
@@ -90,6 +91,8 @@ class TypeMap:
     related: Mapping[str, str] = default(default_factory=dict)
     lists: Mapping[str, str] = default(default_factory=dict)
     pages: Mapping[str, str] = default(default_factory=dict)
+    # Fields whose value the document alone decides (`Confidence.model`).
+    constants: Mapping[str, str] = default(default_factory=dict)
 
 
 TYPES: dict[str, TypeMap] = {
@@ -233,16 +236,6 @@ TYPES: dict[str, TypeMap] = {
         related={"parent": "namespace.parent"},
         lists={"children": "namespace.children"},
     ),
-    "Confidence": TypeMap(
-        "confidence",
-        {
-            "reviewCount": "review_count",
-            "endorsementCount": "endorsement_count",
-            "disputeCount": "dispute_count",
-            "meanEndorsementConfidence": "mean_endorsement_confidence",
-        },
-        enums={"epistemicStatus": "epistemic_status"},
-    ),
     "Edge": TypeMap(
         "edges",
         {
@@ -278,6 +271,36 @@ TYPES: dict[str, TypeMap] = {
         },
         enums={"category": "category"},
     ),
+}
+
+
+def _confidence(model: str, weighted: bool) -> TypeMap:
+    """`Confidence` under one model: the columns of `store.confidence.AGGREGATES` its
+    fields read (as `types.Confidence.from_row` picks them); `model` is a constant."""
+    return TypeMap(
+        "confidence",
+        {
+            "reviewCount": "review_count",
+            "selfReviewCount": "self_review_count",
+            "endorsementCount": "endorsement_count",
+            "disputeCount": "dispute_count",
+            "meanEndorsementConfidence": (
+                "weighted_mean_endorsement_confidence"
+                if weighted
+                else "mean_endorsement_confidence"
+            ),
+            "endorsementWeight": "endorsement_weight" if weighted else "endorsement_sum",
+            "disputeWeight": "dispute_weight" if weighted else "dispute_sum",
+        },
+        enums={"epistemicStatus": "weighted_epistemic_status" if weighted else "epistemic_status"},
+        constants={"model": model},
+    )
+
+
+# By the `model` argument of `Claim.confidence` (its default: TRUST_WEIGHTED).
+CONFIDENCE_MODELS = {
+    "TRUST_WEIGHTED": _confidence("TRUST_WEIGHTED", weighted=True),
+    "SIMPLE": _confidence("SIMPLE", weighted=False),
 }
 
 # Root fields reading one row by id, and plain lists of the root.
@@ -406,6 +429,22 @@ class _Planner:
                 raise NotCovered(name)
         return tuple(fields)
 
+    def confidence(self, key: str, node: FieldNode) -> Related:
+        """`Claim.confidence(model:)`, planned when the document decides the model (no
+        argument, or an enum literal); a model given by a variable is left to the executor."""
+        model = "TRUST_WEIGHTED"
+        for argument in node.arguments or ():
+            if argument.name.value != "model" or not isinstance(argument.value, EnumValueNode):
+                raise NotCovered("a confidence model given by a variable")
+            model = argument.value.value
+        if model not in CONFIDENCE_MODELS:
+            raise NotCovered(f"confidence model {model}")
+        return Related(
+            key,
+            "claim.confidence",
+            self.node("Confidence", node, mapping=CONFIDENCE_MODELS[model]),
+        )
+
     def by_id(self, key: str, node: FieldNode, definition: GraphQLField, field: str) -> Related:
         name = self.param()
 
@@ -520,9 +559,11 @@ class _Planner:
                 raise NotCovered(field.name.value)
         return tuple(parts)
 
-    def node(self, type_name: str, node: FieldNode, read_as: str = "") -> Node:
+    def node(
+        self, type_name: str, node: FieldNode, read_as: str = "", mapping: TypeMap | None = None
+    ) -> Node:
         """The object of a field of type `type_name` with its selection."""
-        mapping = TYPES[type_name]
+        mapping = mapping or TYPES[type_name]
         graphql_type = self.schema.type_map[type_name]
         assert isinstance(graphql_type, GraphQLObjectType)
         fields: list[Selection] = []
@@ -547,12 +588,16 @@ class _Planner:
             return Column(key, mapping.columns[name], time=time)
         if name in mapping.enums:
             return Column(key, mapping.enums[name], enum=True)
+        if name in mapping.constants:
+            return Constant(key, mapping.constants[name])
         if type_name == "Edge" and name == "label":
             return Column(key, EDGE_LABEL[read_as])
         definition = graphql_type.fields.get(name)
         if definition is None:
             raise NotCovered(name)
         target = get_named_type(definition.type).name
+        if type_name == "Claim" and name == "confidence":
+            return self.confidence(key, field)
         if name in mapping.related and target in TYPES:
             return Related(key, mapping.related[name], self.node(target, field))
         if name in mapping.lists and target in TYPES:
