@@ -168,8 +168,9 @@ def planned_statement(
 
     async def call() -> object:
         params = reads.bind(schema, {"id": str(claim())})
-        values = {k: v for k, v in params.items() if v is not None and not isinstance(v, bool)}
-        cursor = await conn.execute(reads.statement(params), values, prepare=True)
+        cursor = await conn.execute(
+            reads.statement(params), reads.values(params, PUBLIC), prepare=True
+        )
         return await cursor.fetchone()
 
     return call

@@ -49,6 +49,7 @@ from phiacta.db import admin
 from phiacta.db.embedded import EmbeddedPostgres
 from phiacta.graphql.engine.planner import plan_reads
 from phiacta.graphql.schema import build_schema
+from phiacta.store.visibility import PUBLIC
 
 RESULTS = Path(__file__).parent / "results"
 QUERIES = {
@@ -195,9 +196,7 @@ async def sql_floor(url: str, ids: list[str], rounds: int) -> dict[str, Any]:
             samples = []
             for round_ in range(rounds + 10):
                 params = reads.bind(schema, {"id": rng.choice(ids)})
-                values = {
-                    k: v for k, v in params.items() if v is not None and not isinstance(v, bool)
-                }
+                values = reads.values(params, PUBLIC)
                 started = time.perf_counter()
                 cursor = await conn.execute(reads.statement(params), values, prepare=True)
                 await cursor.fetchone()

@@ -160,8 +160,7 @@ async def test_the_statement_of_a_page_of_claims_is_one_a_dba_can_explain(pool: 
     planned = plan_reads(SCHEMA, document, None)
     assert planned is not None
     params = planned.bind(SCHEMA, None)
-    values = {k: v for k, v in params.items() if v is not None and not isinstance(v, bool)}
-    values |= PUBLIC.params()
+    values = planned.values(params, PUBLIC)
     async with pool.connection() as conn:
         cursor = await conn.execute("EXPLAIN " + planned.statement(params), values)
         plan = "\n".join(row[0] for row in await cursor.fetchall())
@@ -335,8 +334,7 @@ def _statement_runs(
         params = reads.bind(SCHEMA, variables)
     except NotCovered:
         return
-    values = {k: v for k, v in params.items() if v is not None and not isinstance(v, bool)}
-    conn.execute(reads.statement(params), values | PUBLIC.params())
+    conn.execute(reads.statement(params), reads.values(params, PUBLIC))
 
 
 # ---------------------------------------------------------------------------------------

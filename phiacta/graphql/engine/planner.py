@@ -69,6 +69,7 @@ from phiacta.store.read_plan import (
     Selection,
     TotalCount,
 )
+from phiacta.store.visibility import Visibility
 
 SUBTREE_SUFFIX = ".*"
 # Distinct sets of present parameters (filters given or not) kept per document.
@@ -341,6 +342,13 @@ class PlannedReads:
         for binder in self.binders:
             params |= binder(coerced)
         return params
+
+    @staticmethod
+    def values(params: Params, visibility: Visibility) -> Params:
+        """What the statement of `params` is executed with: the present parameters (the
+        others are not in its text) and the caller's visibility, always."""
+        present = {k: v for k, v in params.items() if v is not None and not isinstance(v, bool)}
+        return present | visibility.params()
 
     def statement(self, params: Params) -> str:
         """The statement for these parameters, made once per set of present ones."""
@@ -739,8 +747,7 @@ async def answer(
         log.warning("planned_read_not_bound", error=repr(exc))
         return None
     query = reads.statement(params)
-    values = {k: v for k, v in params.items() if v is not None and not isinstance(v, bool)}
-    values |= context.visibility.params()
+    values = reads.values(params, context.visibility)
     try:
         async with context.connection() as conn:
             cursor = await conn.execute(query, values, prepare=True)
