@@ -8,13 +8,19 @@ a binder that turns the request's arguments into the plan's parameters. Per requ
 parameters, and prepared on each connection.
 
 Covered: `claim(id)` and `claims(filter, first, after, orderBy)` with a claim's
-scalars, `confidence`, `createdBy`, `namespace` (with `parent` and `children`),
-`supersedes`, `versions` and `outgoing`/`incoming` pages whose edges carry their
-scalars, `label`, `type`, `createdBy` and `source`/`target` claims, nested again; and
-`__typename` anywhere. Anything else (another field, a directive, an abstract type, a
-field asked twice under one name) makes `plan_reads` return None, and so does a
-request whose arguments the resolvers would refuse (`NotCovered` from `bind`): those
+scalars, `confidence` (its model given in the document), `createdBy`, `namespace`
+(with `parent` and `children`), `supersedes`, `versions`, `provenance`, `reviews`,
+`artifacts` and `outgoing`/`incoming` pages whose edges carry their scalars, `label`,
+`type`, `createdBy` and `source`/`target` claims, nested again; `agent`, `source`,
+`bundle` by id, `edgeTypes`, `namespaces`; and `__typename` anywhere. Anything else
+(another field, a directive, an abstract type, a field asked twice under one name, a
+filter condition such as `atRisk` or `or`) makes `plan_reads` return None, and so does
+a request whose arguments the resolvers would refuse (`NotCovered` from `bind`): those
 run through the executor, whose answer (errors, codes, paths) is the reference.
+
+A plan sees what the caller's resolvers would: every statement applies the drafts rule
+of `store.visibility` with the caller's `Visibility`, and runs on the request's read
+target (`Context.connection`: a replica, or the primary for read-your-writes).
 """
 
 from __future__ import annotations
