@@ -268,6 +268,9 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--throughput-rounds", type=int, default=2, help="wrk runs per tree, alternating"
+    )
     parser.add_argument("--queries", nargs="+", choices=sorted(QUERIES), default=sorted(QUERIES))
     parser.add_argument("--throughput-only", action="store_true")
     args = parser.parse_args()
@@ -287,7 +290,9 @@ def main() -> None:
         report["sql_floor"] = asyncio.run(sql_floor(url, ids, args.rounds))
         print(json.dumps(report, indent=2), flush=True)
     if shutil.which("wrk"):
-        report["throughput_c32_2_workers"] = throughput(trees, url, ids, args.seconds)
+        report["throughput_c32_2_workers"] = throughput(
+            trees, url, ids, args.seconds, args.throughput_rounds
+        )
     report["load_average_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
     print(json.dumps(report, indent=2))
     RESULTS.mkdir(exist_ok=True)
