@@ -90,6 +90,12 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def postgres_pids(pgdata: Path) -> list[int]:
+    """The bench's PostgreSQL: its postmaster and every backend (the planner moves work
+    from the server's processes into these, so both are reported)."""
+    return process_tree(int((pgdata / "postmaster.pid").read_text().split()[0]))
+
+
 def peak_rss_mb(root: int) -> list[float]:
     """VmHWM of each worker (the processes under the supervisor)."""
     peaks = []
@@ -156,7 +162,9 @@ def stats(samples: list[float]) -> dict[str, float]:
     }
 
 
-def latency(trees: list[Path], url: str, ids: list[str], rounds: int) -> dict[str, Any]:
+def latency(
+    trees: list[Path], url: str, ids: list[str], rounds: int, pgdata: Path
+) -> dict[str, Any]:
     rng = random.Random(3)
     results: dict[str, Any] = {}
     with ExitStack() as stack:
@@ -166,19 +174,30 @@ def latency(trees: list[Path], url: str, ids: list[str], rounds: int) -> dict[st
         for name, query in QUERIES.items():
             samples: list[list[float]] = [[] for _ in trees]
             cpu = [0.0 for _ in trees]
+            pg_cpu = [0.0 for _ in trees]
             for round_ in range(rounds + 10):
                 body = {"query": query, "variables": {"id": rng.choice(ids)}}
                 order = range(len(trees)) if round_ % 2 == 0 else reversed(range(len(trees)))
                 for i in order:
+                    # One request at a time: the database's CPU meanwhile is this one's.
+                    backends = postgres_pids(pgdata)
+                    pg_before = cpu_seconds(backends)
                     before, started = cpu_seconds(pids[i]), time.perf_counter()
                     response = clients[i].post("/graphql", json=body)
                     elapsed = time.perf_counter() - started
+                    after = cpu_seconds(pids[i])
                     assert response.status_code == 200 and "errors" not in response.json()
                     if round_ >= 10:  # the first rounds warm up plans and caches
                         samples[i].append(elapsed)
-                        cpu[i] += cpu_seconds(pids[i]) - before
+                        cpu[i] += after - before
+                        pg_cpu[i] += cpu_seconds(backends) - pg_before
             results[name] = [
-                {"tree": str(tree), **stats(samples[i]), "cpu_ms": round(cpu[i] / rounds * 1000, 3)}
+                {
+                    "tree": str(tree),
+                    **stats(samples[i]),
+                    "cpu_ms": round(cpu[i] / rounds * 1000, 3),
+                    "postgres_cpu_ms": round(pg_cpu[i] / rounds * 1000, 3),
+                }
                 for i, tree in enumerate(trees)
             ]
     return results
@@ -229,29 +248,32 @@ def wrk(base: str, query: str, ids: list[str], seconds: int) -> tuple[float, int
 
 
 def throughput(
-    trees: list[Path], url: str, ids: list[str], seconds: int, rounds: int = 2
+    trees: list[Path], url: str, ids: list[str], seconds: int, pgdata: Path, rounds: int = 2
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for name, query in QUERIES.items():
         rates: list[list[float]] = [[] for _ in trees]
         cpu: list[list[float]] = [[] for _ in trees]
+        pg_cpu: list[list[float]] = [[] for _ in trees]
         rss: list[list[float]] = [[] for _ in trees]
         for round_ in range(rounds):
             order = range(len(trees)) if round_ % 2 == 0 else reversed(range(len(trees)))
             for i in order:
                 with serving(trees[i], url, 2) as (base, pid):
                     wrk(base, query, ids, 2)  # warm-up: plans, prepared statements
-                    workers = process_tree(pid)
-                    before = cpu_seconds(workers)
+                    workers, backends = process_tree(pid), postgres_pids(pgdata)
+                    before, pg_before = cpu_seconds(workers), cpu_seconds(backends)
                     rate, requests = wrk(base, query, ids, seconds)
                     rates[i].append(rate)
                     cpu[i].append((cpu_seconds(workers) - before) / max(requests, 1) * 1000)
+                    pg_cpu[i].append((cpu_seconds(backends) - pg_before) / max(requests, 1) * 1000)
                     rss[i] += peak_rss_mb(pid)
         results[name] = [
             {
                 "tree": str(tree),
                 "req_per_s": [round(r, 1) for r in rates[i]],
                 "cpu_ms_per_request": [round(c, 3) for c in cpu[i]],
+                "postgres_cpu_ms_per_request": [round(c, 3) for c in pg_cpu[i]],
                 "peak_rss_mb_per_worker": max(rss[i], default=None),
             }
             for i, tree in enumerate(trees)
@@ -280,21 +302,24 @@ def main() -> None:
     pg = EmbeddedPostgres(args.data_dir)
     pg.start()
     url = admin.with_database(pg.url(), f"bench_{args.claims}")
-    ids = busy_claims(url)
-    report: dict[str, Any] = {
-        "claims": args.claims,
-        "load_average_at_start": Path("/proc/loadavg").read_text().split()[:3],
-    }
-    if not args.throughput_only:
-        report["latency_c1"] = latency(trees, url, ids, args.rounds)
-        report["sql_floor"] = asyncio.run(sql_floor(url, ids, args.rounds))
-        print(json.dumps(report, indent=2), flush=True)
-    if shutil.which("wrk"):
-        report["throughput_c32_2_workers"] = throughput(
-            trees, url, ids, args.seconds, args.throughput_rounds
-        )
-    report["load_average_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
-    print(json.dumps(report, indent=2))
+    try:
+        ids = busy_claims(url)
+        report: dict[str, Any] = {
+            "claims": args.claims,
+            "load_average_at_start": Path("/proc/loadavg").read_text().split()[:3],
+        }
+        if not args.throughput_only:
+            report["latency_c1"] = latency(trees, url, ids, args.rounds, pg.pgdata)
+            report["sql_floor"] = asyncio.run(sql_floor(url, ids, args.rounds))
+            print(json.dumps(report, indent=2), flush=True)
+        if shutil.which("wrk"):
+            report["throughput_c32_2_workers"] = throughput(
+                trees, url, ids, args.seconds, pg.pgdata, args.throughput_rounds
+            )
+        report["load_average_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
+        print(json.dumps(report, indent=2))
+    finally:
+        pg.stop()  # started here: stopped here, whatever happened
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"read_compare-{args.claims}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
