@@ -4,8 +4,10 @@
         --new . --new-data /tmp/rb-new --claims 10000 --rounds 3 --iterations 100
 
 Each checkout runs its own bench/read.py with its own .venv, against a database its own
-bench/generate.py made in its data folder (their schemas may differ), so each side is
-measured as it would be deployed. The sides take turns (old, new, old, new, ...), so the
+bench/generate.py made in its data folder, so each side is measured as it would be
+deployed: this is the comparison for checkouts whose schemas differ (a migration
+between them); bench/read_compare.py serves two checkouts of one schema from one
+database, request by request. The sides take turns (old, new, old, new, ...), so the
 machine's drift weighs on both alike; each round gives a new/old ratio per query, and
 the table prints the median ratio with its lowest and highest. Below 1 means the new
 checkout is faster. Writes bench/results/read_ab.json.
