@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -157,6 +156,41 @@ async def _one_paper(url: str, data_dir: Path, files: list[Path]) -> list[float]
     return times
 
 
+def _run_measured(
+    command: list[str], env: dict[str, str]
+) -> tuple[float, list[float], subprocess.CompletedProcess[str]]:
+    """Run `command`; its own peak RSS in MB (wait4's rusage of that child alone, not
+    of every child this process ever waited for), its RSS every 2 s, and its output."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True)
+        samples: list[float] = []
+        status: int | None = None
+        usage: Any = None
+        next_sample = time.monotonic()
+        while status is None:
+            pid, code, rusage = os.wait4(child.pid, os.WNOHANG)
+            if pid == child.pid:
+                status, usage = os.waitstatus_to_exitcode(code), rusage
+                break
+            if time.monotonic() >= next_sample:
+                samples.append(_rss_mb(child.pid))
+                next_sample += 2.0
+            time.sleep(0.05)
+        child.returncode = status
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(command, status, out.read(), err.read())
+    return usage.ru_maxrss / 1024, samples, done
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/statm").read_text().split()
+    except OSError:
+        return 0.0
+    return int(fields[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -202,25 +236,22 @@ def main() -> None:
                 "API_KEY_SALT": "bench",
             }
             started = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-m", "phiacta", "ingest", str(folder)],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
+            peak_mb, samples, done = _run_measured(
+                [sys.executable, "-m", "phiacta", "ingest", str(folder)], env
             )
             wall = time.perf_counter() - started
-            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
             failed = done.returncode != 0
             result["many_papers"] = {
                 "papers": args.papers,
                 "seconds": round(wall, 1),
                 "peak_rss_mb": round(peak_mb, 1),
+                "rss_mb_every_2s": samples,
                 "failed": failed,
             }
             print(
                 f"{args.papers} papers through `phiacta ingest`: {wall:.1f} s, "
-                f"peak RSS {peak_mb:.0f} MB, exit {done.returncode}"
+                f"peak RSS {peak_mb:.0f} MB, exit {done.returncode}; RSS every 2 s: "
+                + " ".join(f"{mb:.0f}" for mb in samples)
             )
             if failed:
                 print(done.stderr[-2000:])
