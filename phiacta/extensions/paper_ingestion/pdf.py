@@ -28,8 +28,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from phiacta.extensions.base import ExtractionError, Source
-from phiacta.extensions.paper_ingestion.document import Document
-from phiacta.extensions.paper_ingestion.text import structure
+from phiacta.extensions.paper_ingestion.document import Document, section_kind
+from phiacta.extensions.paper_ingestion.text import is_heading, structure
 
 MAX_PAGES = 200
 # At most this share of a two-column page's lines may cross its gutter (titles, wide
@@ -258,30 +258,57 @@ def _shape(text: str) -> str:
 
 def _join_pages(pages: list[list[list[Line]]]) -> str:
     """The text of all pages: a blank line between paragraphs; a block (column, page)
-    that ends inside a sentence runs on into the next one."""
+    that ends inside a sentence runs on into the next one. In the bibliography, each
+    entry is a paragraph."""
     out: list[str] = []
+    in_references = False
     for blocks in pages:
         for block in blocks:
             if not block:
                 continue
             if out and out[-1] != "" and _SENTENCE_END.search(out[-1]):
                 out.append("")
-            out += _paragraphs(block)
+            for paragraph_lines in _split_at_headings(block):
+                heading = paragraph_lines[0].text
+                if is_heading(heading):
+                    in_references = section_kind(heading) == "references"
+                    out += ["", heading, ""]
+                    continue
+                out += _paragraphs(paragraph_lines, in_references)
     return "\n".join(out)
 
 
-def _paragraphs(lines: list[Line]) -> list[str]:
-    """The block's lines, a blank line where a paragraph ends: a gap clearly wider
-    than the line spacing, or after a line that ended a sentence, a somewhat wider gap
-    or an indented line."""
+def _split_at_headings(lines: list[Line]) -> list[list[Line]]:
+    """The block cut before and after each heading line (a heading alone)."""
+    parts: list[list[Line]] = [[]]
+    for line in lines:
+        if is_heading(line.text):
+            parts += [[line], []]
+        else:
+            parts[-1].append(line)
+    return [part for part in parts if part]
+
+
+def _paragraphs(lines: list[Line], references: bool = False) -> list[str]:
+    """The lines, a blank line where a paragraph ends: a gap clearly wider than the
+    line spacing, or after a line that ended a sentence, a somewhat wider gap or an
+    indented line. A bibliography set with hanging indents (entries flush left, their
+    further lines indented) has an entry start at each flush line."""
     steps = [a.bottom - b.bottom for a, b in itertools.pairwise(lines)]
     pitch = statistics.median([s for s in steps if s > 0] or [12.0])
     margin = min(line.left for line in lines)
+    indented = [3.0 <= line.left - margin <= 40.0 for line in lines]
+    hanging = references and sum(indented) >= 0.2 * len(lines)
     out = [lines[0].text]
-    for previous, line, step in zip(lines, lines[1:], steps, strict=False):
-        indented = 3.0 <= line.left - margin <= 40.0 and previous.left - margin < 3.0
+    for i in range(1, len(lines)):
+        previous, line, step = lines[i - 1], lines[i], steps[i - 1]
         ended = bool(_SENTENCE_END.search(previous.text))
-        if step > 1.6 * pitch or (ended and (indented or step > 1.25 * pitch)):
+        if hanging:
+            new = not indented[i] or step > 1.6 * pitch
+        else:
+            first_line = indented[i] and not indented[i - 1]
+            new = step > 1.6 * pitch or (ended and (first_line or step > 1.25 * pitch))
+        if new:
             out.append("")
         out.append(line.text)
     return out

@@ -24,6 +24,8 @@ _NUMBERED = re.compile(r"^(\d{1,2}(\.\d{1,2})*\.?|[IVX]{1,4}\.)\s+[A-Z][A-Za-z ,
 _ENTRY = re.compile(r"^\s*(?:\[(\d{1,3})\]|(\d{1,3})\.)\s+")
 _NUMERIC_CITE = re.compile(r"\[(\d{1,3}(?:\s*[,\u2013-]\s*\d{1,3})*)\]")
 _YEAR = re.compile(r"\b(19|20)\d{2}\b")
+_IDENTIFIER_START = re.compile(r"10\.\d{4,9}/|^(?:doi:)?10\.\d{4,9}|https?://", re.I)
+_IDENTIFIER_PIECE = re.compile(r"[A-Za-z0-9._/\-:;()~%#?=&+]+")
 
 
 def read_text(source: Source) -> Document:
@@ -80,11 +82,26 @@ def structure(text: str) -> Document:
 def _join_lines(lines: list[str]) -> str:
     text = ""
     for line in (part.strip() for part in lines):
-        if text.endswith("-") and line[:1].islower():
+        if _broken_identifier(text, line):
+            text += line  # a DOI or URL broken at the end of a line
+        elif text.endswith("-") and line[:1].islower():
             text = text[:-1] + line  # a word hyphenated at the end of a line
         else:
             text = f"{text} {line}" if text else line
     return text
+
+
+def _broken_identifier(text: str, line: str) -> bool:
+    """Whether `text` ends inside a DOI or URL that `line` continues: the last word
+    holds a DOI or URL and ends in `.`, `/`, `-` or `_`, and the next word is no plain
+    word but an identifier's piece (digits, or letters with `.` or `/` inside)."""
+    last = text.rsplit(None, 1)[-1] if text.strip() else ""
+    if not last.endswith((".", "/", "-", "_")) or not _IDENTIFIER_START.search(last):
+        return False
+    following = line.split(None, 1)[0] if line else ""
+    return bool(_IDENTIFIER_PIECE.fullmatch(following)) and (
+        any(c.isdigit() for c in following) or any(c in "./" for c in following.rstrip(".,;"))
+    )
 
 
 def _header(doc: Document, header: list[str], text: str) -> None:
