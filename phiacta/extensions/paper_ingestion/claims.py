@@ -60,6 +60,16 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _CAPTION = re.compile(r"^(fig(ure)?\.?|table|supplementary|panel)\s*[a-z]?\d*[a-z]?[.:]", re.I)
+# Code (an R or Python prompt, an assignment) is no claim.
+_CODE = re.compile(r"(^|\s)(R>|>>>|>|\+)\s|<-|::|\w\(\)\s*[=<]")
+# A sentence ends in a period, `!` (or `?`, refused above), a closing quote or bracket
+# after it; one ending in ":" introduces code, a list or a display.
+_FINAL = re.compile(r"[.!?]['\"\u2019\u201d)\]]*$")
+# The first word of a piece of a sentence cut by a display or a page: all lower case
+# letters ("denotes the ...", "and Boos (2002) ..."); "p53", "mRNA" and "iPSC" are
+# names, not pieces.
+_LOWER_START = re.compile(r"^[a-z]+\b(?![-\d])")
+_MATH = frozenset("∗⊗·√→←↔∈∉∑∏∫∂∇ˆ˜¯′″∞≈≡⊂⊆∪∩∀∃λΣΠ{}|^_\\")
 _WEAK_START = re.compile(
     r"^(in this (paper|section|work|article)|here,? we|this paper|"
     r"the rest of|section \d|see |as shown in (fig|table))",
@@ -204,6 +214,8 @@ def classify(sentence: str, kind: str) -> tuple[str, float] | None:
         return None
     if sum(map(str.isalpha, sentence)) < 0.5 * len(sentence):
         return None  # a formula, a table row, a reference
+    if not _is_prose(sentence, words):
+        return None
     if _DEFINITION.search(sentence):
         return "definition", 0.75
     finding = bool(_FINDING.search(sentence))
@@ -228,7 +240,26 @@ def classify(sentence: str, kind: str) -> tuple[str, float] | None:
         return "method", 0.6
     if kind == "other" and finding:
         return "assertion", 0.5
+    if kind == "other" and _METHOD.search(sentence):
+        return "method", 0.45  # a section of unknown purpose describing what was done
     return None
+
+
+def _is_prose(sentence: str, words: list[str]) -> bool:
+    """Whether a sentence reads as prose: not code, not a piece of a sentence broken by
+    a display, not a formula or a table row flattened into words (more than 15 % of
+    its words hold mathematical symbols or are single letters other than "a" and
+    "I")."""
+    if _CODE.search(sentence) or not _FINAL.search(sentence) or _LOWER_START.match(sentence):
+        return False
+    odd = 0
+    for word in words:
+        bare = word.strip("()[],.;:\"'\u201c\u201d\u2019")
+        if any(ch in _MATH for ch in word) or (
+            len(bare) == 1 and bare.isalpha() and bare not in "aAI"
+        ):
+            odd += 1
+    return odd <= 0.15 * len(words)
 
 
 def to_claims(candidates: list[Candidate], method: str = EXTRACTION_METHOD) -> list[ExtractedClaim]:

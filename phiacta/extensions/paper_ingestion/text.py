@@ -24,6 +24,8 @@ _NUMBERED = re.compile(r"^(\d{1,2}(\.\d{1,2})*\.?|[IVX]{1,4}\.)\s+[A-Z][A-Za-z ,
 _ENTRY = re.compile(r"^\s*(?:\[(\d{1,3})\]|(\d{1,3})\.)\s+")
 _NUMERIC_CITE = re.compile(r"\[(\d{1,3}(?:\s*[,\u2013-]\s*\d{1,3})*)\]")
 _YEAR = re.compile(r"\b(19|20)\d{2}\b")
+_NOT_HEADING = re.compile(r"[=<>{}]|^\w{1,2}>")
+_HEADING_WORD = re.compile(r"[A-Za-z]{3,}")
 _IDENTIFIER_START = re.compile(r"10\.\d{4,9}/|^(?:doi:)?10\.\d{4,9}|https?://", re.I)
 _IDENTIFIER_PIECE = re.compile(r"[A-Za-z0-9._/\-:;()~%#?=&+]+")
 
@@ -36,6 +38,8 @@ def is_heading(line: str) -> bool:
     stripped = line.strip()
     if not 3 <= len(stripped) <= 80 or stripped.endswith((".", ",", ";")):
         return False
+    if _NOT_HEADING.search(stripped) or not _HEADING_WORD.search(stripped):
+        return False  # code ("R> pvalue(x)"), a formula's line ("1 X X")
     if _NUMBERED.match(stripped):
         return True
     return (
