@@ -69,7 +69,10 @@ _FINAL = re.compile(r"[.!?]['\"\u2019\u201d)\]]*$")
 # letters ("denotes the ...", "and Boos (2002) ..."); "p53", "mRNA" and "iPSC" are
 # names, not pieces.
 _LOWER_START = re.compile(r"^[a-z]+\b(?![-\d])")
-_MATH = frozenset("∗⊗·√→←↔∈∉∑∏∫∂∇ˆ˜¯′″∞≈≡⊂⊆∪∩∀∃λΣΠ{}|^_\\")
+_MATH = frozenset(
+    "\u2217\u2297\u00b7\u221a\u2192\u2190\u2194\u2208\u2209\u2211\u220f\u222b\u2202\u2207\u02c6\u02dc\u00af\u2032\u2033\u221e\u2248\u2261\u2282\u2286\u222a\u2229\u2200\u2203\u03bb\u03a3\u03a0"
+    "{}|^_\\"
+)
 _WEAK_START = re.compile(
     r"^(in this (paper|section|work|article)|here,? we|this paper|"
     r"the rest of|section \d|see |as shown in (fig|table))",
