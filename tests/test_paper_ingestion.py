@@ -108,9 +108,7 @@ def test_results_support_conclusions_and_depend_on_methods(
 
 
 def test_tables_become_artifacts_with_their_rows(extracted: tuple[str, ExtractionResult]) -> None:
-    kind, result = extracted
-    if kind in ("pdf", "text"):
-        pytest.skip("tables are read from structured formats only")
+    _, result = extracted
     (table,) = result.artifacts
     assert table.artifact_type == "table"
     assert table.structured_data == {"rows": papers.TABLE}

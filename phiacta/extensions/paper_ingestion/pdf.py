@@ -49,6 +49,8 @@ _LIGATURES = str.maketrans(
         "\x02": "-",
     }
 )
+CELL_GAP = "   "
+_SPACES = re.compile(r"\s+")
 _HYPHEN_MARKS = "\ufffe\x02"
 _SEGMENT = re.compile(r"[^\r\n\ufffe\x02]+[\ufffe\x02]?")
 _PAGE_NUMBER = re.compile(r"^(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?$", re.I)
@@ -123,22 +125,39 @@ def _lines(textpage: pdfium.PdfTextPage) -> list[Line]:
             continue
         first = m.start() + (len(segment) - len(segment.lstrip()))
         last = m.start() + len(segment.rstrip()) - 1
-        if text[last] in _HYPHEN_MARKS and last > first:
-            last -= 1
-        clean = stripped.translate(_LIGATURES)
-        lines.append(_line(textpage, clean, first, last))
+        lines.append(_line(textpage, text, first, last))
     return lines
 
 
 def _line(textpage: pdfium.PdfTextPage, text: str, first: int, last: int) -> Line:
-    """The line's box: from its first to its last character, and from its baseline up
-    by the font size (character boxes hug the glyphs: descenders would move it)."""
+    """The line's box: from its first to its last character (not a hyphen mark), and
+    from its baseline up by the font size (character boxes hug the glyphs: descenders
+    would move it)."""
+    boxed = last - 1 if text[last] in _HYPHEN_MARKS and last > first else last
     left = textpage.get_charbox(first)[0]
-    right = textpage.get_charbox(last)[2]
+    right = textpage.get_charbox(boxed)[2]
     x, y = ctypes.c_double(), ctypes.c_double()
     pdfium_c.FPDFText_GetCharOrigin(textpage.raw, first, ctypes.byref(x), ctypes.byref(y))
     size = pdfium_c.FPDFText_GetFontSize(textpage.raw, first) or 10.0
-    return Line(text, min(left, right), y.value, max(left, right), y.value + size, first, last)
+    content = _with_cell_gaps(textpage, text, first, last, size).translate(_LIGATURES)
+    return Line(content, min(left, right), y.value, max(left, right), y.value + size, first, boxed)
+
+
+def _with_cell_gaps(
+    textpage: pdfium.PdfTextPage, text: str, first: int, last: int, size: float
+) -> str:
+    """The line's text, a space wider than the font size (cells of a table, not words)
+    written as three spaces."""
+    chunk = text[first : last + 1]
+    parts: list[str] = []
+    done = 0
+    for m in _SPACES.finditer(chunk):
+        before = textpage.get_charbox(first + m.start() - 1)[2]
+        after = textpage.get_charbox(first + m.end())[0]
+        if after - before > size:
+            parts += [chunk[done : m.start()], CELL_GAP]
+            done = m.end()
+    return "".join([*parts, chunk[done:]]) if parts else chunk
 
 
 def _gutter(lines: list[Line], width: float) -> float | None:
