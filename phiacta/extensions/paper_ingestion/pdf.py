@@ -4,8 +4,9 @@ text.
 PDFium finds the page's text lines and the box of every character. A two-column page
 shows a gutter: a vertical band near the middle that almost no line crosses. Such a
 page is read as the lines above the columns (a title across the page), then its left
-column top to bottom, then its right column; a line PDFium ran across the gutter (both
-columns written row by row) is cut where its characters leave the gutter empty.
+column top to bottom, then its right column. A line is cut where a space is wider than
+the font size: a line PDFium ran across the gutter (both columns written row by row)
+falls apart into its columns, and a table's cells stay apart (three spaces).
 
 Paragraphs end where the gap to the next line is clearly larger than the column's line
 spacing, or where an indented line follows a line that ended a sentence. Page numbers
@@ -35,9 +36,6 @@ MAX_PAGES = 200
 # At most this share of a two-column page's lines may cross its gutter (titles, wide
 # captions), and at least this share must stand on each side of it.
 MAX_CROSSING, MIN_SIDE = 0.25, 0.2
-# A gap between two characters of one PDFium line, in points, that splits it at the
-# gutter: two columns written row by row.
-MIN_GUTTER_GAP = 8.0
 _LIGATURES = str.maketrans(
     {
         "\ufb00": "ff",
@@ -106,7 +104,7 @@ def _page_lines(pdf: pdfium.PdfDocument, index: int) -> list[list[Line]]:
             gutter = _gutter(lines, width)
             if gutter is None:
                 return [_top_to_bottom(lines)]
-            return _columns(textpage, lines, gutter)
+            return _columns(lines, gutter)
         finally:
             textpage.close()
     finally:
@@ -114,50 +112,55 @@ def _page_lines(pdf: pdfium.PdfDocument, index: int) -> list[list[Line]]:
 
 
 def _lines(textpage: pdfium.PdfTextPage) -> list[Line]:
-    # PDFium runs a line that ends in a hyphen on into the next one, the hyphen marked
-    # U+FFFE (or U+0002): a line ends after it too.
+    """The page's lines as PDFium finds them, each cut into pieces where a space is wider
+    than the font size: the two columns of a page PDFium read row by row, the cells of
+    a table. PDFium runs a line that ends in a hyphen on into the next one, the hyphen
+    marked U+FFFE (or U+0002): a line ends after it too."""
     text = textpage.get_text_range()
-    lines = []
+    lines: list[Line] = []
     for m in _SEGMENT.finditer(text):
         segment = m.group(0)
-        stripped = segment.strip()
-        if not stripped:
+        if not segment.strip():
             continue
         first = m.start() + (len(segment) - len(segment.lstrip()))
         last = m.start() + len(segment.rstrip()) - 1
-        lines.append(_line(textpage, text, first, last))
+        lines += _pieces(textpage, text, first, last)
     return lines
 
 
-def _line(textpage: pdfium.PdfTextPage, text: str, first: int, last: int) -> Line:
-    """The line's box: from its first to its last character (not a hyphen mark), and
-    from its baseline up by the font size (character boxes hug the glyphs: descenders
-    would move it)."""
-    boxed = last - 1 if text[last] in _HYPHEN_MARKS and last > first else last
-    left = textpage.get_charbox(first)[0]
-    right = textpage.get_charbox(boxed)[2]
+def _pieces(textpage: pdfium.PdfTextPage, text: str, first: int, last: int) -> list[Line]:
+    """The line from `first` to `last`, cut at wide spaces. A piece's box runs from its
+    first to its last character (not a hyphen mark), and from the line's baseline up by
+    the font size (character boxes hug the glyphs: descenders would move it)."""
     x, y = ctypes.c_double(), ctypes.c_double()
     pdfium_c.FPDFText_GetCharOrigin(textpage.raw, first, ctypes.byref(x), ctypes.byref(y))
     size = pdfium_c.FPDFText_GetFontSize(textpage.raw, first) or 10.0
-    content = _with_cell_gaps(textpage, text, first, last, size).translate(_LIGATURES)
-    return Line(content, min(left, right), y.value, max(left, right), y.value + size, first, boxed)
-
-
-def _with_cell_gaps(
-    textpage: pdfium.PdfTextPage, text: str, first: int, last: int, size: float
-) -> str:
-    """The line's text, a space wider than the font size (cells of a table, not words)
-    written as three spaces."""
-    chunk = text[first : last + 1]
-    parts: list[str] = []
-    done = 0
-    for m in _SPACES.finditer(chunk):
-        before = textpage.get_charbox(first + m.start() - 1)[2]
-        after = textpage.get_charbox(first + m.end())[0]
+    bounds: list[tuple[int, int]] = []
+    start = first
+    for m in _SPACES.finditer(text, first, last + 1):
+        before = textpage.get_charbox(m.start() - 1)[2]
+        after = textpage.get_charbox(m.end())[0]
         if after - before > size:
-            parts += [chunk[done : m.start()], CELL_GAP]
-            done = m.end()
-    return "".join([*parts, chunk[done:]]) if parts else chunk
+            bounds.append((start, m.start() - 1))
+            start = m.end()
+    bounds.append((start, last))
+    pieces = []
+    for a, b in bounds:
+        boxed = b - 1 if text[b] in _HYPHEN_MARKS and b > a else b
+        left = textpage.get_charbox(a)[0]
+        right = textpage.get_charbox(boxed)[2]
+        pieces.append(
+            Line(
+                text[a : b + 1].translate(_LIGATURES),
+                min(left, right),
+                y.value,
+                max(left, right),
+                y.value + size,
+                a,
+                boxed,
+            )
+        )
+    return pieces
 
 
 def _gutter(lines: list[Line], width: float) -> float | None:
@@ -179,7 +182,7 @@ def _gutter(lines: list[Line], width: float) -> float | None:
     return x
 
 
-def _columns(textpage: pdfium.PdfTextPage, lines: list[Line], x: float) -> list[list[Line]]:
+def _columns(lines: list[Line], x: float) -> list[list[Line]]:
     head: list[Line] = []
     left: list[Line] = []
     right: list[Line] = []
@@ -189,12 +192,7 @@ def _columns(textpage: pdfium.PdfTextPage, lines: list[Line], x: float) -> list[
         elif line.left >= x:
             right.append(line)
         else:
-            parts = _cut(textpage, line, x)
-            if parts is None:
-                head.append(line)  # across the page: a title or a wide caption
-            else:
-                left.append(parts[0])
-                right.append(parts[1])
+            head.append(line)  # across the page: a title or a wide caption
     top = max((line.top for line in left + right), default=0.0)
     # Lines across the gutter above the columns come first; lower ones (a wide figure
     # caption) are read in place, in the left column's flow.
@@ -203,37 +201,18 @@ def _columns(textpage: pdfium.PdfTextPage, lines: list[Line], x: float) -> list[
     return [_top_to_bottom(above), _top_to_bottom(left), _top_to_bottom(right)]
 
 
-def _cut(textpage: pdfium.PdfTextPage, line: Line, x: float) -> tuple[Line, Line] | None:
-    """The line's text left and right of the gutter at `x`, when a wide gap between
-    two of its characters spans it."""
-    raw = textpage.get_text_range(line.first, line.last - line.first + 1)
-    previous_right: float | None = None
-    for i, char in enumerate(raw):
-        if char.isspace():
-            continue
-        left, _, right, _ = textpage.get_charbox(line.first + i)
-        if previous_right is not None and previous_right <= x <= left:
-            if left - previous_right < MIN_GUTTER_GAP:
-                return None
-            a, b = raw[:i].strip().translate(_LIGATURES), raw[i:].strip().translate(_LIGATURES)
-            return (
-                Line(a, line.left, line.bottom, previous_right, line.top),
-                Line(b, left, line.bottom, line.right, line.top),
-            )
-        previous_right = right
-    return None
-
-
 def _top_to_bottom(lines: list[Line]) -> list[Line]:
-    """Lines sorted down the page; pieces of one visual line joined left to right."""
+    """Lines sorted down the page; pieces of one visual line joined left to right, a
+    wide space between two (table cells) written as three spaces."""
     ordered = sorted(lines, key=lambda line: -line.top)
     merged: list[Line] = []
     for line in ordered:
         if merged and _same_row(merged[-1], line):
             last = merged[-1]
             a, b = (last, line) if last.left <= line.left else (line, last)
+            space = CELL_GAP if b.left - a.right > a.height else " "
             merged[-1] = Line(
-                f"{a.text} {b.text}",
+                f"{a.text}{space}{b.text}",
                 min(a.left, b.left),
                 min(a.bottom, b.bottom),
                 max(a.right, b.right),
