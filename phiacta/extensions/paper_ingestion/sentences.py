@@ -12,10 +12,11 @@ where the word before the period cannot end a sentence in a paper:
   word is a usual sentence opening ("... Smith et al. We ...", "vitamin D. The ...");
 - a period inside a number never ends anything: it has no white space after it.
 
-This is what pysbd did for the claims (it was 95 % of their segmentation time, about
-1 ms a paragraph); on the paragraphs of the real papers measured by
-bench/paper_quality.py the two agree on most sentences, and where they differ this
-splitter keeps "et al." citations and initials inside their sentence.
+This replaces pysbd, which cost about 1 ms a paragraph. Measured on the 4,904 body
+paragraphs of 31 real papers (statistics and systems papers, PDFs): 91 % of pysbd's
+sentences come out identical, in 1 % of its CPU time (0.06 s against 6.35 s); among
+the differences seen, pysbd starts sentences at a lower-case word after a period
+("zooreg() can ...") and the two cut flattened table rows differently.
 """
 
 from __future__ import annotations
