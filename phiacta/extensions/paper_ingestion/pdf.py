@@ -33,9 +33,10 @@ from phiacta.extensions.paper_ingestion.document import Document, section_kind
 from phiacta.extensions.paper_ingestion.text import is_heading, structure
 
 MAX_PAGES = 200
-# At most this share of a two-column page's lines may cross its gutter (titles, wide
-# captions), and at least this share must stand on each side of it.
-MAX_CROSSING, MIN_SIDE = 0.25, 0.2
+# At most this share of the lines beside a two-column page's columns may cross its
+# gutter (wide captions), and at least this share of the other rows (and 3) must stand
+# on each side of it (a last page's right column may be short).
+MAX_CROSSING, MIN_SIDE, MIN_SIDE_ROWS = 0.25, 0.1, 3
 _LIGATURES = str.maketrans(
     {
         "\ufb00": "ff",
@@ -174,12 +175,19 @@ def _gutter(lines: list[Line], width: float) -> float | None:
     # The least crossed position, the nearest to the middle of equals.
     best = min(range(len(xs)), key=lambda i: (crossing[i], abs(xs[i] - width / 2)))
     x = float(xs[best])
-    left = sum(1 for line in lines if line.right <= x)
-    right = sum(1 for line in lines if line.left >= x)
-    n = len(lines)
-    if crossing[best] > MAX_CROSSING * n or min(left, right) < MIN_SIDE * n:
+    sides = [line for line in lines if line.right <= x or line.left >= x]
+    # Rows, not pieces: a justified line cut at its wide spaces is still one row.
+    left = len({round(line.bottom) for line in sides if line.right <= x})
+    right = len({round(line.bottom) for line in sides if line.left >= x})
+    if len(sides) < 10 or min(left, right) < max(MIN_SIDE_ROWS, MIN_SIDE * (left + right)):
         return None
-    return x
+    # Lines across the page above or below both columns (a title, a full-width figure
+    # or listing) do not make it one column; those beside the columns' lines do.
+    low, high = min(line.bottom for line in sides), max(line.top for line in sides)
+    beside = sum(
+        1 for line in lines if line.left < x < line.right and line.top > low and line.bottom < high
+    )
+    return None if beside > MAX_CROSSING * (len(sides) + beside) else x
 
 
 def _columns(lines: list[Line], x: float) -> list[list[Line]]:
