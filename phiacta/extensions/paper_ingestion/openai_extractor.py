@@ -20,9 +20,9 @@ from phiacta.extensions.paper_ingestion.claims import (
     CITE_MARK,
     Candidate,
     choose_claims,
-    split_sentences,
 )
 from phiacta.extensions.paper_ingestion.document import SKIPPED_KINDS, Document
+from phiacta.extensions.paper_ingestion.sentences import split_sentences
 
 TYPES = ["assertion", "observation", "method", "definition", "conjecture"]
 SCHEMA: dict[str, Any] = {

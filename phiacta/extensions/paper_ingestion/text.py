@@ -16,6 +16,7 @@ from phiacta.extensions.paper_ingestion.document import (
     Document,
     Reference,
     Section,
+    TableData,
     section_kind,
 )
 from phiacta.identifiers import arxiv_ids_in_text, dois_in_text
@@ -24,6 +25,13 @@ _NUMBERED = re.compile(r"^(\d{1,2}(\.\d{1,2})*\.?|[IVX]{1,4}\.)\s+[A-Z][A-Za-z ,
 _ENTRY = re.compile(r"^\s*(?:\[(\d{1,3})\]|(\d{1,3})\.)\s+")
 _NUMERIC_CITE = re.compile(r"\[(\d{1,3}(?:\s*[,\u2013-]\s*\d{1,3})*)\]")
 _YEAR = re.compile(r"\b(19|20)\d{2}\b")
+_TABLE_CAPTION = re.compile(r"^\s*Table\s+[A-Z]?\d{1,3}[.:]\s*\S.{0,200}$")
+_CELL_GAP = re.compile(r"\t+|\s{2,}")
+_RULE_ROW = re.compile(r"^\s*\|?\s*:?-{3,}")
+_NOT_HEADING = re.compile(r"[=<>{}]|^\w{1,2}>")
+_HEADING_WORD = re.compile(r"[A-Za-z]{3,}")
+_IDENTIFIER_START = re.compile(r"10\.\d{4,9}/|^(?:doi:)?10\.\d{4,9}|https?://", re.I)
+_IDENTIFIER_PIECE = re.compile(r"[A-Za-z0-9._/\-:;()~%#?=&+]+")
 
 
 def read_text(source: Source) -> Document:
@@ -34,6 +42,8 @@ def is_heading(line: str) -> bool:
     stripped = line.strip()
     if not 3 <= len(stripped) <= 80 or stripped.endswith((".", ",", ";")):
         return False
+    if _NOT_HEADING.search(stripped) or not _HEADING_WORD.search(stripped):
+        return False  # code ("R> pvalue(x)"), a formula's line ("1 X X")
     if _NUMBERED.match(stripped):
         return True
     return (
@@ -46,6 +56,7 @@ def is_heading(line: str) -> bool:
 def structure(text: str) -> Document:
     """A document from text in reading order."""
     doc = Document()
+    text, doc.tables = _tables(text)
     header: list[str] = []
     section: Section | None = None
     paragraph: list[str] = []
@@ -77,14 +88,75 @@ def structure(text: str) -> Document:
     return doc
 
 
+def _tables(text: str) -> tuple[str, list[TableData]]:
+    """The text without its tables, and the tables: a caption line ("Table 2: ...",
+    "Table 2. ...") followed by at least two rows of as many cells, cells apart by a
+    tab, two or more spaces, or `|` (a Markdown-style rule row is skipped). A PDF's
+    reader writes a wide gap between two cells as three spaces."""
+    lines = text.splitlines()
+    kept: list[str] = []
+    tables: list[TableData] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        caption = _TABLE_CAPTION.match(line)
+        if caption is None:
+            kept.append(line)
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        rows: list[list[str]] = []
+        while j < len(lines):
+            if _RULE_ROW.match(lines[j]) and rows:
+                j += 1
+                continue
+            cells = _cells(lines[j])
+            if len(cells) < 2 or (rows and len(cells) != len(rows[0])):
+                break
+            rows.append(cells)
+            j += 1
+        if len(rows) < 2:
+            kept.append(line)
+            i += 1
+            continue
+        tables.append(TableData(caption=line.strip(), rows=rows))
+        kept.append("")
+        i = j
+    return "\n".join(kept), tables
+
+
+def _cells(line: str) -> list[str]:
+    stripped = line.strip()
+    if "|" in stripped:
+        return [c.strip() for c in stripped.strip("|").split("|")]
+    return [c for c in _CELL_GAP.split(stripped) if c]
+
+
 def _join_lines(lines: list[str]) -> str:
     text = ""
     for line in (part.strip() for part in lines):
-        if text.endswith("-") and line[:1].islower():
+        if _broken_identifier(text, line):
+            text += line  # a DOI or URL broken at the end of a line
+        elif text.endswith("-") and line[:1].islower():
             text = text[:-1] + line  # a word hyphenated at the end of a line
         else:
             text = f"{text} {line}" if text else line
     return text
+
+
+def _broken_identifier(text: str, line: str) -> bool:
+    """Whether `text` ends inside a DOI or URL that `line` continues: the last word
+    holds a DOI or URL and ends in `.`, `/`, `-` or `_`, and the next word is no plain
+    word but an identifier's piece (digits, or letters with `.` or `/` inside)."""
+    last = text.rsplit(None, 1)[-1] if text.strip() else ""
+    if not last.endswith((".", "/", "-", "_")) or not _IDENTIFIER_START.search(last):
+        return False
+    following = line.split(None, 1)[0] if line else ""
+    return bool(_IDENTIFIER_PIECE.fullmatch(following)) and (
+        any(c.isdigit() for c in following) or any(c in "./" for c in following.rstrip(".,;"))
+    )
 
 
 def _header(doc: Document, header: list[str], text: str) -> None:
