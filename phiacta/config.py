@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # A request body must arrive within this long (slow senders hold a connection).
     request_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    # A request's head (request line and headers) must arrive within this long after the
+    # connection opens or the previous response ends (slowloris: a head sent a byte at
+    # a time would otherwise hold a connection forever).
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
     # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed, as uvicorn's
     # forwarded_allow_ips: comma-separated addresses or networks, `*` for any. Empty:
     # none, the client address is the TCP peer's (else anyone could pick their own IP
