@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     # A socket whose client reads nothing for this long is closed (1013) instead of
     # having its messages buffered.
     subscription_send_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Outbox events per second one client (API key, else address) may replay through
+    # events(after), over all its subscriptions in a process; live events are not paced.
+    subscription_replay_events_per_second: float = Field(default=2000.0, gt=0)
     webhooks_allow_private: bool = False
     # Seconds before the 2nd, 3rd, ... attempt; a delivery gives up after the last one.
     webhook_retry_delays: Annotated[list[float], NoDecode] = Field(
