@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # A request body must arrive within this long (slow senders hold a connection).
     request_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    # A request's head (request line and headers) must arrive within this long after the
+    # connection opens or the previous response ends (slowloris: a head sent a byte at
+    # a time would otherwise hold a connection forever).
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
     # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed, as uvicorn's
     # forwarded_allow_ips: comma-separated addresses or networks, `*` for any. Empty:
     # none, the client address is the TCP peer's (else anyone could pick their own IP
@@ -163,6 +167,9 @@ class Settings(BaseSettings):
     # A socket whose client reads nothing for this long is closed (1013) instead of
     # having its messages buffered.
     subscription_send_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Outbox events per second one client (API key, else address) may replay through
+    # events(after), over all its subscriptions in a process; live events are not paced.
+    subscription_replay_events_per_second: float = Field(default=2000.0, gt=0)
     webhooks_allow_private: bool = False
     # Seconds before the 2nd, 3rd, ... attempt; a delivery gives up after the last one.
     webhook_retry_delays: Annotated[list[float], NoDecode] = Field(

@@ -12,6 +12,7 @@ from phiacta.db.replicas import ReadRouter, ReadTarget
 from phiacta.db.view_refresher import ViewRefresher
 from phiacta.embeddings.base import EmbeddingProvider
 from phiacta.events.bus import EventBus
+from phiacta.events.pacing import ReplayPaces
 from phiacta.graphql.loaders import ClaimReads
 
 
@@ -32,6 +33,8 @@ class Services:
     embedder: EmbeddingProvider | None = None
     # Counts requests per caller and scope group (auth/ratelimit.py).
     rate_limiter: RateLimiter = field(default_factory=lambda: InProcessRateLimiter(60.0))
+    # How fast each client replays the outbox through events(after) (events/pacing.py).
+    replay_paces: ReplayPaces = field(default_factory=ReplayPaces)
 
     _claim_reads: dict[str, ClaimReads] = field(default_factory=dict)
 

@@ -63,9 +63,12 @@ MAX_HEADER_BYTES = 16 * 1024
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The uvicorn options every server of this app runs with (`phiacta serve`, its
     workers, and any server started in code): proxy headers only from
-    FORWARDED_ALLOW_IPS, and bounded keep-alive and header sizes."""
+    FORWARDED_ALLOW_IPS, bounded keep-alive and header sizes, and request heads that
+    must arrive within HEADER_TIMEOUT_SECONDS."""
     trusted = settings.forwarded_allow_ips.strip()
     return {
+        # A partial, not a class made on the fly: spawned workers unpickle their options.
+        "http": partial(HeadTimedProtocol, header_timeout=settings.header_timeout_seconds),
         "proxy_headers": bool(trusted),
         # None would make uvicorn read FORWARDED_ALLOW_IPS itself, or trust 127.0.0.1.
         "forwarded_allow_ips": trusted or "",
@@ -73,6 +76,84 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
         "server_header": False,
     }
+
+
+_HEAD_TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+
+class _HeadDeadline(asyncio.Protocol):
+    """Mixed into a uvicorn HTTP protocol: a request's line and headers must arrive
+    within `header_timeout` seconds of its first byte (of the connection opening, for
+    the first request); otherwise the connection is answered 408 (if part of a head
+    came) and closed.
+
+    uvicorn has no such timeout: its keep-alive timer is cancelled by the first byte, so
+    a client sending a head one byte a second holds the connection forever (slowloris).
+    Idle keep-alive connections stay uvicorn's business (KEEP_ALIVE_SECONDS), and the
+    body has its own deadline (REQUEST_BODY_TIMEOUT_SECONDS, in the app).
+    """
+
+    transport: asyncio.Transport
+    loop: asyncio.AbstractEventLoop
+    cycle: Any  # uvicorn's RequestResponseCycle of the latest request, or None
+
+    def __init__(self, *args: Any, header_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timeout = header_timeout
+        self._head_deadline: asyncio.TimerHandle | None = None
+        self._head_started = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm_head_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        serving = self.cycle
+        if self._head_deadline is None and self._between_requests():
+            self._arm_head_deadline()
+        self._head_started = True
+        super().data_received(data)
+        # A new request cycle means a complete head; an upgrade hands the socket on.
+        if self.cycle is not serving or self.transport.get_protocol() is not self:
+            self._disarm_head_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_deadline()
+        super().connection_lost(exc)
+
+    def _between_requests(self) -> bool:
+        return self.cycle is None or bool(self.cycle.response_complete)
+
+    def _arm_head_deadline(self) -> None:
+        self._head_started = False
+        self._head_deadline = self.loop.call_later(self._header_timeout, self._head_too_slow)
+
+    def _disarm_head_deadline(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_too_slow(self) -> None:
+        self._head_deadline = None
+        transport = self.transport
+        if transport.is_closing() or transport.get_protocol() is not self:
+            return
+        if not self._between_requests():
+            return  # a request is being served: its head did arrive
+        if self._head_started:
+            transport.write(_HEAD_TIMED_OUT)
+        transport.close()
+
+
+# What uvicorn's "auto" picks too: httptools when installed (uvicorn[standard]), else h11.
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _Base
+except ImportError:  # pragma: no cover
+    from uvicorn.protocols.http.h11_impl import H11Protocol as _Base  # type: ignore[assignment]
+
+
+class HeadTimedProtocol(_HeadDeadline, _Base):
+    """uvicorn's HTTP protocol with a deadline on request heads."""
 
 
 def serve_balanced(

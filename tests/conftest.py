@@ -13,7 +13,9 @@ pass when the pgbouncer binary is installed).
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +30,7 @@ from phiacta.db.embedded import EmbeddedPostgres
 from phiacta.db.pool import Pool, create_pool
 from tests.pgbouncer import PgBouncer
 from tests.support import (
+    ISSUED_SECRETS,
     LiveServer,
     check_error_shape,
     make_settings,
@@ -55,6 +58,66 @@ def _through_the_pooler(item: pytest.Item) -> bool:
     tests' server has a primary of its own)."""
     names = getattr(item, "fixturenames", ())
     return "server" in names and "database_url" in names
+
+
+# -- no fragment of an API key in any server's log, over the whole session -------------
+
+KEY_FRAGMENT = 8  # characters in a row of a secret that count as a leak
+_SECRET_RUNS = re.compile(f"[A-Za-z0-9_-]{{{KEY_FRAGMENT},}}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_key_fragment_in_server_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the last test: no log written by a test's server (the `server-*.log` files
+    of subprocess servers, and what in-process servers logged, copied to a file as
+    their handler renders it) holds KEY_FRAGMENT characters of any key secret
+    `create_api_key` issued in this session."""
+    root = tmp_path_factory.getbasetemp()
+    copy = _LogCopy(root / "server-in-process.log")
+    logging.getLogger().addHandler(copy)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(copy)
+        copy.close()
+    leaks = key_fragments_in(sorted(root.rglob("server-*.log")), ISSUED_SECRETS)
+    assert not leaks, f"key fragments in server logs: {leaks}"
+
+
+class _LogCopy(logging.FileHandler):
+    """Every record the in-process servers log, rendered by Phiacta's own handler."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8", delay=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        rendering = _phiacta_handler()
+        return rendering is not None and bool(rendering.filter(record))
+
+    def format(self, record: logging.LogRecord) -> str:
+        rendering = _phiacta_handler()
+        return rendering.format(record) if rendering is not None else ""
+
+
+def _phiacta_handler() -> logging.Handler | None:
+    return next((h for h in logging.getLogger().handlers if h.get_name() == "phiacta"), None)
+
+
+def key_fragments_in(logs: list[Path], secrets: list[str]) -> dict[str, list[str]]:
+    """The fragments of `secrets` found in each of `logs`, by file name."""
+    fragments = {s[i : i + KEY_FRAGMENT] for s in secrets for i in range(len(s) - KEY_FRAGMENT + 1)}
+    found: dict[str, list[str]] = {}
+    for log in logs:
+        text = log.read_text(errors="replace")
+        hits = {
+            run[i : i + KEY_FRAGMENT]
+            for match in _SECRET_RUNS.finditer(text)
+            for run in [match.group()]
+            for i in range(len(run) - KEY_FRAGMENT + 1)
+        } & fragments
+        if hits:
+            found[log.name] = sorted(hits)
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -186,18 +186,21 @@ async def _replay(ws_url: str, subscriptions: int, events: int) -> None:
             await client.subscribe('subscription { events(after: "0") { id type } }')
             for _ in range(subscriptions)
         ]
-        print("subscribed", flush=True)
         received = 0
         while received < subscriptions * events:
             message = await client._receive()
+            assert message.get("type") in ("next", "ping"), message
             received += message.get("type") == "next"
+            if received == subscriptions:
+                print("replaying", flush=True)
         print(f"received {received} {len(ops)}", flush=True)
 
 
 @contextmanager
 def replaying(ws_url: str, subscriptions: int, events: int) -> Iterator[subprocess.Popen[str]]:
-    """A process replaying the outbox over one socket while the block runs; the block
-    can check `process.poll()` to know whether the replay was still going."""
+    """A process replaying the outbox over one socket while the block runs (from its
+    first events on); the block can check `process.poll()` to know whether the replay
+    was still going."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.hardening_support", ws_url, str(subscriptions), str(events)],
         stdout=subprocess.PIPE,
@@ -205,7 +208,7 @@ def replaying(ws_url: str, subscriptions: int, events: int) -> Iterator[subproce
     )
     assert process.stdout is not None
     try:
-        assert process.stdout.readline().strip() == "subscribed"
+        assert process.stdout.readline().strip() == "replaying"
         yield process
     finally:
         process.kill()

@@ -147,3 +147,18 @@ async def until_subscribed(
                 continue
             assert key(data) in probes, data
             return probes
+
+
+async def until_the_bus_has_passed_them(ws_url: str, database_url: str) -> None:
+    """Return once the server's bus has moved past every event now in the outbox (until
+    then `events(after)` replays only part of them, and the rest come live; an event
+    inserted without a notification is not even noticed): append events it is notified
+    of until one arrives live, of a type no other subscriber wants."""
+
+    async def probe() -> str:
+        (event_id,) = await append_events(database_url, [("bundle_accepted", {})])
+        return str(event_id)
+
+    async with LiveClient.connect(ws_url) as client:
+        op = await client.subscribe('subscription { events(types: ["bundle_accepted"]) { id } }')
+        await until_subscribed(client, op, probe, lambda data: str(data["events"]["id"]))

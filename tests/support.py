@@ -198,6 +198,11 @@ def error_codes(body: dict[str, Any]) -> list[str]:
     return [str(e.get("extensions", {}).get("code")) for e in body.get("errors") or []]
 
 
+# The secret part of every API key `create_api_key` issued in this session (conftest.py
+# checks at the end that no server log holds a fragment of one).
+ISSUED_SECRETS: list[str] = []
+
+
 @dataclass(frozen=True)
 class ApiKey:
     raw: str
@@ -239,4 +244,6 @@ def create_api_key(
             )
         return ApiKey(raw=issued.raw_key, agent_id=agent.id, key_id=issued.row.id)
 
-    return asyncio.run(arrange())
+    key = asyncio.run(arrange())
+    ISSUED_SECRETS.append(key.raw.split("_", 2)[2])
+    return key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,11 +12,19 @@ import httpx
 import pytest
 import websockets
 
-from tests.live_client import LiveClient, append_events, claim_created, until_subscribed
+from phiacta.events.pacing import BURST_SECONDS
+from tests.live_client import (
+    LiveClient,
+    append_events,
+    claim_created,
+    until_subscribed,
+    until_the_bus_has_passed_them,
+)
 from tests.support import LiveServer, create_api_key, data_of, gql, make_settings
 
 PER_SOCKET = 3
 PER_CLIENT = 5
+REPLAY_PACE = 200  # events per second per client
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +37,7 @@ def servers(
         tmp_path_factory.mktemp("live"),
         subscriptions_per_socket=PER_SOCKET,
         subscriptions_per_client=PER_CLIENT,
+        subscription_replay_events_per_second=REPLAY_PACE,
     )
     with LiveServer.run(settings) as first, LiveServer.run(settings) as second:
         yield [first, second]
@@ -134,3 +144,23 @@ async def test_unstorable_text_in_a_subscription_is_refused_with_its_path(
     [error] = message["payload"]
     assert error["extensions"]["code"] == "VALIDATION_FAILED"
     assert error["extensions"]["details"][0]["path"] == "variables.t"
+
+
+async def test_a_clients_replays_share_one_pace_over_all_its_sockets(
+    servers: list[LiveServer], database_url: str
+) -> None:
+    url = servers[0].ws_url
+    ids = await append_events(database_url, [claim_created("pace") for _ in range(100)])
+    await until_the_bus_has_passed_them(url, database_url)
+    replay = f'subscription {{ events(after: "{ids[0] - 1}", types: ["claim_created"]) {{ id }} }}'
+    async with LiveClient.connect(url) as one, LiveClient.connect(url) as other:
+        started = time.monotonic()
+        ops = [(client, await client.subscribe(replay)) for client in (one, other) * 2]
+        for client, op in ops:
+            seen = [(await client.next_data(op))["events"]["id"] for _ in ids]
+            assert seen == [str(i) for i in ids]
+        elapsed = time.monotonic() - started
+    # Counted, not timed: whatever the machine's load, the server cannot have sent more
+    # than a burst, one event per replay taking its turn, and the pace since the start.
+    sent = len(ops) * len(ids)
+    assert sent <= REPLAY_PACE * BURST_SECONDS + len(ops) + REPLAY_PACE * elapsed

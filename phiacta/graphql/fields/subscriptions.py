@@ -20,11 +20,13 @@ from uuid import UUID
 import strawberry
 from starlette.websockets import WebSocket
 
+from phiacta.auth import ratelimit
 from phiacta.embeddings.base import EmbeddingError
 from phiacta.errors import ErrorCode, FieldProblem, Unavailable, ValidationFailed
 from phiacta.events import EventType
 from phiacta.events.bus import EventBus, SubscriberOverflowed
 from phiacta.events.filters import KNOWN_TYPES, EventCriteria
+from phiacta.events.pacing import ReplayPace
 from phiacta.graphql.context import Info
 from phiacta.graphql.engine.live_sharing import Fanout, shared_root
 from phiacta.graphql.enums import ClaimType, Verdict
@@ -333,12 +335,25 @@ async def _close_quietly(socket: WebSocket) -> None:
         await socket.close(code=SLOW_SUBSCRIBER_CLOSE_CODE, reason=SLOW_SUBSCRIBER_REASON)
 
 
+def _replay_pace(info: Info) -> ReplayPace:
+    """The pace this subscription's client replays at (events/pacing.py)."""
+    context = info.context
+    socket = context.request
+    address = socket.client.host if socket.client is not None else None
+    return context.services.replay_paces.of(
+        ratelimit.caller_of(context.viewer, address),
+        context.settings.subscription_replay_events_per_second,
+    )
+
+
 async def _replay(
     info: Info, criteria: EventCriteria, after: int, until: int
 ) -> AsyncGenerator[EventRow, None]:
-    """Outbox events in (after, until] matching `criteria`, read in bounded batches; no
-    connection is held while the client consumes them."""
+    """Outbox events in (after, until] matching `criteria`, read in bounded batches and
+    sent at the client's replay pace; no connection is held while the client consumes
+    them."""
     types = sorted(criteria.types) if criteria.types is not None else None
+    pace = _replay_pace(info)
     cursor = after
     while cursor < until:
         async with info.context.connection() as conn:
@@ -347,10 +362,9 @@ async def _replay(
             )
         for event in batch:
             if criteria.matches(event):
+                # Also lets other tasks run between events: sending rarely waits.
+                await pace.take()
                 yield event
-            # Sending rarely waits (the client reads fast): without this a replay of
-            # many events would hold the event loop for a whole batch at a time.
-            await asyncio.sleep(0)
         if len(batch) < REPLAY_BATCH:
             return
         cursor = batch[-1].id
