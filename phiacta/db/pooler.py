@@ -6,8 +6,9 @@ startup options and gives every transaction whichever server connection is free,
 SET lands on one server connection and is missing on the next. The settings move to
 where every server connection picks them up: the role's defaults in this database
 (`ALTER ROLE CURRENT_USER IN DATABASE ... SET`), which an ordinary role may change for
-itself. Server connections the pooler opened before the change keep the old values
-until they are recycled (`RECONNECT` on PgBouncer's admin console).
+itself. The server connection that makes the change takes the values at once; others
+the pooler opened before it keep the old values until they are recycled (`RECONNECT` on
+PgBouncer's admin console).
 """
 
 from __future__ import annotations
@@ -67,5 +68,8 @@ async def apply_session_defaults(settings: Settings, conninfo: str) -> dict[str,
                         sql.Identifier(database[0]), sql.SQL(name), sql.Literal(value)
                     )
                 )
+                # The server connection this ran on was opened before the change and
+                # goes back to the pooler's free list: it takes the values too.
+                await conn.execute("SELECT set_config(%s, %s, false)", [name, value])
     log.info("pooler_session_defaults_set", settings=changed)
     return changed
