@@ -6,8 +6,10 @@ Measures `Authenticator.authenticate` (what the /graphql view calls on every req
 with a key) against an embedded PostgreSQL of its own: "cached" is a key already
 verified by this process (one primary-key lookup for revocation/expiry); "uncached"
 empties the cache before every call, so each call pays the prefix lookup, the argon2id
-verification and the usable check. Prints the figures and writes
-bench/results/auth.json.
+verification and the usable check. "refused" times a wrong secret of a known prefix
+and a key of an unknown prefix, in alternation: both must cost one argon2id hash, so
+their times agree (the issue asks within 20 %) and say nothing of which prefixes
+exist. Prints the figures and writes bench/results/auth.json.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from phiacta.config import load_settings
 from phiacta.db import admin, migrate
 from phiacta.db.embedded import EmbeddedPostgres
 from phiacta.db.pool import create_pool
+from phiacta.errors import Unauthenticated
 from tests.support import TEST_API_KEY_SALT, create_api_key
 
 RESULTS = Path(__file__).parent / "results" / "auth.json"
@@ -61,6 +64,7 @@ async def measure(url: str, requests: int) -> dict[str, object]:
             started = time.perf_counter()
             await auth.authenticate(header)
             uncached.append((time.perf_counter() - started) * 1000)
+        refused = await refusals(auth, key.raw, max(20, requests // 10))
     finally:
         await pool.close()
     parts = parse_api_key(key.raw)
@@ -75,6 +79,33 @@ async def measure(url: str, requests: int) -> dict[str, object]:
         "cached": summary(cached) | {"samples": len(cached)},
         "uncached": summary(uncached) | {"samples": len(uncached)},
         "argon2id_verify_alone": summary(argon) | {"samples": len(argon)},
+        **refused,
+    }
+
+
+async def refusals(auth: Authenticator, raw: str, rounds: int) -> dict[str, object]:
+    """A wrong secret of a known prefix and an unknown prefix, refused in alternation."""
+    scheme, prefix, secret = raw.split("_", 2)
+    keys = {
+        "known_prefix": f"Bearer {scheme}_{prefix}_{'A' * len(secret)}",
+        "unknown_prefix": f"Bearer {scheme}_{'0' * len(prefix)}_{'A' * len(secret)}",
+    }
+    times: dict[str, list[float]] = {name: [] for name in keys}
+    for _ in range(rounds):
+        for name, header in keys.items():
+            started = time.perf_counter()
+            try:
+                await auth.authenticate(header)
+            except Unauthenticated:
+                pass
+            else:
+                raise AssertionError(f"{name} was accepted")
+            times[name].append((time.perf_counter() - started) * 1000)
+    known, unknown = (statistics.median(times[name]) for name in keys)
+    return {
+        "refused_known_prefix": summary(times["known_prefix"]) | {"samples": rounds},
+        "refused_unknown_prefix": summary(times["unknown_prefix"]) | {"samples": rounds},
+        "refusal_medians_differ_by": f"{abs(known - unknown) / known:.1%}",
     }
 
 
