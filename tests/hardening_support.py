@@ -106,7 +106,7 @@ class HealthProbe:
 
 
 @contextmanager
-def _control_server() -> Iterator[str]:
+def control_server() -> Iterator[str]:
     """A bare stdlib HTTP server in its own process: the machine's pace, measured in
     alternation with the server under attack."""
     process = subprocess.Popen(
@@ -136,7 +136,7 @@ def health_probe(url: str) -> Iterator[HealthProbe]:
     answered within HEALTH_BUDGET_SECONDS, or twice what the idle control took in the
     same moments when the machine itself is slower than that (a loaded, shared machine
     delays every process alike; a blocked event loop delays only the server)."""
-    with _control_server() as control_url:
+    with control_server() as control_url:
         process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "tests.health_probe", url, control_url),
