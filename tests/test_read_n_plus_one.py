@@ -173,3 +173,12 @@ def test_a_claim_with_its_creator_and_first_edges_and_targets_is_one_statement(
     ]
     assert all(e["node"]["target"]["createdBy"] for e in data["outgoing"]["edges"])
     assert len(statements) == 1, statements
+
+
+def test_a_query_of_typenames_alone_sends_no_statement(
+    planned_client: httpx.Client, statements: list[str]
+) -> None:
+    # The ping many clients send first: nothing in it is read from the database.
+    data = data_of(gql(planned_client, "{ __typename a: __typename }"))
+    assert data == {"__typename": "Query", "a": "Query"}
+    assert statements == []

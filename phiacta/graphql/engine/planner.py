@@ -379,6 +379,8 @@ def plan_reads(
         fields = planner.root(operation.selection_set)
     except NotCovered:
         return None
+    if all(isinstance(field, Constant) for field in fields):
+        return None  # `{ __typename }` and the like: the executor needs no database
     plan = ReadPlan(fields)
     if not planner_sql.fits(plan):
         return None
