@@ -70,11 +70,11 @@ def process_tree(root: int) -> list[int]:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
         found.append(pid)
-        todo += children.get(pid, [])
+        pending += children.get(pid, [])
     return found
 
 
