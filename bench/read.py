@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -69,6 +70,8 @@ QUERIES = {
 }
 TRAVERSE = """query ($id: ID!, $depth: Int!) { traverse(start: $id, maxDepth: $depth,
     limit: 1000, direction: OUTGOING) { truncated nodes { depth claim { id } } } }"""
+# How long wrk sends each query at concurrency 1.
+WRK_LATENCY_SECONDS = 3
 SEARCH_TEXTS = ["cardiology therapy risk", "neurokinase signal", "heart attack aspirin",
                 "immunocyte genome protein", "climate volcano"]  # fmt: skip
 
@@ -130,21 +133,36 @@ async def sample_ids(conn: psycopg.AsyncConnection[Any]) -> dict[str, list[UUID]
 
 async def time_http(
     client: httpx.AsyncClient, query: str, variables: Callable[[], dict[str, Any]], n: int
-) -> dict[str, float]:
-    for _ in range(5):
-        await client.post("/graphql", json={"query": query, "variables": variables()})
-    samples = []
+) -> dict[str, Any]:
+    """The query at concurrency 1: its answers checked through `client` (errors counted,
+    not hidden: a statement timeout is a result too), its latency measured by wrk on one
+    connection (a process of its own, so the figure is the server's and not this
+    process's), or by `client` over `n` requests where wrk is not installed."""
+    bodies = [json.dumps({"query": query, "variables": variables()}) for _ in range(200)]
     failures: dict[str, int] = {}
-    for _ in range(n):
+    samples = []
+    for i in range(n + 5):
+        content = bodies[i % len(bodies)]
         started = time.perf_counter()
-        response = await client.post("/graphql", json={"query": query, "variables": variables()})
-        samples.append(time.perf_counter() - started)
+        response = await client.post(
+            "/graphql", content=content, headers={"content-type": "application/json"}
+        )
+        if i >= 5:  # the first requests warm up plans and caches
+            samples.append(time.perf_counter() - started)
         for error in response.json().get("errors") or ():
-            # A statement timeout is a result too (LIMIT_EXCEEDED): counted, not hidden;
-            # its time (the timeout) stays in the samples.
             code = str(error.get("extensions", {}).get("code"))
             failures[code] = failures.get(code, 0) + 1
-    return percentiles(samples) | ({"errors": failures} if failures else {})
+    errors = {"errors": failures} if failures else {}
+    if shutil.which("wrk") is None:
+        return percentiles(samples) | {"client": "httpx (wrk is not installed)"} | errors
+    run = wrk_run(str(client.base_url).rstrip("/"), bodies, 1, WRK_LATENCY_SECONDS)
+    return {
+        "p50_ms": run["p50_ms"],
+        "p95_ms": run["p95_ms"],
+        "n": run["requests"],
+        "client": "wrk -t1 -c1",
+        **errors,
+    }
 
 
 async def time_sql(call: Callable[[], Awaitable[object]], n: int) -> dict[str, float]:
@@ -284,28 +302,63 @@ async def measure_size(url: str, iterations: int) -> dict[str, Any]:
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-local ids = {}
-for line in io.lines(os.getenv("PHIACTA_BENCH_IDS")) do ids[#ids + 1] = line end
-local query = os.getenv("PHIACTA_BENCH_QUERY")
+local bodies = {}
+for line in io.lines(os.getenv("PHIACTA_BENCH_BODIES")) do bodies[#bodies + 1] = line end
 local i = 0
 request = function()
   i = i + 1
-  local body = '{"query":"' .. query .. '","variables":{"id":"' .. ids[(i % #ids) + 1] .. '"}}'
-  return wrk.format(nil, "/graphql", nil, body)
+  return wrk.format(nil, "/graphql", nil, bodies[(i % #bodies) + 1])
 end
 done = function(summary, latency, requests)
-  io.write(string.format("PHIACTA p50_ms=%.3f p99_ms=%.3f\\n",
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+  io.write(string.format("PHIACTA p50_ms=%.3f p95_ms=%.3f p99_ms=%.3f requests=%d\\n",
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, summary.requests))
 end
 """
+
+
+def wrk_run(base: str, bodies: list[str], connections: int, seconds: float) -> dict[str, Any]:
+    """wrk (a C load generator, a process of its own) posting `bodies` in turn to
+    /graphql over `connections` connections for `seconds`: its rate, latency
+    percentiles and the count of non-2xx answers."""
+    with tempfile.TemporaryDirectory() as folder:
+        script, body_file = Path(folder) / "post.lua", Path(folder) / "bodies.txt"
+        script.write_text(WRK_SCRIPT)
+        body_file.write_text("\n".join(bodies))
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "60s"]
+        output = subprocess.run(
+            # A generous timeout: a slow server's requests count, late, rather than vanish.
+            [*command, "-s", str(script), base],
+            env=os.environ | {"PHIACTA_BENCH_BODIES": str(body_file)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    stats = dict(re.findall(r"(\w+)=([\d.]+)", output.split("PHIACTA", 1)[-1]))
+    return {
+        "req_per_s": float(rate.group(1)) if rate else 0.0,
+        "requests": int(stats.get("requests", 0)),
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "p50_ms": float(stats.get("p50_ms", "nan")),
+        "p95_ms": float(stats.get("p95_ms", "nan")),
+        "p99_ms": float(stats.get("p99_ms", "nan")),
+    }
+
+
+def claim_bodies(query: str, ids: list[UUID] | list[str]) -> list[str]:
+    """One request body per claim id, for wrk."""
+    return [json.dumps({"query": query, "variables": {"id": str(i)}}) for i in ids]
 
 
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def workers_of(port: int) -> dict[str, int]:
+def workers_of(base: str) -> dict[str, int]:
     """Established client connections per server process (are they spread evenly?)."""
+    port = int(base.rsplit(":", 1)[1])
     listing = subprocess.run(
         ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
         capture_output=True,
@@ -326,38 +379,23 @@ def wrk_throughput(
     if shutil.which("wrk") is None:
         return None
     process, base = start_server(url, workers=2)
-    with tempfile.TemporaryDirectory() as folder:
-        script, id_file = Path(folder) / "post.lua", Path(folder) / "ids.txt"
-        script.write_text(WRK_SCRIPT)
-        id_file.write_text("\n".join(str(i) for i in ids["busy"] or ids["any"]))
-        query = " ".join(QUERIES["claim_by_id_10_edges"].split()).replace('"', '\\"')
-        env = os.environ | {"PHIACTA_BENCH_IDS": str(id_file), "PHIACTA_BENCH_QUERY": query}
-        command = ["wrk", "-t1", "-c32", "-s", str(script), base]
-        try:
-            subprocess.run([*command[:3], "-d3s", *command[3:]], env=env, capture_output=True)
-            before = load_average()
-            running = subprocess.Popen(
-                [*command[:3], f"-d{seconds}s", *command[3:]],
-                env=env,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            time.sleep(seconds / 2)
-            spread = workers_of(int(base.rsplit(":", 1)[1]))
-            output, _ = running.communicate()
-        finally:
-            process.terminate()
-            process.wait(30)
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    stats = dict(re.findall(r"(\w+)=([\d.]+)", output.split("PHIACTA", 1)[-1]))
+    bodies = claim_bodies(QUERIES["claim_by_id_10_edges"], ids["busy"] or ids["any"])
+    try:
+        wrk_run(base, bodies, 32, 3)  # warm-up: plans, prepared statements
+        before = load_average()
+        spread: dict[str, int] = {}
+        # Connections per worker, read while the run goes on (are they spread evenly?).
+        sampler = threading.Timer(seconds / 2, lambda: spread.update(workers_of(base)))
+        sampler.start()
+        run = wrk_run(base, bodies, 32, seconds)
+        sampler.join()
+    finally:
+        process.terminate()
+        process.wait(30)
     return {
         "generator": "wrk -t1 -c32",
-        "req_per_s": float(rate.group(1)) if rate else None,
         # GraphQL errors come with status 200: the httpx run above counts those.
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-        "p50_ms": float(stats.get("p50_ms", "nan")),
-        "p99_ms": float(stats.get("p99_ms", "nan")),
+        **run,
         "connections_per_worker": spread,
         "load_before": before,
         "load_after": load_average(),

@@ -44,7 +44,7 @@ import httpx
 import psycopg
 from graphql import parse
 
-from bench.read import WRK_SCRIPT, free_port
+from bench.read import claim_bodies, free_port, wrk_run
 from phiacta.db import admin
 from phiacta.db.embedded import EmbeddedPostgres
 from phiacta.graphql.engine.planner import plan_reads
@@ -226,25 +226,9 @@ async def sql_floor(url: str, ids: list[str], rounds: int) -> dict[str, Any]:
 
 
 def wrk(base: str, query: str, ids: list[str], seconds: int) -> tuple[float, int]:
-    with tempfile.TemporaryDirectory() as folder:
-        script, id_file = Path(folder) / "post.lua", Path(folder) / "ids.txt"
-        script.write_text(WRK_SCRIPT)
-        id_file.write_text("\n".join(ids))
-        flat = " ".join(query.split()).replace('"', '\\"')
-        env = os.environ | {"PHIACTA_BENCH_IDS": str(id_file), "PHIACTA_BENCH_QUERY": flat}
-        output = subprocess.run(
-            # A generous timeout: a slow tree's requests count, late, rather than vanish.
-            ["wrk", "-t1", "-c32", f"-d{seconds}s", "--timeout", "60s", "-s", str(script), base],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    total = re.search(r"(\d+) requests in", output)
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    assert non_2xx is None, output
-    return float(rate.group(1)) if rate else 0.0, int(total.group(1)) if total else 0
+    run = wrk_run(base, claim_bodies(query, ids), 32, seconds)
+    assert run["non_2xx"] == 0, run
+    return run["req_per_s"], run["requests"]
 
 
 def throughput(
