@@ -9,7 +9,8 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
-from psycopg import sql
+
+from phiacta.store import server as server_store
 
 
 def with_database(url: str, database: str) -> str:
@@ -20,16 +21,12 @@ def with_database(url: str, database: str) -> str:
 
 def database_exists(admin_url: str, name: str) -> bool:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-    return row is not None
+        return server_store.database_exists(conn, name)
 
 
 def create_database(admin_url: str, name: str, *, template: str | None = None) -> None:
-    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template is not None:
-        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(statement)
+        server_store.create_database(conn, name, template=template)
 
 
 def ensure_database(admin_url: str, name: str) -> None:
@@ -38,6 +35,5 @@ def ensure_database(admin_url: str, name: str) -> None:
 
 
 def drop_database(admin_url: str, name: str) -> None:
-    statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(statement)
+        server_store.drop_database(conn, name)

@@ -14,6 +14,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from phiacta.store import server as server_store
+
 # Any constant works; it only has to be the same for every process migrating one database.
 MIGRATION_LOCK_ID = 7_368_120_001
 
@@ -72,18 +74,5 @@ def _scripts() -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config())
 
 
-CURRENT_REVISION = """
-SELECT version_num FROM alembic_version
-"""
-
-ALEMBIC_TABLE_EXISTS = """
-SELECT to_regclass('alembic_version') IS NOT NULL
-"""
-
-
 async def current_revision(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> str | None:
-    exists = await (await conn.execute(ALEMBIC_TABLE_EXISTS)).fetchone()
-    if not exists or not exists[0]:
-        return None
-    row = await (await conn.execute(CURRENT_REVISION)).fetchone()
-    return str(row[0]) if row else None
+    return await server_store.alembic_revision(conn)

@@ -18,6 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 from phiacta import jsoncodec
 from phiacta.config import Settings
 from phiacta.observability.sql import TimedCursor
+from phiacta.store import server as server_store
 
 APPLICATION_NAME = "phiacta"
 HNSW_ITERATIVE_SCAN = "relaxed_order"
@@ -71,8 +72,7 @@ async def _register_types(conn: psycopg.AsyncConnection[TupleRow]) -> bool:
     set_json_dumps(jsoncodec.dumps, conn)
     # The vector type exists only once the first migration ran; a connection opened
     # before that (production with pending migrations) simply goes without the adapter.
-    cur = await conn.execute("SELECT 1 FROM pg_type WHERE typname = 'vector'")
-    has_vector = await cur.fetchone() is not None
+    has_vector = await server_store.has_vector_type(conn)
     if has_vector:
         await register_vector_async(conn)
     return has_vector
@@ -84,7 +84,7 @@ async def _configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
         # otherwise return fewer rows than asked once the filter rejects the HNSW scan's
         # first ef_search candidates; iterative scans keep going until the LIMIT is met.
         # Behind a pooler the role carries this setting instead (db/pooler.py).
-        await conn.execute(f"SET hnsw.iterative_scan = {HNSW_ITERATIVE_SCAN}")
+        await server_store.set_session(conn, "hnsw.iterative_scan", HNSW_ITERATIVE_SCAN)
 
 
 async def _configure_pooled(conn: psycopg.AsyncConnection[TupleRow]) -> None:

@@ -15,20 +15,12 @@ from __future__ import annotations
 
 import psycopg
 import structlog
-from psycopg import sql
 
 from phiacta.config import Settings
 from phiacta.db.pool import HNSW_ITERATIVE_SCAN
+from phiacta.store import server as server_store
 
 log = structlog.get_logger(__name__)
-
-ROLE_SETTINGS = """
-SELECT coalesce(s.setconfig, '{}')
-FROM pg_roles r
-CROSS JOIN pg_database d
-LEFT JOIN pg_db_role_setting s ON s.setrole = r.oid AND s.setdatabase = d.oid
-WHERE r.rolname = current_user AND d.datname = current_database()
-"""
 
 
 def session_defaults(settings: Settings) -> dict[str, str]:
@@ -46,30 +38,21 @@ async def apply_session_defaults(settings: Settings, conninfo: str) -> dict[str,
     async with await psycopg.AsyncConnection.connect(
         conninfo, autocommit=True, prepare_threshold=None
     ) as conn:
-        cur = await conn.execute(ROLE_SETTINGS)
-        row = await cur.fetchone()
-        current = dict(item.split("=", 1) for item in (row[0] if row else []))
+        current = await server_store.role_defaults(conn)
         changed = {name: value for name, value in wanted.items() if current.get(name) != value}
         if not changed:
             return {}
         # One transaction, hence one server connection behind the pooler: reading a
         # vector loads pgvector there, which makes its hnsw.* settings known to ALTER.
         async with conn.transaction():
-            has_vector = await conn.execute("SELECT 1 FROM pg_type WHERE typname = 'vector'")
-            if await has_vector.fetchone() is None:
+            if not await server_store.has_vector_type(conn):
                 changed.pop("hnsw.iterative_scan", None)
             else:
-                await conn.execute("SELECT '[1]'::vector")
-            database = await (await conn.execute("SELECT current_database()")).fetchone()
-            assert database is not None
+                await server_store.load_vector_library(conn)
             for name, value in changed.items():
-                await conn.execute(
-                    sql.SQL("ALTER ROLE CURRENT_USER IN DATABASE {} SET {} = {}").format(
-                        sql.Identifier(database[0]), sql.SQL(name), sql.Literal(value)
-                    )
-                )
+                await server_store.set_role_default(conn, name, value)
                 # The server connection this ran on was opened before the change and
                 # goes back to the pooler's free list: it takes the values too.
-                await conn.execute("SELECT set_config(%s, %s, false)", [name, value])
+                await server_store.set_session(conn, name, value)
     log.info("pooler_session_defaults_set", settings=changed)
     return changed

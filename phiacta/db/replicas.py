@@ -41,6 +41,7 @@ from psycopg_pool import PoolTimeout
 from phiacta.config import Settings
 from phiacta.db.pool import APPLICATION_NAME, Pool, create_pool
 from phiacta.observability import metrics
+from phiacta.store import server as server_store
 
 log = structlog.get_logger(__name__)
 
@@ -49,22 +50,6 @@ MONITOR_APPLICATION_NAME = f"{APPLICATION_NAME}-replica-monitor"
 # Callers whose last write is remembered; past this the longest-idle writer is forgotten
 # (its reads may then see a replica without its write, unless it sends the token).
 MAX_REMEMBERED_WRITERS = 100_000
-
-# Where the primary's WAL insertion stands: at or past the end of every commit that
-# returned before it is read (pg_current_wal_lsn() may trail it without a flush).
-WRITE_POSITION = "SELECT pg_current_wal_insert_lsn()::text"
-
-# A standby's replay position and lag. The lag is zero while everything received is
-# replayed; otherwise the age of the last transaction replayed.
-REPLICA_STATUS = """
-SELECT pg_is_in_recovery(),
-       pg_last_wal_replay_lsn()::text,
-       CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn()
-            THEN 0
-            ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)
-                 * 1000
-       END::float8
-"""
 
 
 class ReplicaUnavailable(Exception):
@@ -238,10 +223,7 @@ class ReadRouter:
     async def write_position(self) -> int:
         """The primary's WAL position now: past every write committed before the call."""
         async with self.primary.pool.connection() as conn:
-            cur = await conn.execute(WRITE_POSITION)
-            row = await cur.fetchone()
-        assert row is not None
-        return parse_lsn(str(row[0]))
+            return parse_lsn(await server_store.write_position(conn))
 
     # ── Reading ─────────────────────────────────────────────────────────────────
 
@@ -298,14 +280,11 @@ class ReadRouter:
         try:
             async with asyncio.timeout(self.settings.replica_pool_timeout):
                 conn = await self._monitor_connection(replica)
-                cur = await conn.execute(REPLICA_STATUS)
-                row = await cur.fetchone()
+                in_recovery, replay, lag_ms = await server_store.standby_status(conn)
         except (psycopg.Error, OSError, TimeoutError) as exc:
             await self._drop_monitor_connection(replica)
             self.mark_down(replica, exc)
             return
-        assert row is not None
-        in_recovery, replay, lag_ms = row
         if not in_recovery or replay is None:
             replica.state, replica.error = ReplicaState.NOT_STANDBY, "not in recovery"
             replica.replay_lsn = replica.lag_ms = None

@@ -25,11 +25,11 @@ from collections.abc import Callable
 
 import psycopg
 import structlog
-from psycopg import sql
 
 from phiacta.errors import Unavailable
 from phiacta.store import Connection
 from phiacta.store import events as event_store
+from phiacta.store import server as server_store
 from phiacta.store.rows import EventRow
 
 log = structlog.get_logger(__name__)
@@ -163,9 +163,7 @@ class EventBus:
         while True:
             try:
                 async with await self._connect() as conn:
-                    await conn.execute(
-                        sql.SQL("LISTEN {}").format(sql.Identifier(event_store.NOTIFY_CHANNEL))
-                    )
+                    await server_store.listen(conn, event_store.NOTIFY_CHANNEL)
                     # LISTEN first, then read the position: an event committed in
                     # between is both notified and after the position.
                     if self._position is None:
