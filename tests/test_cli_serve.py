@@ -140,12 +140,25 @@ def test_a_second_serve_on_one_data_folder_is_refused_and_leaves_the_first_untou
     data_dir = tmp_path / "data"
     env = base_env(data_dir)
     with serving(env, tmp_path) as url, httpx.Client(base_url=url) as client:
-        second = phiacta("serve", "--port", str(free_port()), env=env, cwd=tmp_path, check=False)
+        postmasters = {p.pid for p in postgres_processes(data_dir)}
+        port = url.rsplit(":", 1)[1]
+        # As a second `make run` does: the same folder and the same port.
+        second = phiacta("serve", "--port", port, env=env, cwd=tmp_path, check=False)
         assert second.returncode == 1
         assert "already serves from" in second.stderr
-        assert f"http://127.0.0.1:{url.rsplit(':', 1)[1]}" in second.stderr
+        assert f"http://127.0.0.1:{port}" in second.stderr
+        assert "embedded_postgres" not in second.stderr
+        other_port = phiacta(
+            "serve", "--port", str(free_port()), env=env, cwd=tmp_path, check=False
+        )
+        assert other_port.returncode == 1 and "already serves from" in other_port.stderr
+        assert {p.pid for p in postgres_processes(data_dir)} == postmasters
         assert client.get("/ready").status_code == 200
-        assert len(data_of(gql(client, "{ edgeTypes { name } }"))["edgeTypes"]) == 15
+        mutation = 'mutation { createNamespace(input: {path: "still-here"}) { id } }'
+        data_of(gql(client, mutation, headers=writer_headers(env, tmp_path)))
+        assert {p.pid for p in postgres_processes(data_dir)} == postmasters
+        paths = [n["path"] for n in data_of(gql(client, "{ namespaces { path } }"))["namespaces"]]
+        assert paths == ["still-here"]
     assert no_postgres_left(data_dir)
 
 
@@ -161,6 +174,8 @@ def test_processes_that_adopt_the_embedded_server_never_stop_it(tmp_path: Path) 
         assert owner.is_running()
         writer_headers(env, tmp_path)  # a one-shot command adopts it too
         assert owner.is_running()
+        with psycopg.connect(owner.url("phiacta")) as conn:
+            assert conn.execute("SELECT name FROM namespaces").fetchall() == [("adopted",)]
     finally:
         owner.stop()
     assert no_postgres_left(data_dir)
