@@ -3,12 +3,21 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import ApiKey, create_api_key, error_codes, gql
+from tests.support import (
+    VALIDATION_WITHOUT_PLACE,
+    ApiKey,
+    check_json_body,
+    create_api_key,
+    error_codes,
+    gql,
+)
 from tests.write_support import SUBMIT_BUNDLE, bundle
 
 
@@ -93,3 +102,53 @@ def test_a_business_rule_keeps_its_domain_path(client: httpx.Client, bot: ApiKey
     body["claims"][1]["content"] = " "
     detail = only_detail(gql(client, SUBMIT_BUNDLE, {"input": body}, headers=bot.headers))
     assert detail["path"] == "claims[1].content"
+
+
+def test_the_suite_refuses_a_validation_error_without_a_place() -> None:
+    """The check every test's JSON passes through (conftest) catches the old shape."""
+    old_shape = {"errors": [{"message": "bad", "path": None, "extensions": {"code": CODE}}]}
+    no_path = {"type": "error", "payload": [{"extensions": {"code": CODE, "details": [{}]}}]}
+    for body in (old_shape, no_path):
+        with pytest.raises(AssertionError):
+            check_json_body(body)
+        VALIDATION_WITHOUT_PLACE.pop()  # refused on purpose: not a failure of the session
+    check_json_body({"errors": [{"extensions": {"code": CODE, "details": [{"path": "a"}]}}]})
+    assert not VALIDATION_WITHOUT_PLACE
+
+
+CODE = "VALIDATION_FAILED"
+
+
+def readme_status_table() -> dict[str, set[str]]:
+    """The README's "Errors and HTTP status" table: the codes each status may carry."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Errors and HTTP status", 1)[1].split("\n## ", 1)[0]
+    table: dict[str, set[str]] = {}
+    for row in re.findall(r"^\| (\d{3}(?: / \d{3})?) \| (.+?) \|", section, re.M):
+        table.setdefault(row[0], set()).update(re.findall(r"`([A-Z_]+)`", row[1]))
+    return table
+
+
+def test_refusals_before_execution_have_the_status_the_readme_gives(
+    client: httpx.Client,
+) -> None:
+    table = readme_status_table()
+    mutation = 'mutation { createNamespace(input: {path: "by-get"}) { id } }'
+    refusals = {
+        "400": client.post(
+            "/graphql", content=b'{"query": ', headers={"content-type": "application/json"}
+        ),
+        "401": client.post("/graphql", json={"query": mutation}),
+        "405": client.get("/graphql", params={"query": "mutation { nope }"}),
+        "415": client.post(
+            "/graphql", content=b"{ __typename }", headers={"content-type": "text/plain"}
+        ),
+    }
+    for status, response in refusals.items():
+        assert str(response.status_code) == status, (status, response.text)
+        assert response.json()["data"] is None
+        assert set(error_codes(response.json())) <= table[status], (status, response.text)
+    for took in ("{ claims(filter: {claimTypes: [HUNCH]}) { totalCount } }", "{ claims {"):
+        response = client.post("/graphql", json={"query": took})
+        assert response.status_code == 200, response.text
+        assert set(error_codes(response.json())) <= table["200"]

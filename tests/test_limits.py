@@ -249,8 +249,11 @@ def test_an_invalid_mutation_over_get_is_refused_for_the_method_first(
     client: httpx.Client,
 ) -> None:
     response = client.get("/graphql", params={"query": "mutation { nope }"})
-    assert response.status_code == 400
-    assert "GET" in response.json()["errors"][0]["message"]
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    [error] = response.json()["errors"]
+    assert "GET" in error["message"]
+    assert [d["path"] for d in error["extensions"]["details"]] == ["method"]
 
 
 @pytest.mark.parametrize(

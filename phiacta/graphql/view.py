@@ -134,10 +134,13 @@ class _HttpFailure(PhiactaError):
 class _Refused(Exception):
     """A request stopped at a gate: the error to answer with and its HTTP status."""
 
-    def __init__(self, error: PhiactaError, status_code: int) -> None:
+    def __init__(
+        self, error: PhiactaError, status_code: int, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(error.message)
         self.error = error
         self.status_code = status_code
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             response = await self._serve(scope, receive, headers)
         except _Refused as refusal:
+            headers.update(refusal.headers)
             response = error_response(refusal.error, request_id_of(scope), refusal.status_code)
         except (psycopg.OperationalError, PoolTimeout):
             # Authentication reads the database: without it, no request can be judged.
@@ -478,10 +482,14 @@ class GraphQLView(GraphQL[Context, None]):
         except HTTPException as exc:
             code = _HTTP_CODES.get(exc.status_code, ErrorCode.VALIDATION_FAILED)
             failure = _HttpFailure(exc.reason, code)
-            if code is ErrorCode.VALIDATION_FAILED:
-                failure.details = ValidationFailed.single(
-                    request_path(exc.reason), exc.reason
-                ).extensions()
+            if code is not ErrorCode.VALIDATION_FAILED:
+                raise _Refused(failure, exc.status_code) from None
+            place = request_path(exc.reason)
+            failure.details = ValidationFailed.single(place, exc.reason).extensions()
+            if place == "method":
+                # A mutation over GET: Strawberry says 400; GraphQL over HTTP says 405,
+                # which tells the client to send the same request as a POST.
+                raise _Refused(failure, 405, {"Allow": "GET, POST"}) from None
             raise _Refused(failure, exc.status_code) from None
 
     def _internal_error(self, exc: Exception, request_id: str) -> Response:
