@@ -199,7 +199,7 @@ def test_a_mutation_over_get_is_refused_with_a_code(client: httpx.Client) -> Non
     response = client.get(
         "/graphql", params={"query": 'mutation { createNamespace(input: {path: "g"}) { id } }'}
     )
-    assert response.status_code == 400
+    assert response.status_code == 405
     assert refused_code(response.json()) == "VALIDATION_FAILED"
     assert "GET" in response.json()["errors"][0]["message"]
 
