@@ -144,11 +144,33 @@ def test_refusals_before_execution_have_the_status_the_readme_gives(
             "/graphql", content=b"{ __typename }", headers={"content-type": "text/plain"}
         ),
     }
-    for status, response in refusals.items():
-        assert str(response.status_code) == status, (status, response.text)
+    subscription = "subscription { claimCreated { claimId } }"
+    refusals["400 subscription"] = client.post("/graphql", json={"query": subscription})
+    for case, response in refusals.items():
+        status = case.split()[0]  # "400 subscription": a second 400
+        assert str(response.status_code) == status, (case, response.text)
         assert response.json()["data"] is None
-        assert set(error_codes(response.json())) <= table[status], (status, response.text)
+        assert set(error_codes(response.json())) <= table[status], (case, response.text)
     for took in ("{ claims(filter: {claimTypes: [HUNCH]}) { totalCount } }", "{ claims {"):
         response = client.post("/graphql", json={"query": took})
         assert response.status_code == 200, response.text
         assert set(error_codes(response.json())) <= table["200"]
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+@pytest.mark.parametrize("accept", ["application/json", "multipart/mixed", "text/event-stream"])
+def test_a_subscription_over_http_is_told_to_use_the_websocket(
+    client: httpx.Client, method: str, accept: str
+) -> None:
+    query = "subscription { claimCreated { claimId } }"
+    response = client.request(
+        method,
+        "/graphql",
+        params={"query": query} if method == "GET" else None,
+        json={"query": query} if method == "POST" else None,
+        headers={"Accept": accept},
+    )
+    assert response.status_code == 400, response.text
+    detail = only_detail(response.json())
+    assert detail["path"] == "query"
+    assert "WebSocket" in detail["message"] and "graphql-transport-ws" in detail["message"]

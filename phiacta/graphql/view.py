@@ -167,8 +167,12 @@ _RUN_HERE = {
 # position after it; a client that sends it back is served only by a database that has
 # replayed that far (db/replicas.py).
 LSN_HEADER = "X-Phiacta-LSN"
-# Accept types asking Strawberry to stream a subscription over HTTP.
+# Accept types asking Strawberry to stream a result over HTTP.
 _STREAMING_ACCEPT = ("multipart/mixed", "text/event-stream")
+SUBSCRIPTION_OVER_HTTP = (
+    "subscriptions run over a WebSocket on this same path (the graphql-transport-ws "
+    "protocol, the key in connection_init's payload), not over HTTP"
+)
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -270,15 +274,19 @@ class GraphQLView(GraphQL[Context, None]):
             return None
         if not graphql_request.well_formed:
             return None
-        accept = request.headers.get("accept", "")
-        if any(kind in accept for kind in _STREAMING_ACCEPT):
-            return None
         if len(query) > CACHEABLE_DOCUMENT_CHARS:  # not kept: parsed and checked in a thread
             prepared = await asyncio.to_thread(
                 self.operations.prepare, query, graphql_request.operation_name
             )
         else:
             prepared = self.operations.prepare(query, graphql_request.operation_name)
+        if prepared.operation_type is OperationType.SUBSCRIPTION:
+            # Strawberry would execute it as a query and fail on the event stream
+            # (INTERNAL): the client picked the wrong transport, so say which is right.
+            raise _Refused(ValidationFailed.single("query", SUBSCRIPTION_OVER_HTTP), 400)
+        accept = request.headers.get("accept", "")
+        if any(kind in accept for kind in _STREAMING_ACCEPT):
+            return None
         if prepared.operation_type is None:
             # Unparsable: answered with the syntax error, as Strawberry would.
             return prepared if prepared.errors else None
