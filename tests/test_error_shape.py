@@ -174,3 +174,37 @@ def test_a_subscription_over_http_is_told_to_use_the_websocket(
     detail = only_detail(response.json())
     assert detail["path"] == "query"
     assert "WebSocket" in detail["message"] and "graphql-transport-ws" in detail["message"]
+
+
+def test_a_time_literal_that_is_no_time_names_its_field_line_and_column(
+    client: httpx.Client,
+) -> None:
+    body = gql(client, '{ claims(filter: {createdAfter: "last week"}) { totalCount } }')
+    detail = only_detail(body)
+    assert detail["path"] == "claims.filter.createdAfter"
+    assert (detail["line"], detail["column"]) == (1, 33)
+    assert "DateTime" in detail["message"]
+    variable = gql(
+        client,
+        "query ($t: DateTime) { claims(filter: {createdAfter: $t}) { totalCount } }",
+        {"t": "last week"},
+    )
+    assert only_detail(variable)["path"] == "variables.t"
+
+
+def test_an_unknown_or_missing_input_field_is_named_in_the_path(
+    client: httpx.Client, bot: ApiKey
+) -> None:
+    filtered = "query ($f: ClaimFilter) { claims(filter: $f) { totalCount } }"
+    unknown = gql(client, filtered, {"f": {"namespace": "x", "colour": "red"}})
+    assert only_detail(unknown)["path"] == "variables.f.colour"
+    body = bundle(2)
+    del body["claims"][1]["content"]
+    missing = gql(client, SUBMIT_BUNDLE, {"input": body}, headers=bot.headers)
+    assert only_detail(missing)["path"] == "variables.input.claims[1].content"
+    literal = gql(
+        client,
+        "mutation { createClaim(input: {claimType: ASSERTION}) { id } }",
+        headers=bot.headers,
+    )
+    assert only_detail(literal)["path"] == "createClaim.input.content"
