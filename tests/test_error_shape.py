@@ -3,12 +3,21 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import ApiKey, create_api_key, error_codes, gql
+from tests.support import (
+    VALIDATION_WITHOUT_PLACE,
+    ApiKey,
+    check_json_body,
+    create_api_key,
+    error_codes,
+    gql,
+)
 from tests.write_support import SUBMIT_BUNDLE, bundle
 
 
@@ -93,3 +102,109 @@ def test_a_business_rule_keeps_its_domain_path(client: httpx.Client, bot: ApiKey
     body["claims"][1]["content"] = " "
     detail = only_detail(gql(client, SUBMIT_BUNDLE, {"input": body}, headers=bot.headers))
     assert detail["path"] == "claims[1].content"
+
+
+def test_the_suite_refuses_a_validation_error_without_a_place() -> None:
+    """The check every test's JSON passes through (conftest) catches the old shape."""
+    old_shape = {"errors": [{"message": "bad", "path": None, "extensions": {"code": CODE}}]}
+    no_path = {"type": "error", "payload": [{"extensions": {"code": CODE, "details": [{}]}}]}
+    for body in (old_shape, no_path):
+        with pytest.raises(AssertionError):
+            check_json_body(body)
+        VALIDATION_WITHOUT_PLACE.pop()  # refused on purpose: not a failure of the session
+    check_json_body({"errors": [{"extensions": {"code": CODE, "details": [{"path": "a"}]}}]})
+    assert not VALIDATION_WITHOUT_PLACE
+
+
+CODE = "VALIDATION_FAILED"
+
+
+def readme_status_table() -> dict[str, set[str]]:
+    """The README's "Errors and HTTP status" table: the codes each status may carry."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Errors and HTTP status", 1)[1].split("\n## ", 1)[0]
+    table: dict[str, set[str]] = {}
+    for row in re.findall(r"^\| (\d{3}(?: / \d{3})?) \| (.+?) \|", section, re.M):
+        table.setdefault(row[0], set()).update(re.findall(r"`([A-Z_]+)`", row[1]))
+    return table
+
+
+def test_refusals_before_execution_have_the_status_the_readme_gives(
+    client: httpx.Client,
+) -> None:
+    table = readme_status_table()
+    mutation = 'mutation { createNamespace(input: {path: "by-get"}) { id } }'
+    refusals = {
+        "400": client.post(
+            "/graphql", content=b'{"query": ', headers={"content-type": "application/json"}
+        ),
+        "401": client.post("/graphql", json={"query": mutation}),
+        "405": client.get("/graphql", params={"query": "mutation { nope }"}),
+        "415": client.post(
+            "/graphql", content=b"{ __typename }", headers={"content-type": "text/plain"}
+        ),
+    }
+    subscription = "subscription { claimCreated { claimId } }"
+    refusals["400 subscription"] = client.post("/graphql", json={"query": subscription})
+    for case, response in refusals.items():
+        status = case.split()[0]  # "400 subscription": a second 400
+        assert str(response.status_code) == status, (case, response.text)
+        assert response.json()["data"] is None
+        assert set(error_codes(response.json())) <= table[status], (case, response.text)
+    for took in ("{ claims(filter: {claimTypes: [HUNCH]}) { totalCount } }", "{ claims {"):
+        response = client.post("/graphql", json={"query": took})
+        assert response.status_code == 200, response.text
+        assert set(error_codes(response.json())) <= table["200"]
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+@pytest.mark.parametrize("accept", ["application/json", "multipart/mixed", "text/event-stream"])
+def test_a_subscription_over_http_is_told_to_use_the_websocket(
+    client: httpx.Client, method: str, accept: str
+) -> None:
+    query = "subscription { claimCreated { claimId } }"
+    response = client.request(
+        method,
+        "/graphql",
+        params={"query": query} if method == "GET" else None,
+        json={"query": query} if method == "POST" else None,
+        headers={"Accept": accept},
+    )
+    assert response.status_code == 400, response.text
+    detail = only_detail(response.json())
+    assert detail["path"] == "query"
+    assert "WebSocket" in detail["message"] and "graphql-transport-ws" in detail["message"]
+
+
+def test_a_time_literal_that_is_no_time_names_its_field_line_and_column(
+    client: httpx.Client,
+) -> None:
+    body = gql(client, '{ claims(filter: {createdAfter: "last week"}) { totalCount } }')
+    detail = only_detail(body)
+    assert detail["path"] == "claims.filter.createdAfter"
+    assert (detail["line"], detail["column"]) == (1, 33)
+    assert "DateTime" in detail["message"]
+    variable = gql(
+        client,
+        "query ($t: DateTime) { claims(filter: {createdAfter: $t}) { totalCount } }",
+        {"t": "last week"},
+    )
+    assert only_detail(variable)["path"] == "variables.t"
+
+
+def test_an_unknown_or_missing_input_field_is_named_in_the_path(
+    client: httpx.Client, bot: ApiKey
+) -> None:
+    filtered = "query ($f: ClaimFilter) { claims(filter: $f) { totalCount } }"
+    unknown = gql(client, filtered, {"f": {"namespace": "x", "colour": "red"}})
+    assert only_detail(unknown)["path"] == "variables.f.colour"
+    body = bundle(2)
+    del body["claims"][1]["content"]
+    missing = gql(client, SUBMIT_BUNDLE, {"input": body}, headers=bot.headers)
+    assert only_detail(missing)["path"] == "variables.input.claims[1].content"
+    literal = gql(
+        client,
+        "mutation { createClaim(input: {claimType: ASSERTION}) { id } }",
+        headers=bot.headers,
+    )
+    assert only_detail(literal)["path"] == "createClaim.input.content"

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from phiacta.config import Settings
 from phiacta.db.pool import create_pool
 from phiacta.demo.load import DemoSummary, load_demo
 from phiacta.embeddings import create_provider
+from phiacta.graphiql.vendor import without_source_map
 from tests.live_client import LiveClient, append_events, claim_created, until_subscribed
 from tests.support import LiveServer, data_of, gql, make_settings
 
@@ -84,8 +86,6 @@ def test_the_page_and_every_file_it_loads_come_from_our_origin(
 ) -> None:
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    policy = page.headers["content-security-policy"]
-    assert "default-src 'none'" in policy and "script-src 'self'" in policy
     assert "http://" not in page.text.replace("ws://", "") and "https://" not in page.text
     parser = References()
     parser.feed(page.text)
@@ -93,13 +93,69 @@ def test_the_page_and_every_file_it_loads_come_from_our_origin(
     assert {tag for tag, _, _ in loaded} == {"script", "link"}
     assert len(loaded) >= 8
     for _, url, integrity in loaded:
-        assert url.startswith("/graphiql/"), url
-        asset = client.get(url)
-        assert asset.status_code == 200, url
-        assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+        asset = _served(client, url)
         digest = base64.b64encode(hashlib.sha384(asset.content).digest()).decode()
         assert integrity == f"sha384-{digest}", url
+        stylesheet = asset.headers["content-type"].startswith("text/css")
+        for reference in _references_in(asset.text, stylesheet=stylesheet):
+            _served(client, urljoin(url, reference))
     assert client.get("/graphiql/../pyproject.toml").status_code == 404
+
+
+def _served(client: httpx.Client, url: str) -> httpx.Response:
+    """`url`, a path of our origin, answered 200 and cached for a year."""
+    assert url.startswith("/graphiql/"), url
+    asset = client.get(url)
+    assert asset.status_code == 200, url
+    assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+    return asset
+
+
+# What a stylesheet makes the browser load in turn (url(...): fonts, images; @import),
+# and the source map a script or stylesheet sends developer tools to. data: URLs load
+# nothing. Scripts are not searched for url(...): theirs are in comments and strings.
+_STYLESHEET_REFERENCE = re.compile(r"""url\(\s*['"]?([^'")\s]+)|@import\s+['"]([^'"]+)""")
+_SOURCE_MAP = re.compile(r"^\s*(?://|/\*)# sourceMappingURL=([^\s*]+)", re.M)
+
+
+def _references_in(text: str, *, stylesheet: bool) -> list[str]:
+    found = [m.group(1) for m in _SOURCE_MAP.finditer(text)]
+    if stylesheet:
+        found += [m.group(1) or m.group(2) for m in _STYLESHEET_REFERENCE.finditer(text)]
+    return [url for url in found if not url.startswith("data:")]
+
+
+def test_a_stylesheet_reference_or_source_map_would_be_checked() -> None:
+    css = "a{background:url(data:image/png;base64,AAA)} @font-face{src:url('f.woff2')}"
+    assert _references_in(css, stylesheet=True) == ["f.woff2"]
+    assert _references_in('@import "https://x.example/a.css";', stylesheet=True) == [
+        "https://x.example/a.css"
+    ]
+    assert _references_in("/*# sourceMappingURL=x.css.map*/", stylesheet=True) == ["x.css.map"]
+    assert _references_in("x()\n//# sourceMappingURL=x.js.map", stylesheet=False) == ["x.js.map"]
+    assert _references_in('// "url(2.jpg)" is not animatable', stylesheet=False) == []
+
+
+def test_the_page_may_load_and_connect_to_our_origin_only(
+    server: LiveServer, page: httpx.Response
+) -> None:
+    host = urlsplit(server.url).netloc
+    ours = {"'self'", "'none'", "data:", f"ws://{host}", f"wss://{host}"}
+    directives = dict(
+        (d.split()[0], d.split()[1:]) for d in page.headers["content-security-policy"].split(";")
+    )
+    assert directives["default-src"] == ["'none'"]
+    assert directives["script-src"] == ["'self'"] and directives["connect-src"][0] == "'self'"
+    for name, sources in directives.items():
+        assert set(sources) <= ours, (name, sources)
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_without_source_map_drops_only_the_trailing_comment() -> None:
+    assert without_source_map(b"a();\n//# sourceMappingURL=a.js.map") == b"a();\n"
+    assert without_source_map(b"a{}\n\n/*# sourceMappingURL=a.css.map*/\n") == b"a{}\n"
+    kept = b"var s = '//# sourceMappingURL=not-the-end.map';\nf();\n"
+    assert without_source_map(kept) == kept
 
 
 def test_every_vendored_file_has_its_licence_and_manifest_entry() -> None:
@@ -130,11 +186,13 @@ def test_the_example_operations_return_data_on_the_demo_graph(
 
 
 def _has_content(value: Any) -> bool:
+    """Something to look at: a non-empty list, or a value that is not null, false, 0 or
+    "" (a traversal of no nodes or a namespace of no claims is not content)."""
     if isinstance(value, dict):
         return any(_has_content(v) for v in value.values())
     if isinstance(value, list):
         return bool(value)
-    return value is not None
+    return value not in (None, False, 0, "")
 
 
 async def test_the_example_subscription_delivers_new_claims(

@@ -199,7 +199,7 @@ def test_a_mutation_over_get_is_refused_with_a_code(client: httpx.Client) -> Non
     response = client.get(
         "/graphql", params={"query": 'mutation { createNamespace(input: {path: "g"}) { id } }'}
     )
-    assert response.status_code == 400
+    assert response.status_code == 405
     assert refused_code(response.json()) == "VALIDATION_FAILED"
     assert "GET" in response.json()["errors"][0]["message"]
 
@@ -249,8 +249,11 @@ def test_an_invalid_mutation_over_get_is_refused_for_the_method_first(
     client: httpx.Client,
 ) -> None:
     response = client.get("/graphql", params={"query": "mutation { nope }"})
-    assert response.status_code == 400
-    assert "GET" in response.json()["errors"][0]["message"]
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    [error] = response.json()["errors"]
+    assert "GET" in error["message"]
+    assert [d["path"] for d in error["extensions"]["details"]] == ["method"]
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from tests.support import (
     TEST_API_KEY_SALT,
     ApiKey,
     LiveServer,
+    check_validation_details,
     create_api_key,
     data_of,
     gql,
@@ -81,6 +82,7 @@ def error_of(result: CallToolResult) -> dict[str, Any]:
     assert result.is_error, result.structured_content
     assert result.structured_content is not None
     error: dict[str, Any] = result.structured_content["error"]
+    check_validation_details([error])
     return error
 
 

@@ -10,6 +10,10 @@ pinned below, and the listed files are copied under a folder named for the packa
 version, beside the package's licence. `manifest.json` records, per file, the package
 it came from and its sha384 (the page's Subresource Integrity). The outputs are
 committed; running the script again with the same pins writes the same bytes.
+
+One change is made to the packages' bytes: a trailing `sourceMappingURL` comment is
+removed (`without_source_map`). The maps are not shipped (graphiql's is megabytes), and
+the comment would send a browser's developer tools to a URL this server answers 404.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -77,6 +82,19 @@ PACKAGES = (
 
 def sri(data: bytes) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+# `//# sourceMappingURL=x.map` (JavaScript) or `/*# sourceMappingURL=x.map*/` (CSS) at
+# the end of a file, with the blank lines before it.
+_SOURCE_MAP_COMMENT = re.compile(
+    rb"\s*(?://# sourceMappingURL=\S+|/\*# sourceMappingURL=\S+?\s*\*/)\s*\Z"
+)
+
+
+def without_source_map(data: bytes) -> bytes:
+    """`data` without its trailing sourceMappingURL comment, ending in one newline."""
+    found = _SOURCE_MAP_COMMENT.search(data)
+    return data if found is None else data[: found.start()] + b"\n"
 
 
 def _tarball_integrity(data: bytes) -> str:
@@ -141,7 +159,7 @@ def vendor() -> dict[str, object]:
             target = ASSETS / package.folder
             target.mkdir()
             for path in package.files:
-                data = members[path]
+                data = without_source_map(members[path])
                 name = Path(path).name
                 (target / name).write_bytes(data)
                 files[f"{package.folder}/{name}"] = {"package": package.name, "sri": sri(data)}

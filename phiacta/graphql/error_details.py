@@ -11,12 +11,17 @@ one `details` list whatever found the problem:
   it (`claims.filter.claimTypes[0]`, `claim.bogus`), with `line` and `column`;
 - a syntax error: `query`, with `line` and `column`;
 - an operation name that matches no operation: `operationName`.
+
+`place_scalar_errors` makes the custom scalars' refusals (a DateTime literal that is no
+time) findable: graphql-core passes a scalar's own GraphQLError on without the
+literal's location, so its detail could only say `query`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from graphql import (
     ArgumentNode,
@@ -24,12 +29,15 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLScalarType,
+    GraphQLSchema,
     GraphQLSyntaxError,
     ListValueNode,
     Node,
     ObjectFieldNode,
     VariableDefinitionNode,
     parse,
+    specified_scalar_types,
 )
 
 from phiacta.errors import ErrorCode
@@ -40,6 +48,10 @@ _VARIABLE = re.compile(r"^Variable '\$(?P<name>\w+)'(?: has invalid (?:default )
 _VALUE_PATH = re.compile(r"(?:\.\w+|\[\d+\])")
 _UNKNOWN_OPERATION = re.compile(r"^(Unknown operation named|Can't get GraphQL operation type)")
 _METHOD = re.compile(r"are not allowed when using")
+# graphql-core's messages for an input object missing a required field or holding an
+# unknown one: the field is named in the message, not in the path.
+_REQUIRED_FIELD = re.compile(r"to include required field '(\w+)'")
+_UNKNOWN_FIELD = re.compile(r"not to include unknown field '(\w+)'")
 
 Segment = str | int
 
@@ -70,14 +82,22 @@ def _path(error: GraphQLError) -> str:
     variable = _VARIABLE.match(error.message)
     if variable is not None and not isinstance(error, GraphQLSyntaxError):
         steps = _value_steps(error.message, variable.end())
-        return f"variables.{variable['name']}{steps}"
+        return f"variables.{variable['name']}{steps}{_named_field(error.message, unknown=True)}"
     if _UNKNOWN_OPERATION.match(error.message):
         return "operationName"
     if not isinstance(error, GraphQLSyntaxError) and error.nodes and error.source:
         found = _document_path(error.source.body, error.nodes[0])
         if found:
-            return render(found)
+            # An unknown field's node is the field itself; a missing one's, its object.
+            return render(found) + _named_field(error.message, unknown=False)
     return "query"
+
+
+def _named_field(message: str, *, unknown: bool) -> str:
+    """`.field` when `message` is about a required field missing from an input object
+    (or, with `unknown`, a field it does not have), else nothing."""
+    named = _REQUIRED_FIELD.search(message) or (unknown and _UNKNOWN_FIELD.search(message))
+    return f".{named.group(1)}" if named else ""
 
 
 def _value_steps(message: str, start: int) -> str:
@@ -145,3 +165,34 @@ def _children(node: Node, trail: list[Segment]) -> Iterator[tuple[Node, list[Seg
             yield attribute, trail
         elif isinstance(attribute, tuple | list):
             yield from ((item, trail) for item in attribute if isinstance(item, Node))
+
+
+def place_scalar_errors(schema: GraphQLSchema) -> None:
+    """Each custom scalar of `schema` refuses a value with a ValueError, which graphql-core
+    wraps with the place of the value (a literal's node; a variable's path), rather than
+    with a GraphQLError of its own (Strawberry's DateTime), which it passes on bare."""
+    custom = [
+        named
+        for named in schema.type_map.values()
+        if isinstance(named, GraphQLScalarType) and named.name not in specified_scalar_types
+    ]
+    for scalar in custom:
+        if getattr(scalar.coerce_input_value, "placed", False):  # a scalar shared by schemas
+            continue
+        # Literals go through coerce_input_value too, unless the scalar has its own.
+        scalar.coerce_input_value = _placed(scalar.coerce_input_value)
+        if scalar.coerce_input_literal is not None:
+            scalar.coerce_input_literal = _placed(scalar.coerce_input_literal)
+
+
+def _placed(coerce: Callable[..., Any]) -> Callable[..., Any]:
+    def placed(*args: Any) -> Any:
+        try:
+            return coerce(*args)
+        except GraphQLError as error:
+            if error.nodes:
+                raise
+            raise ValueError(error.message) from error
+
+    placed.placed = True  # type: ignore[attr-defined]
+    return placed

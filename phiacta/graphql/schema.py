@@ -13,6 +13,7 @@ from phiacta.graphql.engine.limits import limit_extensions
 from phiacta.graphql.engine.live_sharing import SharingExecutor
 from phiacta.graphql.engine.plain_lists import PlainListsExecutor
 from phiacta.graphql.engine.variables import install as install_variable_coercion
+from phiacta.graphql.error_details import place_scalar_errors
 from phiacta.graphql.errors import CodedErrors
 from phiacta.graphql.fields.access import AccessMutations, AccessQueries
 from phiacta.graphql.fields.agents import AgentMutations
@@ -93,7 +94,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema; with `settings`, it also enforces their document limits."""
     install_variable_coercion()
     limits = limit_extensions(settings) if settings is not None else []
-    return PhiactaSchema(
+    schema = PhiactaSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -112,6 +113,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         # Subscription events are executed once per group of identical subscribers.
         execution_context_class=Executor,
     )
+    place_scalar_errors(schema._schema)
+    return schema
 
 
 def schema_sdl() -> str:

@@ -134,10 +134,13 @@ class _HttpFailure(PhiactaError):
 class _Refused(Exception):
     """A request stopped at a gate: the error to answer with and its HTTP status."""
 
-    def __init__(self, error: PhiactaError, status_code: int) -> None:
+    def __init__(
+        self, error: PhiactaError, status_code: int, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(error.message)
         self.error = error
         self.status_code = status_code
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -164,8 +167,12 @@ _RUN_HERE = {
 # position after it; a client that sends it back is served only by a database that has
 # replayed that far (db/replicas.py).
 LSN_HEADER = "X-Phiacta-LSN"
-# Accept types asking Strawberry to stream a subscription over HTTP.
+# Accept types asking Strawberry to stream a result over HTTP.
 _STREAMING_ACCEPT = ("multipart/mixed", "text/event-stream")
+SUBSCRIPTION_OVER_HTTP = (
+    "subscriptions run over a WebSocket on this same path (the graphql-transport-ws "
+    "protocol, the key in connection_init's payload), not over HTTP"
+)
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -205,6 +212,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             response = await self._serve(scope, receive, headers)
         except _Refused as refusal:
+            headers.update(refusal.headers)
             response = error_response(refusal.error, request_id_of(scope), refusal.status_code)
         except (psycopg.OperationalError, PoolTimeout):
             # Authentication reads the database: without it, no request can be judged.
@@ -266,15 +274,19 @@ class GraphQLView(GraphQL[Context, None]):
             return None
         if not graphql_request.well_formed:
             return None
-        accept = request.headers.get("accept", "")
-        if any(kind in accept for kind in _STREAMING_ACCEPT):
-            return None
         if len(query) > CACHEABLE_DOCUMENT_CHARS:  # not kept: parsed and checked in a thread
             prepared = await asyncio.to_thread(
                 self.operations.prepare, query, graphql_request.operation_name
             )
         else:
             prepared = self.operations.prepare(query, graphql_request.operation_name)
+        if prepared.operation_type is OperationType.SUBSCRIPTION:
+            # Strawberry would execute it as a query and fail on the event stream
+            # (INTERNAL): the client picked the wrong transport, so say which is right.
+            raise _Refused(ValidationFailed.single("query", SUBSCRIPTION_OVER_HTTP), 400)
+        accept = request.headers.get("accept", "")
+        if any(kind in accept for kind in _STREAMING_ACCEPT):
+            return None
         if prepared.operation_type is None:
             # Unparsable: answered with the syntax error, as Strawberry would.
             return prepared if prepared.errors else None
@@ -478,10 +490,14 @@ class GraphQLView(GraphQL[Context, None]):
         except HTTPException as exc:
             code = _HTTP_CODES.get(exc.status_code, ErrorCode.VALIDATION_FAILED)
             failure = _HttpFailure(exc.reason, code)
-            if code is ErrorCode.VALIDATION_FAILED:
-                failure.details = ValidationFailed.single(
-                    request_path(exc.reason), exc.reason
-                ).extensions()
+            if code is not ErrorCode.VALIDATION_FAILED:
+                raise _Refused(failure, exc.status_code) from None
+            place = request_path(exc.reason)
+            failure.details = ValidationFailed.single(place, exc.reason).extensions()
+            if place == "method":
+                # A mutation over GET: Strawberry says 400; GraphQL over HTTP says 405,
+                # which tells the client to send the same request as a POST.
+                raise _Refused(failure, 405, {"Allow": "GET, POST"}) from None
             raise _Refused(failure, exc.status_code) from None
 
     def _internal_error(self, exc: Exception, request_id: str) -> Response:

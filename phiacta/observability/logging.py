@@ -207,6 +207,9 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     logging.getLogger(SQL_LOGGER).setLevel(logging.DEBUG if sql_on else logging.WARNING)
     for name in _QUIET_AT_DEBUG:
         logging.getLogger(name).setLevel(max(level, logging.INFO))
+    # Alembic registers its plugins with an info line each ("setup plugin
+    # alembic.autogenerate.schemas", seven at every start): nothing an operator acts on.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
     # uvicorn's own handlers would print a second, unstructured copy of its lines.
     for name in ("uvicorn", "uvicorn.error", "alembic"):
         logging.getLogger(name).handlers.clear()
