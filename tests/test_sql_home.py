@@ -14,6 +14,7 @@ STATEMENT = re.compile(
     r"DROP|ALTER|COPY|TRUNCATE|VACUUM|ANALYZE|REFRESH|BEGIN|COMMIT|ROLLBACK|EXPLAIN|"
     r"DISCARD|PREPARE|EXECUTE|DEALLOCATE|LOCK|GRANT|REVOKE)\s"
 )
+COMPOSITION = re.compile(r"\bsql\.(SQL|Identifier|Literal|Composed)\(|from psycopg import sql")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -51,7 +52,7 @@ def test_no_sql_composition_outside_the_store() -> None:
     found = []
     for path in _outside_store():
         for number, line in enumerate(path.read_text().splitlines(), 1):
-            if re.search(r"\bsql\.(SQL|Identifier|Literal|Composed)\(|from psycopg import sql", line):
+            if COMPOSITION.search(line):
                 found.append(f"{path.relative_to(PACKAGE.parent)}:{number}: {line.strip()}")
     assert not found, "SQL composed outside phiacta/store/:\n" + "\n".join(found)
 
