@@ -56,6 +56,7 @@ from psycopg.types.json import Jsonb
 
 from phiacta.db.replicas import ReplicaUnavailable
 from phiacta.errors import ValidationFailed
+from phiacta.graphql.engine import planner_search
 from phiacta.graphql.fields.namespaces import parse_namespace_path
 from phiacta.graphql.pagination import time_page
 from phiacta.ingest.validate import parse_uuid
@@ -441,6 +442,8 @@ class _Planner:
                 fields.append(RowList(key, via, self.node(type_name, node)))
             elif name == "claims":
                 fields.append(self.claims_page(key, node, query.fields[name]))
+            elif name == "search":
+                fields.append(planner_search.search_field(self, key, node, query.fields[name]))
             else:
                 raise NotCovered(name)
         return tuple(fields)
@@ -748,7 +751,7 @@ async def answer(
     (`replica_failed`) and the view runs the query again on the primary.
     """
     try:
-        params = reads.bind(schema, variables)
+        params = await planner_search.embed_queries(reads.bind(schema, variables), context)
     except NotCovered:
         return None
     except Exception as exc:  # a shape the planner misjudged: the executor answers it
