@@ -12,11 +12,14 @@ scalars, `confidence` (its model given in the document), `createdBy`, `namespace
 (with `parent` and `children`), `supersedes`, `versions`, `provenance`, `reviews`,
 `artifacts` and `outgoing`/`incoming` pages whose edges carry their scalars, `label`,
 `type`, `createdBy` and `source`/`target` claims, nested again; `agent`, `source`,
-`bundle` by id, `edgeTypes`, `namespaces`; and `__typename` anywhere. Anything else
-(another field, a directive, an abstract type, a field asked twice under one name, a
-filter condition such as `atRisk` or `or`) makes `plan_reads` return None, and so does
-a request whose arguments the resolvers would refuse (`NotCovered` from `bind`): those
-run through the executor, whose answer (errors, codes, paths) is the reference.
+`bundle` by id, `edgeTypes`, `namespaces`; `search` in every mode, its ranking the
+statement's first step and its hits' claims planned as any claim (`planner_search`; the
+query's vector is embedded before the statement, `embed_queries`); and `__typename`
+anywhere. Anything else (another field, a directive, an abstract type, a field asked
+twice under one name, a filter condition such as `atRisk` or `or`) makes `plan_reads`
+return None, and so does a request whose arguments the resolvers would refuse
+(`NotCovered` from `bind`): those run through the executor, whose answer (errors,
+codes, paths) is the reference.
 
 A plan sees what the caller's resolvers would: every statement applies the drafts rule
 of `store.visibility` with the caller's `Visibility`, and runs on the request's read
