@@ -131,6 +131,8 @@ def _search_values(args: dict[str, Any]) -> plans.Params:
     values = plans._claims_filter(args.get("filter"))
     wanted = offset + size + 1
     mode = args["mode"]
+    if mode is None:  # an explicit null: the resolver's answer is a null `mode` error
+        raise plans.NotCovered("mode: null")
     values |= {"offset": offset, "size": size, "limit": wanted}
     if mode is SearchMode.SEMANTIC:
         values["vector"] = QueryText(query)
