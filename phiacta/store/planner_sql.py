@@ -45,6 +45,7 @@ from psycopg import sql
 from phiacta.store.artifacts import MAX_ARTIFACTS_PER_OWNER, MAX_CLAIMS_PER_ARTIFACT
 from phiacta.store.confidence import confidence_of_claim
 from phiacta.store.namespaces import NAMESPACE_TREE
+from phiacta.store.planner_search_sql import search_json
 from phiacta.store.provenance import MAX_PROVENANCE_PER_CLAIM
 from phiacta.store.read_plan import (
     Column,
@@ -57,6 +58,9 @@ from phiacta.store.read_plan import (
     ReadPlan,
     Related,
     RowList,
+    Search,
+    SearchHits,
+    SearchRankings,
     Selection,
     TotalCount,
 )
@@ -287,6 +291,8 @@ def _fits(fields: tuple[Selection, ...] | tuple[object, ...]) -> bool:
             return False
         if isinstance(field, Page | PageEdges | PageInfo) and not _fits(field.parts):
             return False
+        if isinstance(field, Search | SearchHits | SearchRankings) and not _fits(field.parts):
+            return False
     return True
 
 
@@ -328,6 +334,9 @@ class _Builder:
             return self.related(field, row)
         if isinstance(field, RowList):
             return self.row_list(field, row)
+        if isinstance(field, Search):
+            where = self.conditions(PAGES["claims"], field, None)
+            return search_json(self, field, where, self.present)
         return self.page(field, row)
 
     def related(self, field: Related, parent: sql.Identifier | None) -> sql.Composed:
@@ -371,7 +380,7 @@ class _Builder:
         return condition
 
     def conditions(
-        self, spec: PageSpec, field: Page, parent: sql.Identifier | None
+        self, spec: PageSpec, field: Page | Search, parent: sql.Identifier | None
     ) -> sql.Composed:
         params = self.params(field.roles)
         names = dict(field.roles)

@@ -114,7 +114,46 @@ class Page:
     roles: Roles = ()
 
 
-Selection = Column | Constant | Related | RowList | Page
+@dataclass(frozen=True)
+class SearchField:
+    """A value of a search's result, hit or ranking: `which` is its GraphQL field
+    (`mode`, `endCursor`, `hasNextPage`; `rank`, `score`, `similarity`, `snippet`)."""
+
+    key: str
+    which: str
+
+
+@dataclass(frozen=True)
+class SearchRankings:
+    """A hit's `rankings { mode rank score }`, one per ranking that found it."""
+
+    key: str
+    parts: tuple[SearchField | Constant, ...]
+
+
+@dataclass(frozen=True)
+class SearchHits:
+    """`hits { ... }` of a search; the hit's claim is a `Related` with via "search.claim"."""
+
+    key: str
+    parts: tuple[SearchField | SearchRankings | Related | Constant, ...]
+
+
+@dataclass(frozen=True)
+class Search:
+    """A search over claims (`planner_search_sql`): ranked first, by the roles present
+    (`vector`: semantic, `text`: full text, both: fused), filtered by the claim filter's
+    roles, then a page of hits from `offset`, `size` long."""
+
+    key: str
+    parts: tuple[SearchField | SearchHits | Constant, ...]
+    roles: Roles
+    cursor_kind: str
+    # How deep `after` pages through the ranking (the last page has no next one).
+    max_depth: int
+
+
+Selection = Column | Constant | Related | RowList | Page | Search
 
 
 @dataclass(frozen=True)
@@ -143,4 +182,10 @@ def _roles(fields: tuple[Selection, ...]) -> list[tuple[str, str]]:
                     for edge_part in part.parts:
                         if isinstance(edge_part, Related):
                             found += _roles((edge_part,))
+        elif isinstance(field, Search):
+            found += field.roles
+            for result_part in field.parts:
+                if isinstance(result_part, SearchHits):
+                    claims = tuple(p for p in result_part.parts if isinstance(p, Related))
+                    found += _roles(claims)
     return found

@@ -12,11 +12,14 @@ scalars, `confidence` (its model given in the document), `createdBy`, `namespace
 (with `parent` and `children`), `supersedes`, `versions`, `provenance`, `reviews`,
 `artifacts` and `outgoing`/`incoming` pages whose edges carry their scalars, `label`,
 `type`, `createdBy` and `source`/`target` claims, nested again; `agent`, `source`,
-`bundle` by id, `edgeTypes`, `namespaces`; and `__typename` anywhere. Anything else
-(another field, a directive, an abstract type, a field asked twice under one name, a
-filter condition such as `atRisk` or `or`) makes `plan_reads` return None, and so does
-a request whose arguments the resolvers would refuse (`NotCovered` from `bind`): those
-run through the executor, whose answer (errors, codes, paths) is the reference.
+`bundle` by id, `edgeTypes`, `namespaces`; `search` in every mode, its ranking the
+statement's first step and its hits' claims planned as any claim (`planner_search`; the
+query's vector is embedded before the statement, `embed_queries`); and `__typename`
+anywhere. Anything else (another field, a directive, an abstract type, a field asked
+twice under one name, a filter condition such as `atRisk` or `or`) makes `plan_reads`
+return None, and so does a request whose arguments the resolvers would refuse
+(`NotCovered` from `bind`): those run through the executor, whose answer (errors,
+codes, paths) is the reference.
 
 A plan sees what the caller's resolvers would: every statement applies the drafts rule
 of `store.visibility` with the caller's `Visibility`, and runs on the request's read
@@ -56,6 +59,7 @@ from psycopg.types.json import Jsonb
 
 from phiacta.db.replicas import ReplicaUnavailable
 from phiacta.errors import ValidationFailed
+from phiacta.graphql.engine import planner_search
 from phiacta.graphql.fields.namespaces import parse_namespace_path
 from phiacta.graphql.pagination import time_page
 from phiacta.ingest.validate import parse_uuid
@@ -441,6 +445,8 @@ class _Planner:
                 fields.append(RowList(key, via, self.node(type_name, node)))
             elif name == "claims":
                 fields.append(self.claims_page(key, node, query.fields[name]))
+            elif name == "search":
+                fields.append(planner_search.search_field(self, key, node, query.fields[name]))
             else:
                 raise NotCovered(name)
         return tuple(fields)
@@ -748,7 +754,7 @@ async def answer(
     (`replica_failed`) and the view runs the query again on the primary.
     """
     try:
-        params = reads.bind(schema, variables)
+        params = await planner_search.embed_queries(reads.bind(schema, variables), context)
     except NotCovered:
         return None
     except Exception as exc:  # a shape the planner misjudged: the executor answers it

@@ -15,7 +15,7 @@ from phiacta.graphql.pagination import decode_cursor, encode_cursor, page_size
 from phiacta.graphql.types import Claim
 from phiacta.store import search as search_store
 from phiacta.store.claims import ClaimFilterSpec
-from phiacta.store.search import ScoredClaim
+from phiacta.store.search import HYBRID_CANDIDATES, RRF_K, ScoredClaim
 
 MAX_QUERY_LENGTH = 1000
 MAX_HITS = 200
@@ -24,11 +24,6 @@ MAX_HITS = 200
 # the ranking at the time asked (a claim written between two pages may shift them).
 MAX_SEARCH_DEPTH = 1000
 SEARCH_CURSOR = "search"
-# Reciprocal rank fusion: score = sum over lists of 1 / (RRF_K + rank). 60 is the
-# constant of Cormack et al.; it damps the head of each list so neither dominates.
-RRF_K = 60
-# Each list contributes this many candidates (at least) to the fusion.
-HYBRID_CANDIDATES = 50
 
 
 @strawberry.enum(description="How `search` ranks claims.")
@@ -98,9 +93,11 @@ def _offset(after: str | None) -> tuple[int, list[FieldProblem]]:
     return offset, []
 
 
-def _check(
-    query: str, first: int | None, after: str | None, filter: ClaimFilter | None
-) -> tuple[int, int]:
+def search_window(
+    query: str, first: int | None, after: str | None
+) -> tuple[int, int, list[FieldProblem]]:
+    """Where a page of hits starts (the hits earlier pages took) and how many it takes,
+    with the problems of the query and page arguments (the filter is checked apart)."""
     offset, problems = _offset(after)
     if not query.strip() or len(query) > MAX_QUERY_LENGTH:
         problems.append(FieldProblem("query", f"must be 1 to {MAX_QUERY_LENGTH} characters"))
@@ -109,6 +106,13 @@ def _check(
         size = page_size(first, maximum=MAX_HITS)
     except ValidationFailed as exc:
         problems.extend(exc.problems)
+    return offset, size, problems
+
+
+def _check(
+    query: str, first: int | None, after: str | None, filter: ClaimFilter | None
+) -> tuple[int, int]:
+    offset, size, problems = search_window(query, first, after)
     if filter is not None:
         problems.extend(check_filter(filter, "filter"))
     if offset + size > MAX_SEARCH_DEPTH:
