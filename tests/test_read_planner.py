@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from phiacta.db.pool import Pool
 from phiacta.graphql.engine.planner import NotCovered, PlannedReads, plan_reads
+from phiacta.graphql.fields.claims import MAX_FILTER_DEPTH
 from phiacta.graphql.schema import build_schema
 from phiacta.store.read_plan import (
     Column,
@@ -70,12 +71,17 @@ def wide_graph(make: Factory, graph: dict[str, str]) -> dict[str, str]:
         make.edge(claims[i], claim, ("supports", "depends_on", "related_to")[i % 3])
     draft = make.claim("a draft", status="draft")
     make.edge(draft, claims[0], "supports")
-    paper = make.source("Wide paper")
+    paper = make.source("Wide paper", external_ref="10.1000/wide")
+    make.conn.execute(
+        "INSERT INTO source_identifiers (identifier, source_id) VALUES ('arXiv:2101.00001', %s)",
+        (paper,),
+    )
     bundle = make.bundle(bot, source_id=paper)
     make.artifact(claims[:3], bundle_id=bundle, description="figure 1")
     make.artifact([claims[0]], description="loose table")
-    for claim in claims[:3]:
-        make.provenance(claim, paper, extracted_by=bot)
+    positions = [(None, None, None), (1, None, None), (2, 3, 0)]
+    for claim, position in zip(claims[:3], positions, strict=True):
+        make.provenance(claim, paper, extracted_by=bot, position=position)
         make.review(claim, bot, "endorse", 0.9)  # a self-review: shown, not counted
     # Counted reviews with weights: both models, a dispute, a bot its owner runs.
     trusted = make.agent("wide-trusted", trust_score=0.5)
@@ -84,6 +90,23 @@ def wide_graph(make: Factory, graph: dict[str, str]) -> dict[str, str]:
     make.review(claims[1], trusted, "endorse", 0.75)
     make.review(claims[1], make.agent("wide-doubter", trust_score=0.25), "dispute", 0.6)
     make.review(claims[2], owned, "endorse", 1.0)
+    make.review(claims[3], trusted, "endorse", 0.5)  # under review
+    formal = make.claim(
+        "wide formal", namespace_id=child, created_by=bot, formal_content="x = x", attrs={"k": 6}
+    )
+    make.review(formal, trusted, "endorse", 0.6)  # formally verified
+    # A retracted premise: wide 3 depends on it, it implies wide 5, and wide 4 depends on
+    # wide 5 (at risk two steps away).
+    premise = make.claim("wide premise", namespace_id=parent, created_by=bot, attrs={"k": 9})
+    make.set_status(premise, "retracted")
+    make.edge(claims[3], premise, "depends_on")
+    make.edge(premise, claims[5], "implies")
+    # A lineage reviewed across versions: each reviewer counts by its newest review.
+    first = make.claim("wide lineage v1", created_by=bot)
+    make.review(first, trusted, "dispute", 0.7)
+    make.review(first, owned, "endorse", 0.9)
+    revised = make.revise(first, "wide lineage v2")
+    make.review(revised, trusted, "endorse", 0.95)
     return {
         **graph,
         "wide": str(claims[0]),
@@ -91,6 +114,8 @@ def wide_graph(make: Factory, graph: dict[str, str]) -> dict[str, str]:
         "bot": str(bot),
         "paper": str(paper),
         "bundle": str(bundle),
+        "revised": str(revised),
+        "first_version": str(first),
     }
 
 
@@ -256,9 +281,41 @@ PLANNER_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
         sourceProvenance { title } } } } } }""",
         {"id": "claim"},
     ),
+    (
+        "lineage confidence under both models",
+        """query ($a: ID!, $b: ID!) { new: claim(id: $a) { ...L } old: claim(id: $b) { ...L }
+        }
+        fragment L on Claim {
+          lineageConfidence { __typename confidence { model reviewCount selfReviewCount
+            endorsementCount disputeCount meanEndorsementConfidence endorsementWeight
+            disputeWeight epistemicStatus }
+            reviews { __typename version review { id verdict confidence reviewer { name }
+              claim { content } } } }
+          simple: lineageConfidence(model: SIMPLE) { confidence { model
+            meanEndorsementConfidence endorsementWeight epistemicStatus } } }""",
+        {"a": "revised", "b": "first_version"},
+    ),
+    (
+        "an unreviewed lineage",
+        """query ($id: ID!) { claim(id: $id) { lineageConfidence { confidence {
+        reviewCount meanEndorsementConfidence endorsementWeight epistemicStatus }
+        reviews { version } } } }""",
+        {"id": "draft"},
+    ),
+    (
+        "reading positions, identifiers and owners",
+        """query ($s: ID!) { claims(filter: {namespace: "wide.*"}, first: 50) { edges { node {
+        provenance { position { __typename sectionIndex paragraphIndex sentenceIndex }
+          source { identifiers } extractedBy { ownedById } } } } }
+        source(id: $s) { identifiers } }""",
+        {"s": "paper"},
+    ),
     ("too large a page", "{ claims(first: 500) { totalCount } }", {}),
     ("a bad namespace", '{ claims(filter: {namespace: "Not Valid"}) { totalCount } }', {}),
 ]
+
+
+REFUSED = {"too large a page", "a bad namespace"}
 
 
 def _compare(
@@ -266,7 +323,11 @@ def _compare(
     executor_client: httpx.Client,
     query: str,
     variables: dict[str, Any],
+    *,
+    by_plan: bool = False,
 ) -> dict[str, Any]:
+    """The answer of both servers, which must be equal; `by_plan`: the planner's server
+    answered with its statement, not by falling back to the executor."""
     payload = {"query": query, "variables": variables}
     planned = planned_client.post("/graphql", json=payload)
     executed = executor_client.post("/graphql", json=payload)
@@ -274,7 +335,20 @@ def _compare(
     body: dict[str, Any] = _comparable(planned.json())
     expected = _comparable(executed.json())
     assert body == expected, _difference(body, expected)
+    if by_plan and not _over_the_cost_limit(body):
+        assert _answered_by_plan(planned.text), planned.text
     return body
+
+
+def _over_the_cost_limit(body: dict[str, Any]) -> bool:
+    """A query refused by its cost, before any plan or resolver runs."""
+    return any(e["extensions"]["code"] == "LIMIT_EXCEEDED" for e in body.get("errors") or ())
+
+
+def _answered_by_plan(text: str) -> bool:
+    """Whether a response body is a plan's: PostgreSQL's own JSON spacing (`"key" : `),
+    which the executor's encoder never writes."""
+    return '" : ' in text
 
 
 def _difference(got: object, expected: object, path: str = "") -> str:
@@ -305,8 +379,99 @@ def test_planned_and_executed_reads_answer_alike(
     query: str,
     variables: dict[str, Any],
 ) -> None:
+    # The planner's own queries are answered by their plans, but for those whose
+    # arguments the resolvers refuse (the executor reports those).
+    by_plan = name in {q[0] for q in PLANNER_QUERIES} - REFUSED
     for _ in range(2):  # the second run uses the statement prepared by the first
-        _compare(client, executor_client, query, _variables(variables, wide_graph))
+        variables = _variables(variables, wide_graph)
+        _compare(client, executor_client, query, variables, by_plan=by_plan)
+
+
+# Every condition of ClaimFilter the executor has beyond the plain columns, each answered
+# by the plan, with the claims of `wide_graph` it must find (None: only compared).
+FILTER_SHAPES: list[tuple[str, dict[str, Any], set[str] | None]] = [
+    ("at risk", {"atRisk": True}, {"wide 3", "wide 4", "wide 5"}),
+    (
+        "not at risk",
+        {"atRisk": False, "namespace": "wide.*"},
+        {"wide 0", "wide 1", "wide 2", "wide formal"},
+    ),
+    ("epistemic statuses", {"epistemicStatuses": ["ENDORSED", "DISPUTED"]}, None),
+    ("formally verified", {"epistemicStatuses": ["FORMALLY_VERIFIED"]}, {"wide formal"}),
+    ("under review", {"epistemicStatuses": ["UNDER_REVIEW"], "namespace": "wide.*"}, {"wide 3"}),
+    ("no epistemic status", {"epistemicStatuses": [], "namespace": "wide.inner"}, None),
+    ("min confidence", {"minConfidence": 0.75, "namespace": "wide.*"}, {"wide 0", "wide 1"}),
+    ("min confidence 0", {"minConfidence": 0, "namespace": "wide.*"}, None),
+    (
+        "or",
+        {"or": [{"epistemicStatuses": ["FORMALLY_VERIFIED"]}, {"attrs": {"k": 1}}]},
+        {"wide formal", "wide 1"},
+    ),
+    ("or with an empty branch", {"or": [{}, {"attrs": {"k": 1}}], "namespace": "wide"}, None),
+    (
+        "not",
+        {"namespace": "wide.*", "not": {"or": [{"atRisk": True}, {"namespace": "wide.inner"}]}},
+        {"wide 0", "wide 2"},
+    ),
+    (
+        "not over a null column",
+        {"namespace": "wide.*", "not": {"createdBy": "00000000-0000-0000-0000-000000000001"}},
+        None,
+    ),
+    (
+        "nested three deep",
+        {"or": [{"not": {"or": [{"minConfidence": 0.5}, {"atRisk": False}]}}]},
+        None,
+    ),
+    (
+        "top-level scope only",
+        {"namespace": "wide", "or": [{"latestOnly": False, "includeRetracted": True}]},
+        None,
+    ),
+    (
+        "retracted asked for",
+        {"includeRetracted": True, "or": [{"atRisk": True}, {"statuses": ["RETRACTED"]}]},
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "filter", "expected"), FILTER_SHAPES, ids=[f[0] for f in FILTER_SHAPES]
+)
+def test_every_claim_filter_is_answered_by_the_plan(
+    client: httpx.Client,
+    executor_client: httpx.Client,
+    wide_graph: dict[str, str],
+    name: str,
+    filter: dict[str, Any],
+    expected: set[str] | None,
+) -> None:
+    query = """query ($f: ClaimFilter) { claims(filter: $f, first: 200) { totalCount
+    edges { node { content } } } }"""
+    body = _compare(client, executor_client, query, {"f": filter}, by_plan=True)
+    found = {edge["node"]["content"] for edge in body["data"]["claims"]["edges"]}
+    assert body["data"]["claims"]["totalCount"] == len(found)
+    if expected is not None:
+        assert found == expected
+
+
+@pytest.mark.parametrize(
+    "filter",
+    [
+        {"or": []},
+        {"or": [{"not": {"or": [{"not": {}}]}}]},
+        {"minConfidence": 1.5},
+        {"not": {"createdBy": "not a uuid"}},
+        {"or": [{"namespace": "Not Valid"}]},
+    ],
+)
+def test_a_filter_the_resolvers_refuse_is_refused_alike(
+    client: httpx.Client, executor_client: httpx.Client, filter: dict[str, Any]
+) -> None:
+    query = "query ($f: ClaimFilter) { claims(filter: $f) { totalCount } }"
+    body = _compare(client, executor_client, query, {"f": filter})
+    assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
 
 
 def test_pages_continue_from_either_paths_cursors(
@@ -329,13 +494,15 @@ def test_pages_continue_from_either_paths_cursors(
 
 def _statement_runs(
     conn: psycopg.Connection[Any], reads: PlannedReads, variables: dict[str, Any]
-) -> None:
-    """The planned statement runs (the server would otherwise fall back unseen)."""
+) -> bool:
+    """Whether the request binds (its arguments are ones the resolvers accept); when it
+    does, the planned statement runs (the server would otherwise fall back unseen)."""
     try:
         params = reads.bind(SCHEMA, variables)
     except NotCovered:
-        return
+        return False
     conn.execute(reads.statement(params), reads.values(params, PUBLIC))
+    return True
 
 
 # ---------------------------------------------------------------------------------------
@@ -358,7 +525,16 @@ CLAIM_SCALARS = [
     "createdAt",
     "__typename",
 ]
-AGENT_SCALARS = ["id", "name", "agentType", "externalId", "trustScore", "attrs", "createdAt"]
+AGENT_SCALARS = [
+    "id",
+    "name",
+    "agentType",
+    "externalId",
+    "trustScore",
+    "attrs",
+    "createdAt",
+    "ownedById",
+]
 EDGE_SCALARS = [
     "id",
     "sourceId",
@@ -387,9 +563,10 @@ PROVENANCE_FIELDS = [
     "confidence",
     "locationInSource",
     "createdAt",
-    "source { title sourceType submittedBy { name } }",
-    "extractedBy { name }",
+    "source { title sourceType identifiers submittedBy { name ownedById } }",
+    "extractedBy { name ownedById }",
     "claim { id }",
+    "position { __typename sectionIndex paragraphIndex sentenceIndex }",
 ]
 REVIEW_FIELDS = ["id", "verdict", "confidence", "updatedAt", "reviewer { name }", "claim { id }"]
 ARTIFACT_FIELDS = ["id", "artifactType", "description", "structuredData", "claims { id }"]
@@ -425,6 +602,13 @@ def claim_selection(draw: st.DrawFn, depth: int) -> str:
     fields.append("createdBy " + _object(draw, AGENT_SCALARS))
     model = draw(st.sampled_from(["", "(model: SIMPLE)", "(model: TRUST_WEIGHTED)"]))
     fields.append(f"confidence{model} " + _object(draw, CONFIDENCE_SCALARS))
+    model = draw(st.sampled_from(["", "(model: SIMPLE)", "(model: TRUST_WEIGHTED)"]))
+    lineage = [
+        "__typename",
+        "confidence " + _object(draw, CONFIDENCE_SCALARS),
+        "reviews { version review " + _object(draw, REVIEW_FIELDS) + " }",
+    ]
+    fields.append(f"lineageConfidence{model} " + _object(draw, lineage))
     fields.append("namespace { path name parent { name } }")
     fields.append("provenance " + _object(draw, PROVENANCE_FIELDS))
     fields.append("artifacts " + _object(draw, ARTIFACT_FIELDS))
@@ -453,29 +637,42 @@ def claim_selection(draw: st.DrawFn, depth: int) -> str:
     return _object(draw, fields)
 
 
+EPISTEMIC_STATUSES = ["UNVERIFIED", "DISPUTED", "FORMALLY_VERIFIED", "ENDORSED", "UNDER_REVIEW"]
+
+
+def claim_filters(depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
+    """ClaimFilter values, `or` and `not` nested one level deeper than the resolvers
+    accept (and `or` empty now and then), so refused filters are generated too."""
+    optional: dict[str, st.SearchStrategy[Any]] = {
+        "namespace": st.sampled_from(["wide", "wide.*", "wide.inner", "nowhere", "Bad!"]),
+        "claimTypes": st.lists(st.sampled_from(["ASSERTION", "THEOREM"]), max_size=2),
+        "statuses": st.lists(st.sampled_from(["ACTIVE", "DRAFT", "RETRACTED"]), max_size=2),
+        "latestOnly": st.booleans(),
+        "includeRetracted": st.booleans(),
+        "attrs": st.sampled_from([{}, {"k": 1}, {"i": 2}]),
+        "createdAfter": st.sampled_from(["2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"]),
+        "atRisk": st.booleans(),
+        "epistemicStatuses": st.lists(st.sampled_from(EPISTEMIC_STATUSES), max_size=2),
+        "minConfidence": st.sampled_from([0, 0.5, 0.75, 0.8, 1, 1.5]),
+    }
+    if depth <= MAX_FILTER_DEPTH:
+        optional["or"] = st.lists(claim_filters(depth + 1), max_size=2)
+        optional["not"] = claim_filters(depth + 1)
+    return st.fixed_dictionaries({}, optional=optional)
+
+
 @st.composite
 def claims_documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     node = draw(claim_selection(2))
-    filter_fields = st.fixed_dictionaries(
-        {},
-        optional={
-            "namespace": st.sampled_from(["wide", "wide.*", "wide.inner", "nowhere", "Bad!"]),
-            "claimTypes": st.lists(st.sampled_from(["ASSERTION", "THEOREM"]), max_size=2),
-            "statuses": st.lists(st.sampled_from(["ACTIVE", "DRAFT", "RETRACTED"]), max_size=2),
-            "latestOnly": st.booleans(),
-            "includeRetracted": st.booleans(),
-            "attrs": st.sampled_from([{}, {"k": 1}, {"i": 2}]),
-            "createdAfter": st.sampled_from(["2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"]),
-        },
-    )
     variables = {
-        "f": draw(st.none() | filter_fields),
+        "f": draw(st.none() | claim_filters()),
         "n": draw(st.none() | st.integers(-1, 4)),
         "o": draw(st.sampled_from(["CREATED_AT_ASC", "CREATED_AT_DESC"])),
     }
     if draw(st.booleans()):
         document = f"query ($id: ID!) {{ claim(id: $id) {node} }}"
-        return document, {"id": draw(st.sampled_from(["claim", "first", "wide", "draft"]))}
+        ids = ["claim", "first", "wide", "draft", "revised"]
+        return document, {"id": draw(st.sampled_from(ids))}
     parts = ["totalCount", "pageInfo { hasNextPage endCursor }", f"edges {{ cursor node {node} }}"]
     picked = draw(st.lists(st.sampled_from(parts), min_size=1, max_size=3, unique=True))
     document = (
@@ -506,10 +703,11 @@ def test_generated_reads_answer_alike(
         document, variables = case
         variables = _variables(variables, wide_graph)
         reads = plan_reads(SCHEMA, parse(document), None)
+        by_plan = False
         if reads is not None:
             planned += 1
-            _statement_runs(conn, reads, variables)
-        _compare(client, executor_client, document, variables)
+            by_plan = _statement_runs(conn, reads, variables)
+        _compare(client, executor_client, document, variables, by_plan=by_plan)
 
     with conn:
         run()
@@ -596,6 +794,13 @@ def drafts(database_url: str, make: Factory) -> dict[str, Any]:
     make.artifact([public, draft], bundle_id=bundle, description="drafts figure")
     make.provenance(draft, paper, extracted_by=author.agent_id)
     make.review(draft, author.agent_id, "endorse", 0.8)
+    make.review(newer, stranger.agent_id, "endorse", 0.7)
+    # A public claim at risk only through the draft: the walk passes drafts it may see.
+    premise = make.claim("drafts premise", created_by=author.agent_id, attrs=marker)
+    make.set_status(premise, "retracted")
+    make.edge(draft, premise, "depends_on")
+    dependent = make.claim("drafts dependent", attrs=marker)
+    make.edge(dependent, draft, "depends_on")
     return {
         "keys": {"anonymous": None, "author": author, "stranger": stranger, "admin": admin},
         "ids": {
@@ -610,6 +815,24 @@ def drafts(database_url: str, make: Factory) -> dict[str, Any]:
 
 
 DRAFT_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "at risk through a draft",
+        """query ($f: ClaimFilter) { claims(filter: $f, orderBy: CREATED_AT_ASC) { totalCount
+        edges { node { content } } } }""",
+        {"f": "marker at risk"},
+    ),
+    (
+        "not at risk, or and not",
+        """query ($f: ClaimFilter) { claims(filter: $f, orderBy: CREATED_AT_ASC) { totalCount
+        edges { node { content } } } }""",
+        {"f": "marker not at risk"},
+    ),
+    (
+        "a lineage with a draft version",
+        """query ($id: ID!) { claim(id: $id) { lineageConfidence { confidence { reviewCount
+        epistemicStatus } reviews { version review { verdict claim { content } } } } } }""",
+        {"id": "lineage"},
+    ),
     ("by id", "query ($id: ID!) { claim(id: $id) { content status } }", {"id": "draft"}),
     (
         "edges both ways",
@@ -646,13 +869,18 @@ def test_drafts_are_seen_alike_by_every_viewer(
     client: httpx.Client, executor_client: httpx.Client, drafts: dict[str, Any]
 ) -> None:
     seen: dict[str, str] = {}
+    at_risk: dict[str, set[str]] = {}
     for name, query, variables in DRAFT_QUERIES:
-        bound = {
-            k: {"attrs": drafts["marker"], "statuses": ["ACTIVE", "DRAFT"]}
-            if v == "marker"
-            else drafts["ids"][v]
-            for k, v in variables.items()
+        filters = {
+            "marker": {"attrs": drafts["marker"], "statuses": ["ACTIVE", "DRAFT"]},
+            "marker at risk": {"attrs": drafts["marker"], "atRisk": True},
+            "marker not at risk": {
+                "attrs": drafts["marker"],
+                "not": {"atRisk": True},
+                "or": [{"statuses": ["DRAFT"]}, {"epistemicStatuses": ["UNVERIFIED"]}],
+            },
         }
+        bound = {k: filters.get(v) or drafts["ids"][v] for k, v in variables.items()}
         assert plan_reads(SCHEMA, parse(query), None) is not None, name
         for viewer, key in drafts["keys"].items():
             headers = key.headers if key is not None else {}
@@ -664,8 +892,14 @@ def test_drafts_are_seen_alike_by_every_viewer(
             # Answered by the plan, not by a fallback: PostgreSQL's own JSON spacing.
             assert '" : ' in planned.text, (name, viewer)
             seen[viewer] = seen.get(viewer, "") + planned.text
+            if name == "at risk through a draft":
+                edges = body["data"]["claims"]["edges"]
+                at_risk[viewer] = {edge["node"]["content"] for edge in edges}
     # The rule itself, not only agreement: a draft is its author's and admins' alone.
     for viewer in ("anonymous", "stranger"):
         assert "secret" not in seen[viewer], viewer
     for viewer in ("author", "admin"):
         assert "secret draft" in seen[viewer] and "secret v2" in seen[viewer], viewer
+    # A walk to a retracted claim passes only drafts the caller may see.
+    assert at_risk["anonymous"] == at_risk["stranger"] == set()
+    assert at_risk["author"] == at_risk["admin"] == {"secret draft", "drafts dependent"}

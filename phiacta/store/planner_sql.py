@@ -38,12 +38,18 @@ Every statement therefore takes the two parameters of `Visibility.params()`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from psycopg import sql
 
 from phiacta.store.artifacts import MAX_ARTIFACTS_PER_OWNER, MAX_CLAIMS_PER_ARTIFACT
-from phiacta.store.confidence import confidence_of_claim
+from phiacta.store.confidence import (
+    MAX_LINEAGE_REVIEWS,
+    claim_confidence_value,
+    confidence_of_claim,
+    confidence_of_lineage,
+)
 from phiacta.store.namespaces import NAMESPACE_TREE
 from phiacta.store.provenance import MAX_PROVENANCE_PER_CLAIM
 from phiacta.store.read_plan import (
@@ -60,6 +66,8 @@ from phiacta.store.read_plan import (
     Selection,
     TotalCount,
 )
+from phiacta.store.risk import at_risk_condition
+from phiacta.store.sources import identifiers_of
 from phiacta.store.visibility import claim_visible, claim_visible_sql, hidden_draft
 
 # PostgreSQL functions take at most 100 arguments: a json_build_object of 50 keys.
@@ -89,6 +97,21 @@ TABLES: dict[str, sql.Composable] = {
     "reviews": sql.SQL("reviews"),
     "artifacts": sql.SQL("artifacts"),
     "bundles": sql.SQL("bundles"),
+    # Every review of every version, with the version and lineage it was of (the rows
+    # of store.confidence.LINEAGE_REVIEWS, ordered as it orders them).
+    "versioned_reviews": sql.SQL(
+        "(SELECT c.lineage_id, c.version, r.id, r.created_at "
+        "FROM claims c JOIN reviews r ON r.claim_id = c.id)"
+    ),
+}
+
+# Rows computed from the parent row (alias given) rather than read from a table.
+DERIVED: dict[str, Callable[[str], str]] = {
+    # A claim's confidence from its reviews, one row whatever their number.
+    "confidence": confidence_of_claim,
+    # A claim's lineage, whose confidence and reviews `Claim.lineageConfidence` reads.
+    "lineages": lambda claim: f"SELECT {claim}.lineage_id AS lineage_id",
+    "lineage_confidence": confidence_of_lineage,
 }
 
 # The columns a page carries from its inner query (claims leave their embedding behind).
@@ -111,6 +134,7 @@ COMPUTED: dict[tuple[str, str], sql.SQL] = {
         "NOT EXISTS (SELECT 1 FROM claims newer "
         "WHERE newer.lineage_id = {row}.lineage_id AND newer.version > {row}.version)"
     ),
+    ("sources", "identifiers"): sql.SQL(identifiers_of("{row}")),
     # An incoming edge reads as its type's inverse name.
     ("edges", "inverse_label"): sql.SQL(
         "coalesce((SELECT et.inverse_name FROM edge_types et WHERE et.name = {row}.edge_type), "
@@ -130,6 +154,17 @@ RELATIONS: dict[str, tuple[str, sql.SQL]] = {
     "claim.supersedes": ("claims", sql.SQL("{row}.id = {parent}.supersedes")),
     # One row for every claim, computed from its reviews (store.confidence).
     "claim.confidence": ("confidence", sql.SQL("TRUE")),
+    "claim.lineage": ("lineages", sql.SQL("TRUE")),
+    "lineage.confidence": ("lineage_confidence", sql.SQL("TRUE")),
+    "versioned_review.review": ("reviews", sql.SQL("{row}.id = {parent}.id")),
+    # A position only when the extractor gave one of its indexes.
+    "provenance.position": (
+        "provenance",
+        sql.SQL(
+            "{row}.id = {parent}.id AND num_nonnulls("
+            "{row}.section_index, {row}.paragraph_index, {row}.sentence_index) > 0"
+        ),
+    ),
     "namespace.parent": ("namespaces", sql.SQL("{row}.id = {parent}.parent_id")),
     "edge.source": ("claims", sql.SQL("{row}.id = {parent}.source_id")),
     "edge.target": ("claims", sql.SQL("{row}.id = {parent}.target_id")),
@@ -172,6 +207,12 @@ LISTS: dict[str, ListSpec] = {
         sql.SQL("x.created_at, x.id"),
         MAX_PROVENANCE_PER_CLAIM,
     ),
+    "lineage.reviews": ListSpec(
+        "versioned_reviews",
+        sql.SQL("x.lineage_id = {parent}.lineage_id"),
+        sql.SQL("x.version, x.created_at, x.id"),
+        MAX_LINEAGE_REVIEWS,
+    ),
     "claim.artifacts": ListSpec(
         "artifacts",
         sql.SQL(
@@ -205,50 +246,75 @@ class PageSpec:
     # The link to the parent row (TRUE at the root) and the conditions each role adds.
     link: sql.SQL
     conditions: tuple[tuple[str, sql.SQL], ...]
-    # Conditions that apply when a role is absent (the list's default visibility).
-    unless: tuple[tuple[tuple[str, ...], sql.Composable], ...] = ()
 
 
-# Conditions on the page's candidate row `x` (`{row}` in computed columns).
-CLAIM_CONDITIONS: tuple[tuple[str, sql.SQL], ...] = (
+# A claim filter's own conditions on the page's candidate row `x`, each by the role of
+# its parameter (`{value}`): `store.claims._conditions`, composed with psycopg.sql. The
+# namespace is matched by path through the namespace tree, as the resolvers match it.
+CLAIM_FILTER: tuple[tuple[str, sql.SQL], ...] = (
     (
         "namespace",
-        sql.SQL("x.namespace_id IN (SELECT id FROM tree WHERE path = {namespace}::text)"),
+        sql.SQL("x.namespace_id IN (SELECT id FROM tree WHERE path = {value}::text)"),
     ),
     (
         "namespace_subtree",
         sql.SQL(
-            "x.namespace_id IN (SELECT id FROM tree WHERE path = {namespace_subtree}::text "
-            "OR starts_with(path, {namespace_subtree}::text || '.'))"
+            "x.namespace_id IN (SELECT id FROM tree WHERE path = {value}::text "
+            "OR starts_with(path, {value}::text || '.'))"
         ),
     ),
-    ("claim_types", sql.SQL("x.claim_type = ANY({claim_types}::text[])")),
-    ("statuses", sql.SQL("x.status = ANY({statuses}::text[])")),
-    ("created_by", sql.SQL("x.created_by = {created_by}::uuid")),
+    ("claim_types", sql.SQL("x.claim_type = ANY({value}::text[])")),
+    ("statuses", sql.SQL("x.status = ANY({value}::text[])")),
+    ("created_by", sql.SQL("x.created_by = {value}::uuid")),
     (
         "source",
         sql.SQL(
             "EXISTS (SELECT 1 FROM provenance pv "
-            "WHERE pv.claim_id = x.id AND pv.source_id = {source}::uuid)"
+            "WHERE pv.claim_id = x.id AND pv.source_id = {value}::uuid)"
         ),
     ),
+    ("attrs", sql.SQL("x.attrs @> {value}::jsonb")),
+    ("created_after", sql.SQL("x.created_at >= {value}::timestamptz")),
+    ("created_before", sql.SQL("x.created_at < {value}::timestamptz")),
+    (
+        "epistemic_statuses",
+        sql.SQL(
+            claim_confidence_value("weighted_epistemic_status", "x") + " = ANY({value}::text[])"
+        ),
+    ),
+    (
+        "min_confidence",
+        sql.SQL(
+            claim_confidence_value("weighted_mean_endorsement_confidence", "x")
+            + " >= {value}::float8"
+        ),
+    ),
+)
+# Markers of a filter (present when true, never values): whether the claim stands on a
+# retracted claim, and the nested filters `or` (one marker per branch) and `not`.
+AT_RISK, NOT_AT_RISK, NOT = "at_risk", "not_at_risk", "not"
+
+
+def or_branch(index: int) -> str:
+    return f"or{index}"
+
+
+def filter_param(prefix: str, role: str) -> str:
+    """The parameter of `role` in the claim filter whose parameters are named under
+    `prefix` (a nested filter's prefix is its parent's and its place: `p3_or1_not`)."""
+    return f"{prefix}_{role}"
+
+
+# The scope of a claim list, decided by its top-level filter alone: latest versions
+# only (`latestOnly`), and retracted claims left out unless `statuses` or
+# `includeRetracted` is given (store.claims.claim_filter_sql).
+CLAIM_SCOPE: tuple[tuple[str, sql.SQL], ...] = (
     ("latest_only", COMPUTED[("claims", "is_latest")]),
-    ("attrs", sql.SQL("x.attrs @> {attrs}::jsonb")),
-    ("created_after", sql.SQL("x.created_at >= {created_after}::timestamptz")),
-    ("created_before", sql.SQL("x.created_at < {created_before}::timestamptz")),
+    ("not_retracted", sql.SQL("x.status <> 'retracted'")),
 )
 
-# The rule of store.claims.claim_filter_sql: without `statuses` or `includeRetracted`,
-# retracted claims are left out of a list.
-NOT_RETRACTED = sql.SQL("x.status <> 'retracted'")
-
 PAGES: dict[str, PageSpec] = {
-    "claims": PageSpec(
-        "claims",
-        sql.SQL(claim_visible("x")),
-        CLAIM_CONDITIONS,
-        ((("statuses", "include_retracted"), NOT_RETRACTED),),
-    ),
+    "claims": PageSpec("claims", sql.SQL(claim_visible("x")), CLAIM_SCOPE),
     # The parent claim is one the caller sees; the other end of each edge is probed.
     "claim.outgoing": PageSpec(
         "edges",
@@ -267,7 +333,7 @@ PAGES: dict[str, PageSpec] = {
 def statement(plan: ReadPlan, present: frozenset[str]) -> str:
     """The statement answering `plan`, for a request whose bound parameters are
     `present` (the others are None or False); its text, ready to prepare."""
-    builder = _Builder(present)
+    builder = _Builder(present, plan.risk_depth)
     data = builder.object_json(plan.fields, None)
     # PostgreSQL never evaluates a CTE no part of the statement reads.
     query = sql.SQL("{} SELECT ({})::text").format(sql.SQL(NAMESPACE_TREE), data)
@@ -291,8 +357,9 @@ def _fits(fields: tuple[Selection, ...] | tuple[object, ...]) -> bool:
 
 
 class _Builder:
-    def __init__(self, present: frozenset[str]) -> None:
+    def __init__(self, present: frozenset[str], risk_depth: int) -> None:
         self.present = present
+        self.risk_depth = risk_depth
         self.aliases = 0
 
     def alias(self) -> sql.Identifier:
@@ -337,10 +404,11 @@ class _Builder:
         if table == "claims":
             where = sql.SQL("{} AND {}").format(where, claim_visible_sql(f"t{self.aliases}"))
         source: sql.Composable
-        if table == "confidence":
-            # A derived row correlated with the claim (`parent`, a constant alias).
+        derived = DERIVED.get(table)
+        if derived is not None:
+            # A row computed from its parent's (`parent`, a constant alias).
             assert parent is not None
-            source = sql.SQL("({})").format(sql.SQL(confidence_of_claim(parent.as_string())))
+            source = sql.SQL("({})").format(sql.SQL(derived(parent.as_string())))
         else:
             source = TABLES[table]
         return sql.SQL("(SELECT {} FROM {} {} WHERE {})").format(
@@ -379,10 +447,35 @@ class _Builder:
         for role, condition in spec.conditions:
             if names.get(role) in self.present:
                 parts.append(condition.format(row=sql.SQL("x"), **params))
-        for roles, default in spec.unless:
-            if not any(names.get(role) in self.present for role in roles):
-                parts.append(default)
+        if field.filter is not None:
+            parts += self.claim_filter(field.filter)
         return sql.SQL(" AND ").join(parts)
+
+    def claim_filter(self, prefix: str) -> list[sql.Composable]:
+        """The conditions of the claim filter named under `prefix`, as
+        `store.claims._conditions` makes them: its own, then `or` and `not`."""
+        parts: list[sql.Composable] = []
+        for role, condition in CLAIM_FILTER:
+            name = filter_param(prefix, role)
+            if name in self.present:
+                parts.append(condition.format(value=sql.Placeholder(name)))
+        risk = sql.SQL(at_risk_condition(self.risk_depth, "x"))
+        if filter_param(prefix, AT_RISK) in self.present:
+            parts.append(risk)
+        if filter_param(prefix, NOT_AT_RISK) in self.present:
+            parts.append(sql.SQL("NOT {}").format(risk))
+        branches: list[sql.Composable] = []
+        while filter_param(prefix, or_branch(len(branches))) in self.present:
+            branch = filter_param(prefix, or_branch(len(branches)))
+            branches.append(sql.SQL("({})").format(_all(self.claim_filter(branch))))
+        if branches:
+            parts.append(sql.SQL("({})").format(sql.SQL(" OR ").join(branches)))
+        if filter_param(prefix, NOT) in self.present:
+            negated = _all(self.claim_filter(filter_param(prefix, NOT)))
+            # coalesce: a condition NULL for a row (no creator) is false, so its negation
+            # holds; `not` is the complement, never three-valued.
+            parts.append(sql.SQL("NOT coalesce(({}), false)").format(negated))
+        return parts
 
     def page(self, field: Page, parent: sql.Identifier | None) -> sql.Composed:
         spec = PAGES[field.via]
@@ -462,6 +555,11 @@ class _Builder:
         return sql.SQL("(array_agg({} ORDER BY {}.n__ {}) FILTER (WHERE {}))[1]").format(
             page.cursor(), page.row, direction, in_page
         )
+
+
+def _all(conditions: list[sql.Composable]) -> sql.Composable:
+    """The conjunction of `conditions`; TRUE for none."""
+    return sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("TRUE")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from phiacta.config import DEFAULT_MAX_TRAVERSAL_DEPTH
+
 Roles = tuple[tuple[str, str], ...]
 
 
@@ -112,6 +114,10 @@ class Page:
     cursor_kinds: tuple[str, str]
     parts: tuple[PageEdges | PageInfo | TotalCount | Constant, ...]
     roles: Roles = ()
+    # A claim list's filter: the prefix its parameters are named under, nested filters
+    # (`or`, `not`) included (`planner_sql.filter_param`); which are present decides
+    # the conditions, so a filter's shape is the request's, not the plan's.
+    filter: str | None = None
 
 
 Selection = Column | Constant | Related | RowList | Page
@@ -122,9 +128,12 @@ class ReadPlan:
     """The `data` object of a query: its root fields, each with its parameters."""
 
     fields: tuple[Selection, ...]
+    # How many dependency steps make a claim at risk (settings.max_traversal_depth).
+    risk_depth: int = DEFAULT_MAX_TRAVERSAL_DEPTH
 
     def params(self) -> frozenset[str]:
-        """Every parameter name the plan uses."""
+        """Every parameter name the plan's roles use (a claim filter's are named under
+        its prefix, `Page.filter`)."""
         return frozenset(name for role, name in _roles(self.fields))
 
 

@@ -166,12 +166,13 @@ async def _retracted_among(conn: Connection, ids: list[UUID]) -> list[UUID]:
     return [row[0] for row in await cur.fetchall()]
 
 
-def at_risk_condition(max_depth: int) -> str:
-    """The condition (on alias `c`) that a claim stands on a retracted claim: the
-    dependents of every retracted newest version, walked to `max_depth` (a constant of
-    the settings, never client input). Uses the caller's visibility parameters."""
+def at_risk_condition(max_depth: int, claim: str = "c") -> str:
+    """The condition (on the claim row `claim`, a constant alias of the calling
+    statement) that a claim stands on a retracted claim: the dependents of every
+    retracted newest version, walked to `max_depth` (a constant of the settings, never
+    client input). Uses the caller's visibility parameters."""
     depth = int(max_depth)
-    return f"""c.id IN (
+    return f"""{claim}.id IN (
         WITH RECURSIVE risk(id, depth) AS (
             SELECT r.id, 0
             FROM claims r

@@ -7,16 +7,18 @@ a binder that turns the request's arguments into the plan's parameters. Per requ
 (`phiacta.store.planner_sql.statement`) is made once per document and set of present
 parameters, and prepared on each connection.
 
-Covered: `claim(id)` and `claims(filter, first, after, orderBy)` with a claim's
-scalars, `confidence` (its model given in the document), `createdBy`, `namespace`
-(with `parent` and `children`), `supersedes`, `versions`, `provenance`, `reviews`,
+Covered: `claim(id)` and `claims(filter, first, after, orderBy)` (every condition of
+`ClaimFilter`, `atRisk`, the confidence ones and nested `or`/`not` included) with a
+claim's scalars, `confidence` and `lineageConfidence` (their model given in the
+document), `createdBy`, `namespace` (with `parent` and `children`), `supersedes`,
+`versions`, `provenance` (with `position` and its source's `identifiers`), `reviews`,
 `artifacts` and `outgoing`/`incoming` pages whose edges carry their scalars, `label`,
 `type`, `createdBy` and `source`/`target` claims, nested again; `agent`, `source`,
 `bundle` by id, `edgeTypes`, `namespaces`; and `__typename` anywhere. Anything else
-(another field, a directive, an abstract type, a field asked twice under one name, a
-filter condition such as `atRisk` or `or`) makes `plan_reads` return None, and so does
-a request whose arguments the resolvers would refuse (`NotCovered` from `bind`): those
-run through the executor, whose answer (errors, codes, paths) is the reference.
+(another field such as `Claim.atRisk` or `similar`, a directive, an abstract type, a
+field asked twice under one name) makes `plan_reads` return None, and so does a request
+whose arguments the resolvers would refuse (`NotCovered` from `bind`): those run
+through the executor, whose answer (errors, codes, paths) is the reference.
 
 A plan sees what the caller's resolvers would: every statement applies the drafts rule
 of `store.visibility` with the caller's `Visibility`, and runs on the request's read
@@ -26,7 +28,7 @@ target (`Context.connection`: a replica, or the primary for read-your-writes).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as default
 from typing import Any
 from uuid import UUID
@@ -54,8 +56,10 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from psycopg.types.json import Jsonb
 
+from phiacta.config import DEFAULT_MAX_TRAVERSAL_DEPTH
 from phiacta.db.replicas import ReplicaUnavailable
 from phiacta.errors import ValidationFailed
+from phiacta.graphql.fields.claims import MAX_FILTER_BRANCHES, MAX_FILTER_DEPTH, SUBTREE_SUFFIX
 from phiacta.graphql.fields.namespaces import parse_namespace_path
 from phiacta.graphql.pagination import time_page
 from phiacta.ingest.validate import parse_uuid
@@ -77,7 +81,6 @@ from phiacta.store.read_plan import (
 )
 from phiacta.store.visibility import Visibility
 
-SUBTREE_SUFFIX = ".*"
 # Distinct sets of present parameters (filters given or not) kept per document.
 MAX_STATEMENTS_PER_PLAN = 64
 
@@ -141,6 +144,7 @@ TYPES: dict[str, TypeMap] = {
             "submittedById": "submitted_by",
             "attrs": "attrs",
             "createdAt": "created_at",
+            "identifiers": "identifiers",
         },
         enums={"sourceType": "source_type"},
         related={"submittedBy": "source.submitted_by"},
@@ -162,7 +166,21 @@ TYPES: dict[str, TypeMap] = {
             "claim": "provenance.claim",
             "source": "provenance.source",
             "extractedBy": "provenance.extracted_by",
+            "position": "provenance.position",
         },
+    ),
+    "ReadingPosition": TypeMap(
+        "provenance",
+        {
+            "sectionIndex": "section_index",
+            "paragraphIndex": "paragraph_index",
+            "sentenceIndex": "sentence_index",
+        },
+    ),
+    "VersionedReview": TypeMap(
+        "versioned_reviews",
+        {"version": "version"},
+        related={"review": "versioned_review.review"},
     ),
     "Review": TypeMap(
         "reviews",
@@ -226,6 +244,7 @@ TYPES: dict[str, TypeMap] = {
             "trustScore": "trust_score",
             "attrs": "attrs",
             "createdAt": "created_at",
+            "ownedById": "owned_by",
         },
         enums={"agentType": "agent_type"},
     ),
@@ -368,9 +387,14 @@ class PlannedReads:
 
 
 def plan_reads(
-    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    *,
+    risk_depth: int = DEFAULT_MAX_TRAVERSAL_DEPTH,
 ) -> PlannedReads | None:
-    """The plan of a validated query document, or None when it is not covered."""
+    """The plan of a validated query document, or None when it is not covered;
+    `risk_depth` is the server's `max_traversal_depth` (what makes a claim at risk)."""
     operation = get_operation_ast(document, operation_name)
     if operation is None or operation.operation is not OperationType.QUERY:
         return None
@@ -381,7 +405,7 @@ def plan_reads(
         return None
     if all(isinstance(field, Constant) for field in fields):
         return None  # `{ __typename }` and the like: the executor needs no database
-    plan = ReadPlan(fields)
+    plan = ReadPlan(fields, risk_depth)
     if not planner_sql.fits(plan):
         return None
     return PlannedReads(plan, operation, tuple(planner.binders))
@@ -448,18 +472,28 @@ class _Planner:
     def confidence(self, key: str, node: FieldNode) -> Related:
         """`Claim.confidence(model:)`, planned when the document decides the model (no
         argument, or an enum literal); a model given by a variable is left to the executor."""
-        model = "TRUST_WEIGHTED"
-        for argument in node.arguments or ():
-            if argument.name.value != "model" or not isinstance(argument.value, EnumValueNode):
-                raise NotCovered("a confidence model given by a variable")
-            model = argument.value.value
-        if model not in CONFIDENCE_MODELS:
-            raise NotCovered(f"confidence model {model}")
-        return Related(
-            key,
-            "claim.confidence",
-            self.node("Confidence", node, mapping=CONFIDENCE_MODELS[model]),
-        )
+        mapping = _confidence_model(node)
+        return Related(key, "claim.confidence", self.node("Confidence", node, mapping=mapping))
+
+    def lineage_confidence(self, key: str, node: FieldNode) -> Related:
+        """`Claim.lineageConfidence(model:)`: the lineage's confidence under the model (as
+        for `confidence`) and every review of every version."""
+        mapping = _confidence_model(node)
+        fields: list[Selection] = []
+        for field in self.selections(node.selection_set):
+            part_key = (field.alias or field.name).value
+            name = field.name.value
+            if name == "__typename":
+                fields.append(Constant(part_key, "LineageConfidence"))
+            elif name == "confidence":
+                confidence = self.node("Confidence", field, mapping=mapping)
+                fields.append(Related(part_key, "lineage.confidence", confidence))
+            elif name == "reviews":
+                reviews = self.node("VersionedReview", field)
+                fields.append(RowList(part_key, "lineage.reviews", reviews))
+            else:
+                raise NotCovered(f"LineageConfidence.{name}")
+        return Related(key, "claim.lineage", Node("lineages", tuple(fields)))
 
     def by_id(self, key: str, node: FieldNode, definition: GraphQLField, field: str) -> Related:
         name = self.param()
@@ -474,20 +508,23 @@ class _Planner:
 
     def claims_page(self, key: str, node: FieldNode, definition: GraphQLField) -> Page:
         roles = {role: self.param() for role in _CLAIMS_ROLES}
+        prefix = self.param()
 
         def bind(variables: VariableValues) -> Params:
             args = get_argument_values(definition, node, variables)
             order = args["orderBy"]
-            values = _claims_filter(args.get("filter"))
+            filter = args.get("filter")
+            values = _claims_scope(filter)
             kind = f"claims:{order.value}"
             values |= _page(args.get("first"), args.get("after"), kind)
             values["descending"] = order.value == "created_at_desc"
-            return {roles[role]: value for role, value in values.items()}
+            params = {roles[role]: value for role, value in values.items()}
+            return params | (_filter_params(filter, prefix) if filter is not None else {})
 
         self.binders.append(bind)
         # The cursor kind depends on orderBy, a request value: the statement for each
         # order (the `descending` parameter present or not) has its own.
-        return self.page(
+        page = self.page(
             key,
             node,
             "claims",
@@ -495,6 +532,7 @@ class _Planner:
             roles,
             kinds=("claims:created_at_asc", "claims:created_at_desc"),
         )
+        return replace(page, filter=prefix)
 
     def edge_page(self, key: str, node: FieldNode, definition: GraphQLField, via: str) -> Page:
         roles = {role: self.param() for role in ("first", "after_at", "after_id", "edge_types")}
@@ -614,6 +652,8 @@ class _Planner:
         target = get_named_type(definition.type).name
         if type_name == "Claim" and name == "confidence":
             return self.confidence(key, field)
+        if type_name == "Claim" and name == "lineageConfidence":
+            return self.lineage_confidence(key, field)
         if name in mapping.related and target in TYPES:
             return Related(key, mapping.related[name], self.node(target, field))
         if name in mapping.lists and target in TYPES:
@@ -626,23 +666,20 @@ class _Planner:
         raise NotCovered(f"{type_name}.{name}")
 
 
-_CLAIMS_ROLES = (
-    "first",
-    "after_at",
-    "after_id",
-    "descending",
-    "namespace",
-    "namespace_subtree",
-    "claim_types",
-    "statuses",
-    "created_by",
-    "source",
-    "latest_only",
-    "include_retracted",
-    "attrs",
-    "created_after",
-    "created_before",
-)
+_CLAIMS_ROLES = ("first", "after_at", "after_id", "descending", "latest_only", "not_retracted")
+
+
+def _confidence_model(node: FieldNode) -> TypeMap:
+    """The `Confidence` of the model a field's `model` argument names: its default
+    (TRUST_WEIGHTED) or an enum literal; a model given by a variable is NotCovered."""
+    model = "TRUST_WEIGHTED"
+    for argument in node.arguments or ():
+        if argument.name.value != "model" or not isinstance(argument.value, EnumValueNode):
+            raise NotCovered("a confidence model given by a variable")
+        model = argument.value.value
+    if model not in CONFIDENCE_MODELS:
+        raise NotCovered(f"confidence model {model}")
+    return CONFIDENCE_MODELS[model]
 
 
 def _uuid(value: object) -> UUID:
@@ -658,24 +695,6 @@ def _optional_uuid(value: object) -> UUID | None:
     return None if value is None else _uuid(value)
 
 
-# ClaimFilter's fields the plan answers; any other one given (`atRisk`, the confidence
-# conditions, `or`, `not`) leaves the request to the executor.
-_PLANNED_FILTER_FIELDS = frozenset(
-    {
-        "namespace",
-        "claimTypes",
-        "statuses",
-        "createdBy",
-        "source",
-        "latestOnly",
-        "includeRetracted",
-        "attrs",
-        "createdAfter",
-        "createdBefore",
-    }
-)
-
-
 def _page(first: int | None, after: str | None, kind: str) -> Params:
     """A page's size and keyset, as `time_page` checks them for the resolvers."""
     try:
@@ -686,12 +705,48 @@ def _page(first: int | None, after: str | None, kind: str) -> Params:
     return {"first": args.first, "after_at": after_at, "after_id": after_id}
 
 
-def _claims_filter(filter: Mapping[str, Any] | None) -> Params:
-    """The filter's parameters, as `fields.claims.filter_spec` reads it."""
+def _claims_scope(filter: Mapping[str, Any] | None) -> Params:
+    """What the top-level filter alone decides (`store.claims.claim_filter_sql`): latest
+    versions only, and retracted claims left out unless statuses are named."""
     if filter is None:
-        return {"latest_only": True, "include_retracted": False}
-    if any(value is not None for key, value in filter.items() if key not in _PLANNED_FILTER_FIELDS):
-        raise NotCovered("a filter condition the plan does not answer")
+        return {"latest_only": True, "not_retracted": True}
+    return {
+        "latest_only": bool(filter.get("latestOnly", True)),
+        "not_retracted": not filter.get("statuses") and not filter.get("includeRetracted"),
+    }
+
+
+def _filter_params(filter: Mapping[str, Any], prefix: str, depth: int = 0) -> Params:
+    """A filter's own conditions as parameters named under `prefix`, its nested filters
+    under their own prefixes, as `fields.claims.filter_spec` reads it; NotCovered for a
+    filter `fields.claims.check_filter` refuses."""
+    branches: list[Mapping[str, Any]] | None = filter.get("or")
+    negated: Mapping[str, Any] | None = filter.get("not")
+    if (branches is not None or negated is not None) and depth >= MAX_FILTER_DEPTH:
+        raise NotCovered("filters nested too deep")
+    if branches is not None and not 1 <= len(branches) <= MAX_FILTER_BRANCHES:
+        raise NotCovered("too many or too few `or` filters")
+    minimum = filter.get("minConfidence")
+    if minimum is not None and not 0.0 <= minimum <= 1.0:
+        raise NotCovered("a confidence out of range")
+    values = _own_conditions(filter)
+    at_risk = filter.get("atRisk")
+    values[planner_sql.AT_RISK] = at_risk is True
+    values[planner_sql.NOT_AT_RISK] = at_risk is False
+    params = {planner_sql.filter_param(prefix, role): v for role, v in values.items()}
+    for index, branch in enumerate(branches or ()):
+        name = planner_sql.filter_param(prefix, planner_sql.or_branch(index))
+        params[name] = True
+        params |= _filter_params(branch, name, depth + 1)
+    if negated is not None:
+        name = planner_sql.filter_param(prefix, planner_sql.NOT)
+        params[name] = True
+        params |= _filter_params(negated, name, depth + 1)
+    return params
+
+
+def _own_conditions(filter: Mapping[str, Any]) -> Params:
+    """The values of a filter's own conditions, by role (`planner_sql.CLAIM_FILTER`)."""
     namespace = filter.get("namespace")
     subtree = None
     if namespace is not None:
@@ -709,6 +764,7 @@ def _claims_filter(filter: Mapping[str, Any] | None) -> Params:
     if after is not None and before is not None and after >= before:
         raise NotCovered("an empty time range")
     types, statuses = filter.get("claimTypes"), filter.get("statuses")
+    epistemic, minimum = filter.get("epistemicStatuses"), filter.get("minConfidence")
     return {
         "namespace": namespace,
         "namespace_subtree": subtree,
@@ -716,11 +772,11 @@ def _claims_filter(filter: Mapping[str, Any] | None) -> Params:
         "statuses": [s.value for s in statuses] if statuses else None,
         "created_by": _optional_uuid(filter.get("createdBy")),
         "source": _optional_uuid(filter.get("source")),
-        "latest_only": bool(filter.get("latestOnly", True)),
-        "include_retracted": bool(filter.get("includeRetracted", False)),
         "attrs": Jsonb(attrs) if attrs is not None else None,
         "created_after": after,
         "created_before": before,
+        "epistemic_statuses": [s.value for s in epistemic] if epistemic else None,
+        "min_confidence": float(minimum) if minimum is not None else None,
     }
 
 
