@@ -77,6 +77,8 @@ def wide_graph(make: Factory, graph: dict[str, str]) -> dict[str, str]:
         (paper,),
     )
     bundle = make.bundle(bot, source_id=paper)
+    make.bundle(bot, status="rejected")
+    make.bundle(make.agent("wide-submitter"), source_id=paper)
     make.artifact(claims[:3], bundle_id=bundle, description="figure 1")
     make.artifact([claims[0]], description="loose table")
     positions = [(None, None, None), (1, None, None), (2, 3, 0)]
@@ -167,7 +169,6 @@ def test_a_plan_is_data_printed_and_compared_without_a_database() -> None:
         "{ claims { totalCount totalCount } }",
         """query ($m: ConfidenceModel!) { claim(id: "00000000-0000-0000-0000-000000000001") {
         confidence(model: $m) { reviewCount } } }""",
-        "{ agents { totalCount } }",
         "{ __schema { queryType { name } } }",
         "{ __typename }",  # nothing to read: the executor answers without the database
         'mutation { createAgent(input: {name: "x", agentType: HUMAN}) { id } }',
@@ -310,12 +311,35 @@ PLANNER_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
         source(id: $s) { identifiers } }""",
         {"s": "paper"},
     ),
+    (
+        "agents, sources and bundles pages",
+        """query ($bot: ID!) {
+        agents(first: 3) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor
+          endCursor } edges { cursor node { id name agentType ownedById createdAt } } }
+        pipelines: agents(agentType: PIPELINE) { totalCount edges { node { name } } }
+        sources(first: 2) { totalCount pageInfo { hasNextPage endCursor } edges { cursor
+          node { id title identifiers submittedBy { name } } } }
+        papers: sources(sourceType: PAPER, externalRef: "https://doi.org/10.1000/WIDE") {
+          totalCount edges { node { title identifiers } } }
+        bundles(first: 2) { totalCount pageInfo { hasNextPage endCursor } edges { cursor
+          node { id status submittedAt submittedBy { name } source { title }
+                 artifacts { description claims { content } } } } }
+        mine: bundles(submittedBy: $bot, status: ACCEPTED) { totalCount
+          edges { node { id } } }
+        none: bundles(idempotencyKey: "") { totalCount } }""",
+        {"bot": "bot"},
+    ),
+    (
+        "a bad submitter",
+        '{ bundles(submittedBy: "nope") { totalCount } }',
+        {},
+    ),
     ("too large a page", "{ claims(first: 500) { totalCount } }", {}),
     ("a bad namespace", '{ claims(filter: {namespace: "Not Valid"}) { totalCount } }', {}),
 ]
 
 
-REFUSED = {"too large a page", "a bad namespace"}
+REFUSED = {"too large a page", "a bad namespace", "a bad submitter"}
 
 
 def _compare(
@@ -490,6 +514,24 @@ def test_pages_continue_from_either_paths_cursors(
             break
         after = page["pageInfo"]["endCursor"]
     assert len(seen) == len(set(seen)) >= 10
+
+
+@pytest.mark.parametrize("name", ["agents", "sources", "bundles"])
+def test_root_pages_continue_from_either_paths_cursors(
+    client: httpx.Client, executor_client: httpx.Client, wide_graph: dict[str, str], name: str
+) -> None:
+    query = f"""query ($after: String) {{ {name}(first: 2, after: $after) {{ totalCount
+    pageInfo {{ hasNextPage hasPreviousPage endCursor }} edges {{ cursor node {{ id }} }} }} }}"""
+    after = None
+    seen: list[str] = []
+    for clients in ((client, executor_client), (executor_client, client)) * 10:
+        body = _compare(*clients, query, {"after": after}, by_plan=clients[0] is client)
+        page = body["data"][name]
+        seen += [edge["node"]["id"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) == page["totalCount"] >= 2
 
 
 def _statement_runs(
@@ -669,6 +711,8 @@ def claims_documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         "n": draw(st.none() | st.integers(-1, 4)),
         "o": draw(st.sampled_from(["CREATED_AT_ASC", "CREATED_AT_DESC"])),
     }
+    if draw(st.integers(0, 4)) == 0:
+        return draw(root_page_documents())
     if draw(st.booleans()):
         document = f"query ($id: ID!) {{ claim(id: $id) {node} }}"
         ids = ["claim", "first", "wide", "draft", "revised"]
@@ -680,6 +724,56 @@ def claims_documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         f"{{ claims(filter: $f, first: $n, orderBy: $o) {{ {' '.join(picked)} }} }}"
     )
     return document, variables
+
+
+ROOT_PAGES = {
+    "agents": (
+        AGENT_SCALARS,
+        {"agentType": st.sampled_from(["HUMAN", "AI", "PIPELINE"])},
+    ),
+    "sources": (
+        ["id", "title", "sourceType", "identifiers", "createdAt", "submittedBy { name }"],
+        {
+            "sourceType": st.sampled_from(["PAPER", "DATASET"]),
+            "externalRef": st.sampled_from(["10.1000/wide", "arxiv:2101.00001", "nowhere"]),
+        },
+    ),
+    "bundles": (
+        [
+            "id",
+            "status",
+            "claimCount",
+            "submittedAt",
+            "submittedBy { name }",
+            "source { title identifiers }",
+            "artifacts { description claims { content } }",
+        ],
+        {
+            "status": st.sampled_from(["ACCEPTED", "REJECTED"]),
+            "idempotencyKey": st.sampled_from(["", "unknown"]),
+        },
+    ),
+}
+
+
+@st.composite
+def root_page_documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    name = draw(st.sampled_from(sorted(ROOT_PAGES)))
+    fields, conditions = ROOT_PAGES[name]
+    args = draw(st.fixed_dictionaries({}, optional=conditions))
+    args["first"] = draw(st.none() | st.integers(-1, 3))
+    declared = {"agentType": "AgentType", "sourceType": "SourceType", "status": "BundleStatus"}
+    variables = ", ".join(f"${k}: {declared.get(k, 'String')}" for k in args if k != "first")
+    used = ", ".join(f"{k}: ${k}" for k in args if k != "first")
+    parts = [
+        "totalCount",
+        "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }",
+        "edges { cursor node " + _object(draw, fields) + " }",
+    ]
+    picked = draw(st.lists(st.sampled_from(parts), min_size=1, max_size=3, unique=True))
+    header = f"query ($first: Int{', ' + variables if variables else ''})"
+    arguments = f"(first: $first{', ' + used if used else ''})"
+    return f"{header} {{ {name}{arguments} {{ {' '.join(picked)} }} }}", args
 
 
 def test_generated_reads_answer_alike(

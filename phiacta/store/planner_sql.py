@@ -125,6 +125,9 @@ PAGE_COLUMNS: dict[str, sql.Composable] = {
         "x.source_provenance, x.attrs, x.created_at"
     ),
     "reviews": sql.SQL("x.*"),
+    "agents": sql.SQL("x.*"),
+    "sources": sql.SQL("x.*"),
+    "bundles": sql.SQL("x.*"),
 }
 
 # Columns computed from the row (`{row}` is its alias).
@@ -246,6 +249,8 @@ class PageSpec:
     # The link to the parent row (TRUE at the root) and the conditions each role adds.
     link: sql.SQL
     conditions: tuple[tuple[str, sql.SQL], ...]
+    # The time of the keyset order (`time, id`), which cursors carry.
+    time: str = "created_at"
 
 
 # A claim filter's own conditions on the page's candidate row `x`, each by the role of
@@ -322,6 +327,36 @@ PAGES: dict[str, PageSpec] = {
         (("edge_types", sql.SQL("x.edge_type = ANY({edge_types}::text[])")),),
     ),
     "claim.reviews": PageSpec("reviews", sql.SQL("x.claim_id = {parent}.id"), ()),
+    # The root lists of agents, sources and bundles (store.agents.list_agents,
+    # store.sources.list_sources, store.bundles.list_bundles).
+    "root.agents": PageSpec(
+        "agents", sql.SQL("TRUE"), (("agent_type", sql.SQL("x.agent_type = {agent_type}::text")),)
+    ),
+    "root.sources": PageSpec(
+        "sources",
+        sql.SQL("TRUE"),
+        (
+            ("source_type", sql.SQL("x.source_type = {source_type}::text")),
+            # Any identifier of the source, in its canonical spelling.
+            (
+                "external_ref",
+                sql.SQL(
+                    "EXISTS (SELECT 1 FROM source_identifiers si "
+                    "WHERE si.source_id = x.id AND si.identifier = {external_ref}::text)"
+                ),
+            ),
+        ),
+    ),
+    "root.bundles": PageSpec(
+        "bundles",
+        sql.SQL("TRUE"),
+        (
+            ("idempotency_key", sql.SQL("x.idempotency_key = {idempotency_key}::text")),
+            ("submitted_by", sql.SQL("x.submitted_by = {submitted_by}::uuid")),
+            ("status", sql.SQL("x.status = {status}::text")),
+        ),
+        time="submitted_at",
+    ),
     "claim.incoming": PageSpec(
         "edges",
         sql.SQL("x.target_id = {parent}.id AND NOT " + hidden_draft("x.source_id")),
@@ -486,11 +521,12 @@ class _Builder:
         after = names.get("after_at") in self.present
         where = self.conditions(spec, field, parent)
         keyset: sql.Composable = sql.SQL("")
+        time = sql.SQL(spec.time)
         if after:
-            keyset = sql.SQL(" AND (x.created_at, x.id) {} ({}::timestamptz, {}::uuid)").format(
-                sql.SQL("<" if descending else ">"), params["after_at"], params["after_id"]
+            keyset = sql.SQL(" AND (x.{}, x.id) {} ({}::timestamptz, {}::uuid)").format(
+                time, sql.SQL("<" if descending else ">"), params["after_at"], params["after_id"]
             )
-        order = sql.SQL("x.created_at {dir}, x.id {dir}").format(dir=direction)
+        order = sql.SQL("x.{time} {dir}, x.id {dir}").format(time=time, dir=direction)
         first = sql.SQL("{}::int").format(params["first"])
         inner = sql.SQL(
             "SELECT {columns}, row_number() OVER (ORDER BY {order}) AS n__ "
@@ -506,7 +542,7 @@ class _Builder:
         row = self.alias()
         count = sql.SQL("(SELECT count(*) FROM {} x WHERE {})").format(TABLES[spec.table], where)
         kind = field.cursor_kinds[descending]
-        context = _PageContext(row, spec.table, kind, first, after, count)
+        context = _PageContext(row, spec.table, kind, first, after, count, time)
         pairs: list[sql.Composable] = []
         for part in field.parts:
             pairs += [sql.Literal(part.key), self.page_part(part, context)]
@@ -570,9 +606,10 @@ class _PageContext:
     first: sql.Composable
     after: bool
     count: sql.Composable
+    time: sql.SQL
 
     def cursor(self) -> sql.Composed:
-        """`encode_cursor(kind, (created_at ISO, id))`, in SQL."""
+        """`encode_cursor(kind, (time ISO, id))`, in SQL."""
         return sql.SQL(
             "rtrim(translate(encode(convert_to("
             "'[\"' || {kind} || '\",\"' || {created_at} "
@@ -580,5 +617,5 @@ class _PageContext:
         ).format(
             kind=sql.Literal(self.kind),
             row=self.row,
-            created_at=ISO_TIME.format(time=sql.SQL("{}.created_at").format(self.row)),
+            created_at=ISO_TIME.format(time=sql.SQL("{}.{}").format(self.row, self.time)),
         )

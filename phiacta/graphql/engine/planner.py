@@ -14,7 +14,8 @@ document), `createdBy`, `namespace` (with `parent` and `children`), `supersedes`
 `versions`, `provenance` (with `position` and its source's `identifiers`), `reviews`,
 `artifacts` and `outgoing`/`incoming` pages whose edges carry their scalars, `label`,
 `type`, `createdBy` and `source`/`target` claims, nested again; `agent`, `source`,
-`bundle` by id, `edgeTypes`, `namespaces`; and `__typename` anywhere. Anything else
+`bundle` by id and their pages `agents`, `sources`, `bundles` (with every argument),
+`edgeTypes`, `namespaces`; and `__typename` anywhere. Anything else
 (another field such as `Claim.atRisk` or `similar`, a directive, an abstract type, a
 field asked twice under one name) makes `plan_reads` return None, and so does a request
 whose arguments the resolvers would refuse (`NotCovered` from `bind`): those run
@@ -30,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from dataclasses import field as default
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -62,6 +64,7 @@ from phiacta.errors import ValidationFailed
 from phiacta.graphql.fields.claims import MAX_FILTER_BRANCHES, MAX_FILTER_DEPTH, SUBTREE_SUFFIX
 from phiacta.graphql.fields.namespaces import parse_namespace_path
 from phiacta.graphql.pagination import time_page
+from phiacta.identifiers import canonical_identifier
 from phiacta.ingest.validate import parse_uuid
 from phiacta.store import planner_sql
 from phiacta.store.read_plan import (
@@ -340,6 +343,17 @@ ROOT_LISTS = {
 EDGE_LABEL = {"claim.outgoing": "edge_type", "claim.incoming": "inverse_label"}
 PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"})
 
+# Root pages, with the role of each argument that is a condition (`planner_sql.PAGES`).
+ROOT_PAGES = {
+    "agents": {"agentType": "agent_type"},
+    "sources": {"sourceType": "source_type", "externalRef": "external_ref"},
+    "bundles": {
+        "submittedBy": "submitted_by",
+        "status": "status",
+        "idempotencyKey": "idempotency_key",
+    },
+}
+
 Params = dict[str, object]
 Binder = Callable[[VariableValues], Params]
 
@@ -465,6 +479,8 @@ class _Planner:
                 fields.append(RowList(key, via, self.node(type_name, node)))
             elif name == "claims":
                 fields.append(self.claims_page(key, node, query.fields[name]))
+            elif name in ROOT_PAGES:
+                fields.append(self.root_page(key, node, query.fields[name], name))
             else:
                 raise NotCovered(name)
         return tuple(fields)
@@ -533,6 +549,25 @@ class _Planner:
             kinds=("claims:created_at_asc", "claims:created_at_desc"),
         )
         return replace(page, filter=prefix)
+
+    def root_page(self, key: str, node: FieldNode, definition: GraphQLField, name: str) -> Page:
+        """`agents`, `sources` or `bundles`: a page of the root, its arguments bound as
+        the resolvers of `fields.lists` read them."""
+        conditions = ROOT_PAGES[name]
+        roles = {role: self.param() for role in ("first", "after_at", "after_id", "descending")}
+        roles |= {role: self.param() for role in conditions.values()}
+
+        def bind(variables: VariableValues) -> Params:
+            args = get_argument_values(definition, node, variables)
+            values = _page(args.get("first"), args.get("after"), name)
+            values["descending"] = name == "bundles"  # newest first
+            for argument, role in conditions.items():
+                values[role] = _root_condition(role, args.get(argument))
+            return {roles[role]: value for role, value in values.items()}
+
+        self.binders.append(bind)
+        node_type = get_named_type(definition.type).name.removesuffix("Connection")
+        return self.page(key, node, f"root.{name}", node_type, roles, kinds=(name, name))
 
     def edge_page(self, key: str, node: FieldNode, definition: GraphQLField, via: str) -> Page:
         roles = {role: self.param() for role in ("first", "after_at", "after_id", "edge_types")}
@@ -667,6 +702,20 @@ class _Planner:
 
 
 _CLAIMS_ROLES = ("first", "after_at", "after_id", "descending", "latest_only", "not_retracted")
+
+
+def _root_condition(role: str, value: Any) -> object:
+    """A root page's argument as its resolver reads it: an enum by its stored value, an
+    id as a UUID, an external reference in its canonical spelling."""
+    if value is None:
+        return None
+    if isinstance(value, Enum):
+        return value.value
+    if role == "submitted_by":
+        return _uuid(value)
+    if role == "external_ref":
+        return canonical_identifier(value)
+    return value
 
 
 def _confidence_model(node: FieldNode) -> TypeMap:
