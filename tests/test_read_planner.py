@@ -273,7 +273,9 @@ PLANNER_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
     (
         "edge types and namespaces",
         """{ edgeTypes { name description inverseName isTransitive isSymmetric
-        isAntiReflexive category attrs createdAt } namespaces { path children { path } } }""",
+        isAntiReflexive category attrs createdAt } namespaces { path children { path } }
+        namespaceTree { __typename name path children { name children { name parent { path } } }
+        } }""",
         {},
     ),
     (

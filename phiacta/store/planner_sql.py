@@ -203,6 +203,10 @@ LISTS: dict[str, ListSpec] = {
         "namespaces", sql.SQL("x.parent_id = {parent}.id"), sql.SQL("x.path")
     ),
     "root.namespaces": ListSpec("namespaces", sql.SQL("TRUE"), sql.SQL("x.path")),
+    # Siblings in path order are in name order (they share the parent's path).
+    "root.namespace_tree": ListSpec(
+        "namespaces", sql.SQL("x.parent_id IS NULL"), sql.SQL("x.path")
+    ),
     "root.edge_types": ListSpec("edge_types", sql.SQL("TRUE"), sql.SQL("x.category, x.name")),
     "claim.provenance": ListSpec(
         "provenance",

@@ -15,7 +15,7 @@ document), `createdBy`, `namespace` (with `parent` and `children`), `supersedes`
 `artifacts` and `outgoing`/`incoming` pages whose edges carry their scalars, `label`,
 `type`, `createdBy` and `source`/`target` claims, nested again; `agent`, `source`,
 `bundle` by id and their pages `agents`, `sources`, `bundles` (with every argument),
-`edgeTypes`, `namespaces`; and `__typename` anywhere. Anything else
+`edgeTypes`, `namespaces`, `namespaceTree`; and `__typename` anywhere. Anything else
 (another field such as `Claim.atRisk` or `similar`, a directive, an abstract type, a
 field asked twice under one name) makes `plan_reads` return None, and so does a request
 whose arguments the resolvers would refuse (`NotCovered` from `bind`): those run
@@ -337,6 +337,7 @@ BY_ID = frozenset({"claim", "agent", "source", "bundle"})
 ROOT_LISTS = {
     "edgeTypes": ("root.edge_types", "EdgeType"),
     "namespaces": ("root.namespaces", "Namespace"),
+    "namespaceTree": ("root.namespace_tree", "Namespace"),
 }
 
 # Where an edge's `label` comes from, by the direction its page was read in.
