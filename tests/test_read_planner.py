@@ -299,6 +299,14 @@ PLANNER_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
         {"a": "revised", "b": "first_version"},
     ),
     (
+        "claims at risk, with their paths",
+        """{ claims(filter: {namespace: "wide.*", includeRetracted: true}, first: 50) { edges {
+        node { content atRisk { __typename isAtRisk retractedAncestors { __typename depth
+          retracted { content status atRisk { isAtRisk } } path { content isLatest } } }
+          alone: atRisk { isAtRisk } paths: atRisk { retractedAncestors { depth } } } } } }""",
+        {},
+    ),
+    (
         "an unreviewed lineage",
         """query ($id: ID!) { claim(id: $id) { lineageConfidence { confidence {
         reviewCount meanEndorsementConfidence endorsementWeight epistemicStatus }
@@ -482,6 +490,31 @@ def test_every_claim_filter_is_answered_by_the_plan(
         assert found == expected
 
 
+def test_a_claims_retracted_premises_are_planned_with_their_paths(
+    client: httpx.Client, executor_client: httpx.Client, wide_graph: dict[str, str]
+) -> None:
+    query = """{ claims(filter: {namespace: "wide.*"}, first: 50, orderBy: CREATED_AT_ASC) {
+    edges { node { content atRisk { isAtRisk retractedAncestors { depth
+      retracted { content } path { content } } } } } } }"""
+    body = _compare(client, executor_client, query, {}, by_plan=True)
+    risks = {
+        edge["node"]["content"]: edge["node"]["atRisk"] for edge in body["data"]["claims"]["edges"]
+    }
+    assert not risks["wide 0"]["isAtRisk"] and risks["wide 0"]["retractedAncestors"] == []
+    premise = {"content": "wide premise"}
+    assert risks["wide 4"] == {
+        "isAtRisk": True,
+        "retractedAncestors": [
+            {
+                "depth": 2,
+                "retracted": premise,
+                "path": [{"content": "wide 4"}, {"content": "wide 5"}, premise],
+            }
+        ],
+    }
+    assert risks["wide 3"]["retractedAncestors"][0]["path"] == [{"content": "wide 3"}, premise]
+
+
 @pytest.mark.parametrize(
     "filter",
     [
@@ -653,6 +686,9 @@ def claim_selection(draw: st.DrawFn, depth: int) -> str:
         "reviews { version review " + _object(draw, REVIEW_FIELDS) + " }",
     ]
     fields.append(f"lineageConfidence{model} " + _object(draw, lineage))
+    ancestor = ["__typename", "depth", "retracted { id status }", "path { id content }"]
+    risk = ["__typename", "isAtRisk", "retractedAncestors " + _object(draw, ancestor)]
+    fields.append("atRisk " + _object(draw, risk))
     fields.append("namespace { path name parent { name } }")
     fields.append("provenance " + _object(draw, PROVENANCE_FIELDS))
     fields.append("artifacts " + _object(draw, ARTIFACT_FIELDS))
@@ -905,6 +941,7 @@ def drafts(database_url: str, make: Factory) -> dict[str, Any]:
             "lineage": str(lineage),
             "newer": str(newer),
             "bundle": str(bundle),
+            "dependent": str(dependent),
         },
         "marker": marker,
     }
@@ -922,6 +959,13 @@ DRAFT_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
         """query ($f: ClaimFilter) { claims(filter: $f, orderBy: CREATED_AT_ASC) { totalCount
         edges { node { content } } } }""",
         {"f": "marker not at risk"},
+    ),
+    (
+        "at risk, with paths through a draft",
+        """query ($a: ID!, $b: ID!) { dependent: claim(id: $a) { ...R } draft: claim(id: $b) {
+        ...R } } fragment R on Claim { atRisk { isAtRisk retractedAncestors { depth
+        retracted { content } path { content } } } }""",
+        {"a": "dependent", "b": "draft"},
     ),
     (
         "a lineage with a draft version",

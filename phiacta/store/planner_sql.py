@@ -66,7 +66,7 @@ from phiacta.store.read_plan import (
     Selection,
     TotalCount,
 )
-from phiacta.store.risk import at_risk_condition
+from phiacta.store.risk import at_risk_condition, retracted_premises_of
 from phiacta.store.sources import identifiers_of
 from phiacta.store.visibility import claim_visible, claim_visible_sql, hidden_draft
 
@@ -105,13 +105,20 @@ TABLES: dict[str, sql.Composable] = {
     ),
 }
 
-# Rows computed from the parent row (alias given) rather than read from a table.
-DERIVED: dict[str, Callable[[str], str]] = {
+# Rows computed from the parent row (its alias) rather than read from a table, given
+# the plan's risk depth.
+DERIVED: dict[str, Callable[[str, int], str]] = {
     # A claim's confidence from its reviews, one row whatever their number.
-    "confidence": confidence_of_claim,
+    "confidence": lambda claim, _: confidence_of_claim(claim),
     # A claim's lineage, whose confidence and reviews `Claim.lineageConfidence` reads.
-    "lineages": lambda claim: f"SELECT {claim}.lineage_id AS lineage_id",
-    "lineage_confidence": confidence_of_lineage,
+    "lineages": lambda claim, _: f"SELECT {claim}.lineage_id AS lineage_id",
+    "lineage_confidence": lambda lineage, _: confidence_of_lineage(lineage),
+    # `Claim.atRisk`: whether any retracted premise is in reach (a column PostgreSQL
+    # drops, walk and all, when the document does not ask for it), and the premises.
+    "at_risk": lambda claim, depth: (
+        f"SELECT {claim}.id AS id, EXISTS ({retracted_premises_of(claim, depth)}) AS is_at_risk"
+    ),
+    "risk_paths": lambda claim, depth: retracted_premises_of(claim, depth),
 }
 
 # The columns a page carries from its inner query (claims leave their embedding behind).
@@ -158,6 +165,8 @@ RELATIONS: dict[str, tuple[str, sql.SQL]] = {
     # One row for every claim, computed from its reviews (store.confidence).
     "claim.confidence": ("confidence", sql.SQL("TRUE")),
     "claim.lineage": ("lineages", sql.SQL("TRUE")),
+    "claim.at_risk": ("at_risk", sql.SQL("TRUE")),
+    "risk_path.retracted": ("claims", sql.SQL("{row}.id = {parent}.retracted_id")),
     "lineage.confidence": ("lineage_confidence", sql.SQL("TRUE")),
     "versioned_review.review": ("reviews", sql.SQL("{row}.id = {parent}.id")),
     # A position only when the extractor gave one of its indexes.
@@ -219,6 +228,15 @@ LISTS: dict[str, ListSpec] = {
         sql.SQL("x.lineage_id = {parent}.lineage_id"),
         sql.SQL("x.version, x.created_at, x.id"),
         MAX_LINEAGE_REVIEWS,
+    ),
+    # Nearest first, as `store.risk.retracted_premises` sorts them (by `str` of the id).
+    "at_risk.ancestors": ListSpec(
+        "risk_paths", sql.SQL("TRUE"), sql.SQL('x.depth, x.retracted_id::text COLLATE "C"')
+    ),
+    "risk_path.path": ListSpec(
+        "claims",
+        sql.SQL("x.id = ANY({parent}.path)"),
+        sql.SQL("array_position({parent}.path, x.id)"),
     ),
     "claim.artifacts": ListSpec(
         "artifacts",
@@ -447,7 +465,7 @@ class _Builder:
         if derived is not None:
             # A row computed from its parent's (`parent`, a constant alias).
             assert parent is not None
-            source = sql.SQL("({})").format(sql.SQL(derived(parent.as_string())))
+            source = sql.SQL("({})").format(sql.SQL(derived(parent.as_string(), self.risk_depth)))
         else:
             source = TABLES[table]
         return sql.SQL("(SELECT {} FROM {} {} WHERE {})").format(
@@ -458,12 +476,17 @@ class _Builder:
         spec = LISTS[field.via]
         row = self.alias()
         limit = sql.SQL(" LIMIT {}").format(sql.Literal(spec.limit)) if spec.limit else sql.SQL("")
+        table = TABLES.get(spec.table)
+        if table is None:  # rows derived from the parent's
+            assert parent is not None
+            derived = DERIVED[spec.table](parent.as_string(), self.risk_depth)
+            table = sql.SQL("({})").format(sql.SQL(derived))
         inner = sql.SQL(
             "SELECT x.*, row_number() OVER (ORDER BY {order}) AS n__ FROM {table} x "
             "WHERE {condition} ORDER BY {order}{limit}"
         ).format(
-            order=spec.order,
-            table=TABLES[spec.table],
+            order=spec.order.format(parent=parent),
+            table=table,
             condition=self.list_condition(spec, parent),
             limit=limit,
         )

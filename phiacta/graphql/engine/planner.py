@@ -10,13 +10,13 @@ parameters, and prepared on each connection.
 Covered: `claim(id)` and `claims(filter, first, after, orderBy)` (every condition of
 `ClaimFilter`, `atRisk`, the confidence ones and nested `or`/`not` included) with a
 claim's scalars, `confidence` and `lineageConfidence` (their model given in the
-document), `createdBy`, `namespace` (with `parent` and `children`), `supersedes`,
-`versions`, `provenance` (with `position` and its source's `identifiers`), `reviews`,
-`artifacts` and `outgoing`/`incoming` pages whose edges carry their scalars, `label`,
-`type`, `createdBy` and `source`/`target` claims, nested again; `agent`, `source`,
-`bundle` by id and their pages `agents`, `sources`, `bundles` (with every argument),
-`edgeTypes`, `namespaces`, `namespaceTree`; and `__typename` anywhere. Anything else
-(another field such as `Claim.atRisk` or `similar`, a directive, an abstract type, a
+document), `atRisk` (with the paths), `createdBy`, `namespace` (with `parent` and
+`children`), `supersedes`, `versions`, `provenance` (with `position` and its source's
+`identifiers`), `reviews`, `artifacts` and `outgoing`/`incoming` pages whose edges carry
+their scalars, `label`, `type`, `createdBy` and `source`/`target` claims, nested again;
+`agent`, `source`, `bundle` by id and their pages `agents`, `sources`, `bundles` (every
+argument), `edgeTypes`, `namespaces`, `namespaceTree`; and `__typename` anywhere.
+Anything else (another field such as `Claim.similar`, a directive, an abstract type, a
 field asked twice under one name) makes `plan_reads` return None, and so does a request
 whose arguments the resolvers would refuse (`NotCovered` from `bind`): those run
 through the executor, whose answer (errors, codes, paths) is the reference.
@@ -129,6 +129,7 @@ TYPES: dict[str, TypeMap] = {
             "createdBy": "claim.created_by",
             "namespace": "claim.namespace",
             "supersedes": "claim.supersedes",
+            "atRisk": "claim.at_risk",
         },
         lists={
             "versions": "claim.versions",
@@ -179,6 +180,15 @@ TYPES: dict[str, TypeMap] = {
             "paragraphIndex": "paragraph_index",
             "sentenceIndex": "sentence_index",
         },
+    ),
+    "AtRisk": TypeMap(
+        "at_risk", {"isAtRisk": "is_at_risk"}, lists={"retractedAncestors": "at_risk.ancestors"}
+    ),
+    "RetractedAncestor": TypeMap(
+        "risk_paths",
+        {"depth": "depth"},
+        related={"retracted": "risk_path.retracted"},
+        lists={"path": "risk_path.path"},
     ),
     "VersionedReview": TypeMap(
         "versioned_reviews",
