@@ -344,12 +344,21 @@ PLANNER_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
         '{ bundles(submittedBy: "nope") { totalCount } }',
         {},
     ),
+    (
+        "claims by ids, in order, unknown and repeated ones included",
+        """query ($a: ID!, $b: ID!, $c: ID!) {
+        claimsByIds(ids: [$a, "00000000-0000-0000-0000-000000000000", $b, $a, $c]) {
+          __typename id content createdBy { name } atRisk { isAtRisk } }
+        none: claimsByIds(ids: []) { id } }""",
+        {"a": "wide", "b": "claim", "c": "draft"},
+    ),
+    ("bad ids", '{ claimsByIds(ids: ["wide", "nope"]) { id } }', {}),
     ("too large a page", "{ claims(first: 500) { totalCount } }", {}),
     ("a bad namespace", '{ claims(filter: {namespace: "Not Valid"}) { totalCount } }', {}),
 ]
 
 
-REFUSED = {"too large a page", "a bad namespace", "a bad submitter"}
+REFUSED = {"too large a page", "a bad namespace", "a bad submitter", "bad ids"}
 
 
 def _compare(
@@ -959,6 +968,12 @@ DRAFT_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
         """query ($f: ClaimFilter) { claims(filter: $f, orderBy: CREATED_AT_ASC) { totalCount
         edges { node { content } } } }""",
         {"f": "marker not at risk"},
+    ),
+    (
+        "claims by ids",
+        """query ($a: ID!, $b: ID!, $c: ID!) { claimsByIds(ids: [$a, $b, $c, $b]) { content
+        status } }""",
+        {"a": "public", "b": "draft", "c": "newer"},
     ),
     (
         "at risk, with paths through a draft",

@@ -62,6 +62,7 @@ from phiacta.store.read_plan import (
     PageInfoField,
     ReadPlan,
     Related,
+    RelatedList,
     RowList,
     Selection,
     TotalCount,
@@ -159,6 +160,7 @@ RELATIONS: dict[str, tuple[str, sql.SQL]] = {
     "root.agent": ("agents", sql.SQL("{row}.id = {id}::uuid")),
     "root.source": ("sources", sql.SQL("{row}.id = {id}::uuid")),
     "root.bundle": ("bundles", sql.SQL("{row}.id = {id}::uuid")),
+    "root.claims_by_ids": ("claims", sql.SQL("{row}.id = {parent}.id")),
     "claim.created_by": ("agents", sql.SQL("{row}.id = {parent}.created_by")),
     "claim.namespace": ("namespaces", sql.SQL("{row}.id = {parent}.namespace_id")),
     "claim.supersedes": ("claims", sql.SQL("{row}.id = {parent}.supersedes")),
@@ -406,7 +408,7 @@ def _fits(fields: tuple[Selection, ...] | tuple[object, ...]) -> bool:
     if len(fields) > MAX_OBJECT_KEYS:
         return False
     for field in fields:
-        if isinstance(field, Related | RowList) and not _fits(field.node.fields):
+        if isinstance(field, Related | RelatedList | RowList) and not _fits(field.node.fields):
             return False
         if isinstance(field, Page | PageEdges | PageInfo) and not _fits(field.parts):
             return False
@@ -452,6 +454,8 @@ class _Builder:
             return self.related(field, row)
         if isinstance(field, RowList):
             return self.row_list(field, row)
+        if isinstance(field, RelatedList):
+            return self.related_list(field)
         return self.page(field, row)
 
     def related(self, field: Related, parent: sql.Identifier | None) -> sql.Composed:
@@ -471,6 +475,16 @@ class _Builder:
         return sql.SQL("(SELECT {} FROM {} {} WHERE {})").format(
             self.object_json(field.node.fields, row, table), source, row, where
         )
+
+    def related_list(self, field: RelatedList) -> sql.Composed:
+        """`(SELECT json_agg(<the row of each id, or null> ORDER BY n) FROM unnest(ids))`."""
+        element = self.alias()
+        related = self.related(Related(field.key, field.via, field.node), element)
+        ids = self.params(field.roles)["ids"]
+        return sql.SQL(
+            "(SELECT coalesce(json_agg({} ORDER BY {}.n), '[]'::json) "
+            "FROM unnest({}::uuid[]) WITH ORDINALITY {}(id, n))"
+        ).format(related, element, ids, element)
 
     def row_list(self, field: RowList, parent: sql.Identifier | None) -> sql.Composed:
         spec = LISTS[field.via]

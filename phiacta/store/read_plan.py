@@ -71,6 +71,18 @@ class RowList:
 
 
 @dataclass(frozen=True)
+class RelatedList:
+    """For each element of the list parameter of role `ids`, in its order, the row
+    reached by `via` (a relation of `planner_sql.RELATIONS` from the element's `id`), or
+    null when there is none."""
+
+    key: str
+    via: str
+    node: Node
+    roles: Roles = ()
+
+
+@dataclass(frozen=True)
 class Cursor:
     key: str
 
@@ -120,7 +132,7 @@ class Page:
     filter: str | None = None
 
 
-Selection = Column | Constant | Related | RowList | Page
+Selection = Column | Constant | Related | RelatedList | RowList | Page
 
 
 @dataclass(frozen=True)
@@ -140,7 +152,7 @@ class ReadPlan:
 def _roles(fields: tuple[Selection, ...]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for field in fields:
-        if isinstance(field, Related):
+        if isinstance(field, Related | RelatedList):
             found += field.roles
             found += _roles(field.node.fields)
         elif isinstance(field, RowList):

@@ -7,9 +7,9 @@ a binder that turns the request's arguments into the plan's parameters. Per requ
 (`phiacta.store.planner_sql.statement`) is made once per document and set of present
 parameters, and prepared on each connection.
 
-Covered: `claim(id)` and `claims(filter, first, after, orderBy)` (every condition of
-`ClaimFilter`, `atRisk`, the confidence ones and nested `or`/`not` included) with a
-claim's scalars, `confidence` and `lineageConfidence` (their model given in the
+Covered: `claim(id)`, `claimsByIds(ids)` and `claims(filter, first, after, orderBy)`
+(every condition of `ClaimFilter`, `atRisk`, the confidence ones and nested `or`/`not`
+included) with a claim's scalars, `confidence` and `lineageConfidence` (their model given in the
 document), `atRisk` (with the paths), `createdBy`, `namespace` (with `parent` and
 `children`), `supersedes`, `versions`, `provenance` (with `position` and its source's
 `identifiers`), `reviews`, `artifacts` and `outgoing`/`incoming` pages whose edges carry
@@ -61,7 +61,12 @@ from psycopg.types.json import Jsonb
 from phiacta.config import DEFAULT_MAX_TRAVERSAL_DEPTH
 from phiacta.db.replicas import ReplicaUnavailable
 from phiacta.errors import ValidationFailed
-from phiacta.graphql.fields.claims import MAX_FILTER_BRANCHES, MAX_FILTER_DEPTH, SUBTREE_SUFFIX
+from phiacta.graphql.fields.claims import (
+    MAX_CLAIMS_BY_IDS,
+    MAX_FILTER_BRANCHES,
+    MAX_FILTER_DEPTH,
+    SUBTREE_SUFFIX,
+)
 from phiacta.graphql.fields.namespaces import parse_namespace_path
 from phiacta.graphql.pagination import time_page
 from phiacta.identifiers import canonical_identifier
@@ -78,6 +83,7 @@ from phiacta.store.read_plan import (
     PageInfoField,
     ReadPlan,
     Related,
+    RelatedList,
     RowList,
     Selection,
     TotalCount,
@@ -490,6 +496,8 @@ class _Planner:
                 fields.append(RowList(key, via, self.node(type_name, node)))
             elif name == "claims":
                 fields.append(self.claims_page(key, node, query.fields[name]))
+            elif name == "claimsByIds":
+                fields.append(self.claims_by_ids(key, node, query.fields[name]))
             elif name in ROOT_PAGES:
                 fields.append(self.root_page(key, node, query.fields[name], name))
             else:
@@ -532,6 +540,19 @@ class _Planner:
         self.binders.append(bind)
         type_name = get_named_type(definition.type).name
         return Related(key, f"root.{field}", self.node(type_name, node), (("id", name),))
+
+    def claims_by_ids(self, key: str, node: FieldNode, definition: GraphQLField) -> RelatedList:
+        name = self.param()
+
+        def bind(variables: VariableValues) -> Params:
+            ids = get_argument_values(definition, node, variables)["ids"]
+            if len(ids) > MAX_CLAIMS_BY_IDS:
+                raise NotCovered("too many ids")
+            return {name: [_uuid(value) for value in ids]}
+
+        self.binders.append(bind)
+        claim = self.node("Claim", node)
+        return RelatedList(key, "root.claims_by_ids", claim, (("ids", name),))
 
     def claims_page(self, key: str, node: FieldNode, definition: GraphQLField) -> Page:
         roles = {role: self.param() for role in _CLAIMS_ROLES}
