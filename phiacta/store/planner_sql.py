@@ -29,6 +29,16 @@ pages. Every value is a parameter; a parameter the request leaves None or False
 (`present` lacks it) removes its condition from the text instead of being tested in
 SQL, so each statement stays one the planner can use its indexes for.
 
+A claim filter's conditions (`CLAIM_FILTER`, then `or` and `not`, as
+`store.claims._conditions` composes them) are parameters named under the page's filter
+prefix, a nested filter's under its own (`p7_or1_not_claim_types`), with markers for an
+`or` branch, a `not` and `atRisk` that are present, never sent: the set of present
+parameters is the filter's shape. `{or: [{atRisk: true}, {minConfidence: 0.8}]}` adds
+
+    AND ((x.id IN (<store.risk.at_risk_condition>))
+         OR ((SELECT agg.weighted_mean_endorsement_confidence FROM (<confidence of x>) agg)
+             >= %(p7_or1_min_confidence)s::float8))
+
 Drafts: every claim a plan reads (by id, in a list, a page, at either end of an edge)
 passes `visibility.claim_visible_sql`, and an edge page leaves out the edges whose other
 end is a draft the caller may not see (`visibility.hidden_draft`), as the loaders do.
@@ -225,6 +235,8 @@ LISTS: dict[str, ListSpec] = {
         sql.SQL("x.created_at, x.id"),
         MAX_PROVENANCE_PER_CLAIM,
     ),
+    # At most MAX_LINEAGE_REVIEWS per lineage (the loader's statement caps a batch of
+    # lineages together, so the two differ only past that many reviews in one request).
     "lineage.reviews": ListSpec(
         "versioned_reviews",
         sql.SQL("x.lineage_id = {parent}.lineage_id"),
