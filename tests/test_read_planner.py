@@ -57,19 +57,31 @@ def executor_client(
         yield http
 
 
+def _vector(slope: float) -> list[float]:
+    return [slope, 1.0] + [0.0] * 382
+
+
 @pytest.fixture(scope="module")
 def wide_graph(make: Factory, graph: dict[str, str]) -> dict[str, str]:
     """More claims and edges around `graph`: drafts, a namespace subtree, attrs."""
     bot = make.agent("wide-bot", "pipeline")
     parent = make.namespace("wide")
     child = make.namespace("inner", parent_id=parent)
+    # Embeddings at distinct angles, so every claim's nearest ones come in one order.
+    slopes = [0.0, 0.3, 1.1, 2.0, 4.5, 9.0]
     claims = [
-        make.claim(f"wide {i}", namespace_id=(parent, child)[i % 2], created_by=bot, attrs={"k": i})
+        make.claim(
+            f"wide {i}",
+            namespace_id=(parent, child)[i % 2],
+            created_by=bot,
+            attrs={"k": i},
+            embedding=_vector(slopes[i]),
+        )
         for i in range(6)
     ]
     for i, claim in enumerate(claims[1:]):
         make.edge(claims[i], claim, ("supports", "depends_on", "related_to")[i % 3])
-    draft = make.claim("a draft", status="draft")
+    draft = make.claim("a draft", status="draft", embedding=_vector(0.35))
     make.edge(draft, claims[0], "supports")
     paper = make.source("Wide paper", external_ref="10.1000/wide")
     make.conn.execute(
@@ -163,7 +175,7 @@ def test_a_plan_is_data_printed_and_compared_without_a_database() -> None:
 @pytest.mark.parametrize(
     "query",
     [
-        '{ claim(id: "00000000-0000-0000-0000-000000000001") { similar { similarity } } }',
+        '{ search(query: "aspirin") { hits { rank } } }',
         "query ($s: Boolean!) { claims { totalCount @include(if: $s) } }",
         "{ claims { totalCount } pendingReferences { totalCount } }",
         "{ claims { totalCount totalCount } }",
@@ -299,6 +311,15 @@ PLANNER_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
         {"a": "revised", "b": "first_version"},
     ),
     (
+        "similar claims",
+        """{ claims(filter: {namespace: "wide.*"}, first: 50) { edges { node { content
+        similar { __typename similarity claim { content similar(first: 1) { similarity } } }
+        two: similar(first: 2) { claim { content } } none: similar(first: 0) { similarity }
+        } } } }""",
+        {},
+    ),
+    ("too many similar", "{ claims { edges { node { similar(first: 51) { similarity } } } } }", {}),
+    (
         "claims at risk, with their paths",
         """{ claims(filter: {namespace: "wide.*", includeRetracted: true}, first: 50) { edges {
         node { content atRisk { __typename isAtRisk retractedAncestors { __typename depth
@@ -358,7 +379,13 @@ PLANNER_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
-REFUSED = {"too large a page", "a bad namespace", "a bad submitter", "bad ids"}
+REFUSED = {
+    "too large a page",
+    "a bad namespace",
+    "a bad submitter",
+    "bad ids",
+    "too many similar",
+}
 
 
 def _compare(
@@ -695,6 +722,9 @@ def claim_selection(draw: st.DrawFn, depth: int) -> str:
         "reviews { version review " + _object(draw, REVIEW_FIELDS) + " }",
     ]
     fields.append(f"lineageConfidence{model} " + _object(draw, lineage))
+    size = draw(st.sampled_from(["", "(first: 0)", "(first: 2)", "(first: 51)"]))
+    similar = ["__typename", "similarity", "claim { id content status }"]
+    fields.append(f"similar{size} " + _object(draw, similar))
     ancestor = ["__typename", "depth", "retracted { id status }", "path { id content }"]
     risk = ["__typename", "isAtRisk", "retractedAncestors " + _object(draw, ancestor)]
     fields.append("atRisk " + _object(draw, risk))
@@ -912,8 +942,16 @@ def drafts(database_url: str, make: Factory) -> dict[str, Any]:
     stranger = create_api_key(database_url, ["claims:read"])
     admin = create_api_key(database_url, ["admin"])
     marker = {"drafts_case": str(author.agent_id)}
-    public = make.claim("public premise", created_by=author.agent_id, attrs=marker)
-    draft = make.claim("secret draft", status="draft", created_by=author.agent_id, attrs=marker)
+    public = make.claim(
+        "public premise", created_by=author.agent_id, attrs=marker, embedding=_vector(20.0)
+    )
+    draft = make.claim(
+        "secret draft",
+        status="draft",
+        created_by=author.agent_id,
+        attrs=marker,
+        embedding=_vector(21.0),
+    )
     lineage = make.claim("shared lineage v1", attrs=marker)
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT lineage_id FROM claims WHERE id = %s", [lineage]).fetchone()
@@ -968,6 +1006,12 @@ DRAFT_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
         """query ($f: ClaimFilter) { claims(filter: $f, orderBy: CREATED_AT_ASC) { totalCount
         edges { node { content } } } }""",
         {"f": "marker not at risk"},
+    ),
+    (
+        "similar to a draft, and a draft among the similar",
+        """query ($a: ID!, $b: ID!) { draft: claim(id: $a) { similar { claim { content } } }
+        public: claim(id: $b) { similar(first: 50) { claim { content status } } } }""",
+        {"a": "draft", "b": "public"},
     ),
     (
         "claims by ids",

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from phiacta.store.artifacts import MAX_ARTIFACTS_PER_OWNER, MAX_CLAIMS_PER_ARTIFACT
+from phiacta.store.claims import similar_to_claim
 from phiacta.store.confidence import (
     MAX_LINEAGE_REVIEWS,
     claim_confidence_value,
@@ -130,6 +131,11 @@ DERIVED: dict[str, Callable[[str, int], str]] = {
         f"SELECT {claim}.id AS id, EXISTS ({retracted_premises_of(claim, depth)}) AS is_at_risk"
     ),
     "risk_paths": lambda claim, depth: retracted_premises_of(claim, depth),
+    # A page's claim rows leave their embedding behind: it is read by the claim's id, a
+    # value per claim the ANN index orders by.
+    "similar": lambda claim, _: similar_to_claim(
+        claim, f"(SELECT e.embedding FROM claims e WHERE e.id = {claim}.id)"
+    ),
 }
 
 # The columns a page carries from its inner query (claims leave their embedding behind).
@@ -179,6 +185,8 @@ RELATIONS: dict[str, tuple[str, sql.SQL]] = {
     "claim.lineage": ("lineages", sql.SQL("TRUE")),
     "claim.at_risk": ("at_risk", sql.SQL("TRUE")),
     "risk_path.retracted": ("claims", sql.SQL("{row}.id = {parent}.retracted_id")),
+    # The claim of a similar row, which is the claim's own row.
+    "similar.claim": ("claims", sql.SQL("{row}.id = {parent}.id")),
     "lineage.confidence": ("lineage_confidence", sql.SQL("TRUE")),
     "versioned_review.review": ("reviews", sql.SQL("{row}.id = {parent}.id")),
     # A position only when the extractor gave one of its indexes.
@@ -252,6 +260,8 @@ LISTS: dict[str, ListSpec] = {
         sql.SQL("x.id = ANY({parent}.path)"),
         sql.SQL("array_position({parent}.path, x.id)"),
     ),
+    # Nearest first, `first` of them (the ANN index's order, as the loader reads it).
+    "claim.similar": ListSpec("similar", sql.SQL("TRUE"), sql.SQL("x.distance")),
     "claim.artifacts": ListSpec(
         "artifacts",
         sql.SQL(
@@ -502,6 +512,8 @@ class _Builder:
         spec = LISTS[field.via]
         row = self.alias()
         limit = sql.SQL(" LIMIT {}").format(sql.Literal(spec.limit)) if spec.limit else sql.SQL("")
+        if field.roles:
+            limit = sql.SQL(" LIMIT {}::int").format(self.params(field.roles)["limit"])
         table = TABLES.get(spec.table)
         if table is None:  # rows derived from the parent's
             assert parent is not None

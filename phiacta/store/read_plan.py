@@ -63,11 +63,13 @@ class Related:
 
 @dataclass(frozen=True)
 class RowList:
-    """Every row reached by `via` (a list of `planner_sql.LISTS`), in its fixed order."""
+    """Every row reached by `via` (a list of `planner_sql.LISTS`), in its fixed order;
+    a list whose length the request decides takes it as the parameter of role `limit`."""
 
     key: str
     via: str
     node: Node
+    roles: Roles = ()
 
 
 @dataclass(frozen=True)
@@ -152,10 +154,8 @@ class ReadPlan:
 def _roles(fields: tuple[Selection, ...]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for field in fields:
-        if isinstance(field, Related | RelatedList):
+        if isinstance(field, Related | RelatedList | RowList):
             found += field.roles
-            found += _roles(field.node.fields)
-        elif isinstance(field, RowList):
             found += _roles(field.node.fields)
         elif isinstance(field, Page):
             found += field.roles

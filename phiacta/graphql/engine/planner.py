@@ -9,17 +9,18 @@ parameters, and prepared on each connection.
 
 Covered: `claim(id)`, `claimsByIds(ids)` and `claims(filter, first, after, orderBy)`
 (every condition of `ClaimFilter`, `atRisk`, the confidence ones and nested `or`/`not`
-included) with a claim's scalars, `confidence` and `lineageConfidence` (their model given in the
-document), `atRisk` (with the paths), `createdBy`, `namespace` (with `parent` and
-`children`), `supersedes`, `versions`, `provenance` (with `position` and its source's
-`identifiers`), `reviews`, `artifacts` and `outgoing`/`incoming` pages whose edges carry
-their scalars, `label`, `type`, `createdBy` and `source`/`target` claims, nested again;
-`agent`, `source`, `bundle` by id and their pages `agents`, `sources`, `bundles` (every
-argument), `edgeTypes`, `namespaces`, `namespaceTree`; and `__typename` anywhere.
-Anything else (another field such as `Claim.similar`, a directive, an abstract type, a
-field asked twice under one name) makes `plan_reads` return None, and so does a request
-whose arguments the resolvers would refuse (`NotCovered` from `bind`): those run
-through the executor, whose answer (errors, codes, paths) is the reference.
+included) with a claim's scalars, `confidence` and `lineageConfidence` (their model
+given in the document), `atRisk` (with the paths), `similar`, `createdBy`, `namespace`
+(with `parent` and `children`), `supersedes`, `versions`, `provenance` (with `position`
+and its source's `identifiers`), `reviews`, `artifacts` and `outgoing`/`incoming` pages
+whose edges carry their scalars, `label`, `type`, `createdBy` and `source`/`target`
+claims, nested again; `agent`, `source`, `bundle` by id and their pages `agents`,
+`sources`, `bundles` (every argument), `edgeTypes`, `namespaces`, `namespaceTree`; and
+`__typename` anywhere. Anything else (another root field such as `search` or
+`traverse`, a directive, an abstract type, a field asked twice under one name) makes
+`plan_reads` return None, and so does a request whose arguments the resolvers would
+refuse (`NotCovered` from `bind`): those run through the executor, whose answer
+(errors, codes, paths) is the reference.
 
 A plan sees what the caller's resolvers would: every statement applies the drafts rule
 of `store.visibility` with the caller's `Visibility`, and runs on the request's read
@@ -68,10 +69,11 @@ from phiacta.graphql.fields.claims import (
     SUBTREE_SUFFIX,
 )
 from phiacta.graphql.fields.namespaces import parse_namespace_path
-from phiacta.graphql.pagination import time_page
+from phiacta.graphql.pagination import page_size, time_page
 from phiacta.identifiers import canonical_identifier
 from phiacta.ingest.validate import parse_uuid
 from phiacta.store import planner_sql
+from phiacta.store.claims import MAX_SIMILAR
 from phiacta.store.read_plan import (
     Column,
     Constant,
@@ -195,6 +197,9 @@ TYPES: dict[str, TypeMap] = {
         {"depth": "depth"},
         related={"retracted": "risk_path.retracted"},
         lists={"path": "risk_path.path"},
+    ),
+    "SimilarClaim": TypeMap(
+        "similar", {"similarity": "similarity"}, related={"claim": "similar.claim"}
     ),
     "VersionedReview": TypeMap(
         "versioned_reviews",
@@ -554,6 +559,22 @@ class _Planner:
         claim = self.node("Claim", node)
         return RelatedList(key, "root.claims_by_ids", claim, (("ids", name),))
 
+    def similar(self, key: str, node: FieldNode, definition: GraphQLField) -> RowList:
+        """`Claim.similar(first:)`: its nearest claims, `first` checked as the resolver
+        checks it."""
+        name = self.param()
+
+        def bind(variables: VariableValues) -> Params:
+            first = get_argument_values(definition, node, variables).get("first")
+            try:
+                return {name: page_size(first, maximum=MAX_SIMILAR)}
+            except ValidationFailed:
+                raise NotCovered("a page size the resolver refuses") from None
+
+        self.binders.append(bind)
+        similar = self.node("SimilarClaim", node)
+        return RowList(key, "claim.similar", similar, (("limit", name),))
+
     def claims_page(self, key: str, node: FieldNode, definition: GraphQLField) -> Page:
         roles = {role: self.param() for role in _CLAIMS_ROLES}
         prefix = self.param()
@@ -721,6 +742,8 @@ class _Planner:
             return self.confidence(key, field)
         if type_name == "Claim" and name == "lineageConfidence":
             return self.lineage_confidence(key, field)
+        if type_name == "Claim" and name == "similar":
+            return self.similar(key, field, definition)
         if name in mapping.related and target in TYPES:
             return Related(key, mapping.related[name], self.node(target, field))
         if name in mapping.lists and target in TYPES:
