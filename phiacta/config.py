@@ -28,6 +28,8 @@ OPENAI_MODEL_DIMENSIONS = {
     "text-embedding-ada-002": 1536,
 }
 LOCAL_EMBEDDING_DIMENSIONS = 384
+# How many dependency steps walks and retraction impact take, unless configured.
+DEFAULT_MAX_TRAVERSAL_DEPTH = 10
 
 
 class ConfigError(Exception):
@@ -64,7 +66,7 @@ class Settings(BaseSettings):
     database_max_overflow: int = Field(default=10, ge=0, le=1000)
     database_pool_timeout: float = Field(default=30.0, gt=0)
     max_bundle_claims: int = Field(default=500, ge=1)
-    max_traversal_depth: int = Field(default=10, ge=1, le=100)
+    max_traversal_depth: int = Field(default=DEFAULT_MAX_TRAVERSAL_DEPTH, ge=1, le=100)
 
     # Phiacta's own variables.
     embedding_provider_setting: EmbeddingProviderName = Field(

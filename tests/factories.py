@@ -172,7 +172,9 @@ class Factory:
         extracted_by: UUID | None = None,
         location_in_source: str | None = None,
         confidence: float | None = 0.8,
+        position: tuple[int | None, int | None, int | None] = (None, None, None),
     ) -> UUID:
+        section, paragraph, sentence = position
         return self._insert(
             "provenance",
             {
@@ -182,6 +184,9 @@ class Factory:
                 "extraction_method": "manual",
                 "location_in_source": location_in_source,
                 "confidence": confidence,
+                "section_index": section,
+                "paragraph_index": paragraph,
+                "sentence_index": sentence,
             },
         )
 

@@ -257,19 +257,32 @@ async def versions_of_lineages(
 
 MAX_SIMILAR = 50
 
-# Other lineages only (a claim's own versions are not "similar claims"), retracted left
-# out; the inner ORDER BY uses the ANN index once per claim asked about.
+
+def similar_to_claim(claim: str, embedding: str = "") -> str:
+    """The claims similar to the claim row `claim` of the calling statement (a constant
+    alias), each with its `similarity` and `distance` (order by it, nearest first): other
+    lineages only (a claim's own versions are not "similar claims"), retracted left out,
+    none for a claim without an embedding. Ordered by `distance` and limited, the ANN
+    index answers it once per claim. `embedding` is the claim's embedding as an SQL
+    expression, for a row that does not carry it (by default `claim.embedding`)."""
+    vector = embedding or f"{claim}.embedding"
+    return f"""
+    SELECT {CLAIM_COLUMNS}, 1 - (c.embedding <=> {vector}) AS similarity,
+           c.embedding <=> {vector} AS distance
+    FROM claims c
+    WHERE c.embedding IS NOT NULL
+      AND {vector} IS NOT NULL
+      AND c.lineage_id <> {claim}.lineage_id
+      AND c.status <> 'retracted'
+      AND {claim_visible("c")}"""
+
+
 SIMILAR_TO_CLAIMS = f"""
 SELECT src.id AS of_id, s.*
 FROM claims src
 CROSS JOIN LATERAL (
-    SELECT {CLAIM_COLUMNS}, 1 - (c.embedding <=> src.embedding) AS similarity
-    FROM claims c
-    WHERE c.embedding IS NOT NULL
-      AND c.lineage_id <> src.lineage_id
-      AND c.status <> 'retracted'
-      AND {claim_visible("c")}
-    ORDER BY c.embedding <=> src.embedding
+    {similar_to_claim("src")}
+    ORDER BY distance
     LIMIT %(limit)s
 ) s
 WHERE src.id = ANY(%(ids)s) AND src.embedding IS NOT NULL
@@ -285,6 +298,7 @@ async def similar_to_claims(
         for row in await cur.fetchall():
             of_id = row.pop("of_id")
             similarity = float(row.pop("similarity"))
+            del row["distance"]
             found[of_id].append(SimilarClaimRow(of_id, ClaimRow(**row), similarity))
     return found
 

@@ -150,8 +150,11 @@ GROUP BY j.of_id
 
 MAX_LINEAGE_REVIEWS = 1000
 
-# Each reviewer's review of the newest version of the lineage it reviewed.
-_LINEAGE_JUDGED = f"""
+
+def _lineage_judged(lineage: str) -> str:
+    """Each reviewer's review of the newest version it reviewed, of the lineages whose
+    id satisfies `lineage` (a fixed condition such as `= ANY(%(ids)s)`)."""
+    return f"""
     SELECT DISTINCT ON (c.lineage_id, r.reviewer_id)
            c.lineage_id AS of_id, c.version, r.id, r.verdict, r.confidence,
            latest.formal_content AS formal, greatest(a.trust_score, 0) AS weight,
@@ -164,16 +167,24 @@ _LINEAGE_JUDGED = f"""
         SELECT l.formal_content FROM claims l
         WHERE l.lineage_id = c.lineage_id ORDER BY l.version DESC LIMIT 1
     ) latest
-    WHERE c.lineage_id = ANY(%(ids)s)
+    WHERE c.lineage_id {lineage}
     ORDER BY c.lineage_id, r.reviewer_id, c.version DESC
     LIMIT {MAX_LINEAGE_REVIEWS}
 """
 
+
 CONFIDENCE_OF_LINEAGES = f"""
 SELECT j.of_id AS claim_id, {AGGREGATES}
-FROM ({_LINEAGE_JUDGED}) j
+FROM ({_lineage_judged("= ANY(%(ids)s)")}) j
 GROUP BY j.of_id
 """
+
+
+def confidence_of_lineage(row: str) -> str:
+    """One row of AGGREGATES for the lineage `row.lineage_id` of the calling statement
+    (`row` a constant alias); an unreviewed lineage gives its aggregates over no rows."""
+    return f"SELECT {AGGREGATES} FROM ({_lineage_judged(f'= {row}.lineage_id')}) j"
+
 
 LINEAGE_REVIEWS = f"""
 SELECT c.lineage_id, c.version, {REVIEW_COLUMNS}
@@ -226,16 +237,16 @@ async def reviews_of_lineages(
     return found
 
 
-def claim_confidence_value(column: str) -> str:
+def claim_confidence_value(column: str, claim: str = "c") -> str:
     """A correlated sub-query: `column` of AGGREGATES (e.g. `weighted_epistemic_status`)
-    for the claim row `c` of the calling statement; an unreviewed claim gives its
-    aggregates over no rows (`unverified`, NULL mean). `column` is a constant of the
-    caller, never client input."""
+    for the claim row `claim` of the calling statement; an unreviewed claim gives its
+    aggregates over no rows (`unverified`, NULL mean). `column` and `claim` are
+    constants of the caller, never client input."""
     if column not in _AGGREGATE_COLUMNS:
         raise ValueError(f"{column!r} is not a confidence column")
     return f"""(
-        SELECT x.{column}
-        FROM ({confidence_of_claim("c")}) x
+        SELECT agg.{column}
+        FROM ({confidence_of_claim(claim)}) agg
     )"""
 
 

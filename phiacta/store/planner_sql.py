@@ -29,6 +29,16 @@ pages. Every value is a parameter; a parameter the request leaves None or False
 (`present` lacks it) removes its condition from the text instead of being tested in
 SQL, so each statement stays one the planner can use its indexes for.
 
+A claim filter's conditions (`CLAIM_FILTER`, then `or` and `not`, as
+`store.claims._conditions` composes them) are parameters named under the page's filter
+prefix, a nested filter's under its own (`p7_or1_not_claim_types`), with markers for an
+`or` branch, a `not` and `atRisk` that are present, never sent: the set of present
+parameters is the filter's shape. `{or: [{atRisk: true}, {minConfidence: 0.8}]}` adds
+
+    AND ((x.id IN (<store.risk.at_risk_condition>))
+         OR ((SELECT agg.weighted_mean_endorsement_confidence FROM (<confidence of x>) agg)
+             >= %(p7_or1_min_confidence)s::float8))
+
 Drafts: every claim a plan reads (by id, in a list, a page, at either end of an edge)
 passes `visibility.claim_visible_sql`, and an edge page leaves out the edges whose other
 end is a draft the caller may not see (`visibility.hidden_draft`), as the loaders do.
@@ -38,12 +48,19 @@ Every statement therefore takes the two parameters of `Visibility.params()`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from psycopg import sql
 
 from phiacta.store.artifacts import MAX_ARTIFACTS_PER_OWNER, MAX_CLAIMS_PER_ARTIFACT
-from phiacta.store.confidence import confidence_of_claim
+from phiacta.store.claims import similar_to_claim
+from phiacta.store.confidence import (
+    MAX_LINEAGE_REVIEWS,
+    claim_confidence_value,
+    confidence_of_claim,
+    confidence_of_lineage,
+)
 from phiacta.store.namespaces import NAMESPACE_TREE
 from phiacta.store.planner_search_sql import search_json
 from phiacta.store.provenance import MAX_PROVENANCE_PER_CLAIM
@@ -57,6 +74,7 @@ from phiacta.store.read_plan import (
     PageInfoField,
     ReadPlan,
     Related,
+    RelatedList,
     RowList,
     Search,
     SearchHits,
@@ -64,6 +82,8 @@ from phiacta.store.read_plan import (
     Selection,
     TotalCount,
 )
+from phiacta.store.risk import at_risk_condition, retracted_premises_of
+from phiacta.store.sources import identifiers_of
 from phiacta.store.visibility import claim_visible, claim_visible_sql, hidden_draft
 
 # PostgreSQL functions take at most 100 arguments: a json_build_object of 50 keys.
@@ -93,6 +113,33 @@ TABLES: dict[str, sql.Composable] = {
     "reviews": sql.SQL("reviews"),
     "artifacts": sql.SQL("artifacts"),
     "bundles": sql.SQL("bundles"),
+    # Every review of every version, with the version and lineage it was of (the rows
+    # of store.confidence.LINEAGE_REVIEWS, ordered as it orders them).
+    "versioned_reviews": sql.SQL(
+        "(SELECT c.lineage_id, c.version, r.id, r.created_at "
+        "FROM claims c JOIN reviews r ON r.claim_id = c.id)"
+    ),
+}
+
+# Rows computed from the parent row (its alias) rather than read from a table, given
+# the plan's risk depth.
+DERIVED: dict[str, Callable[[str, int], str]] = {
+    # A claim's confidence from its reviews, one row whatever their number.
+    "confidence": lambda claim, _: confidence_of_claim(claim),
+    # A claim's lineage, whose confidence and reviews `Claim.lineageConfidence` reads.
+    "lineages": lambda claim, _: f"SELECT {claim}.lineage_id AS lineage_id",
+    "lineage_confidence": lambda lineage, _: confidence_of_lineage(lineage),
+    # `Claim.atRisk`: whether any retracted premise is in reach (a column PostgreSQL
+    # drops, walk and all, when the document does not ask for it), and the premises.
+    "at_risk": lambda claim, depth: (
+        f"SELECT {claim}.id AS id, EXISTS ({retracted_premises_of(claim, depth)}) AS is_at_risk"
+    ),
+    "risk_paths": lambda claim, depth: retracted_premises_of(claim, depth),
+    # A page's claim rows leave their embedding behind: it is read by the claim's id, a
+    # value per claim the ANN index orders by.
+    "similar": lambda claim, _: similar_to_claim(
+        claim, f"(SELECT e.embedding FROM claims e WHERE e.id = {claim}.id)"
+    ),
 }
 
 # The columns a page carries from its inner query (claims leave their embedding behind).
@@ -106,6 +153,9 @@ PAGE_COLUMNS: dict[str, sql.Composable] = {
         "x.source_provenance, x.attrs, x.created_at"
     ),
     "reviews": sql.SQL("x.*"),
+    "agents": sql.SQL("x.*"),
+    "sources": sql.SQL("x.*"),
+    "bundles": sql.SQL("x.*"),
 }
 
 # Columns computed from the row (`{row}` is its alias).
@@ -115,6 +165,7 @@ COMPUTED: dict[tuple[str, str], sql.SQL] = {
         "NOT EXISTS (SELECT 1 FROM claims newer "
         "WHERE newer.lineage_id = {row}.lineage_id AND newer.version > {row}.version)"
     ),
+    ("sources", "identifiers"): sql.SQL(identifiers_of("{row}")),
     # An incoming edge reads as its type's inverse name.
     ("edges", "inverse_label"): sql.SQL(
         "coalesce((SELECT et.inverse_name FROM edge_types et WHERE et.name = {row}.edge_type), "
@@ -129,11 +180,27 @@ RELATIONS: dict[str, tuple[str, sql.SQL]] = {
     "root.agent": ("agents", sql.SQL("{row}.id = {id}::uuid")),
     "root.source": ("sources", sql.SQL("{row}.id = {id}::uuid")),
     "root.bundle": ("bundles", sql.SQL("{row}.id = {id}::uuid")),
+    "root.claims_by_ids": ("claims", sql.SQL("{row}.id = {parent}.id")),
     "claim.created_by": ("agents", sql.SQL("{row}.id = {parent}.created_by")),
     "claim.namespace": ("namespaces", sql.SQL("{row}.id = {parent}.namespace_id")),
     "claim.supersedes": ("claims", sql.SQL("{row}.id = {parent}.supersedes")),
     # One row for every claim, computed from its reviews (store.confidence).
     "claim.confidence": ("confidence", sql.SQL("TRUE")),
+    "claim.lineage": ("lineages", sql.SQL("TRUE")),
+    "claim.at_risk": ("at_risk", sql.SQL("TRUE")),
+    "risk_path.retracted": ("claims", sql.SQL("{row}.id = {parent}.retracted_id")),
+    # The claim of a similar row, which is the claim's own row.
+    "similar.claim": ("claims", sql.SQL("{row}.id = {parent}.id")),
+    "lineage.confidence": ("lineage_confidence", sql.SQL("TRUE")),
+    "versioned_review.review": ("reviews", sql.SQL("{row}.id = {parent}.id")),
+    # A position only when the extractor gave one of its indexes.
+    "provenance.position": (
+        "provenance",
+        sql.SQL(
+            "{row}.id = {parent}.id AND num_nonnulls("
+            "{row}.section_index, {row}.paragraph_index, {row}.sentence_index) > 0"
+        ),
+    ),
     "namespace.parent": ("namespaces", sql.SQL("{row}.id = {parent}.parent_id")),
     "edge.source": ("claims", sql.SQL("{row}.id = {parent}.source_id")),
     "edge.target": ("claims", sql.SQL("{row}.id = {parent}.target_id")),
@@ -169,6 +236,10 @@ LISTS: dict[str, ListSpec] = {
         "namespaces", sql.SQL("x.parent_id = {parent}.id"), sql.SQL("x.path")
     ),
     "root.namespaces": ListSpec("namespaces", sql.SQL("TRUE"), sql.SQL("x.path")),
+    # Siblings in path order are in name order (they share the parent's path).
+    "root.namespace_tree": ListSpec(
+        "namespaces", sql.SQL("x.parent_id IS NULL"), sql.SQL("x.path")
+    ),
     "root.edge_types": ListSpec("edge_types", sql.SQL("TRUE"), sql.SQL("x.category, x.name")),
     "claim.provenance": ListSpec(
         "provenance",
@@ -176,6 +247,25 @@ LISTS: dict[str, ListSpec] = {
         sql.SQL("x.created_at, x.id"),
         MAX_PROVENANCE_PER_CLAIM,
     ),
+    # At most MAX_LINEAGE_REVIEWS per lineage (the loader's statement caps a batch of
+    # lineages together, so the two differ only past that many reviews in one request).
+    "lineage.reviews": ListSpec(
+        "versioned_reviews",
+        sql.SQL("x.lineage_id = {parent}.lineage_id"),
+        sql.SQL("x.version, x.created_at, x.id"),
+        MAX_LINEAGE_REVIEWS,
+    ),
+    # Nearest first, as `store.risk.retracted_premises` sorts them (by `str` of the id).
+    "at_risk.ancestors": ListSpec(
+        "risk_paths", sql.SQL("TRUE"), sql.SQL('x.depth, x.retracted_id::text COLLATE "C"')
+    ),
+    "risk_path.path": ListSpec(
+        "claims",
+        sql.SQL("x.id = ANY({parent}.path)"),
+        sql.SQL("array_position({parent}.path, x.id)"),
+    ),
+    # Nearest first, `first` of them (the ANN index's order, as the loader reads it).
+    "claim.similar": ListSpec("similar", sql.SQL("TRUE"), sql.SQL("x.distance")),
     "claim.artifacts": ListSpec(
         "artifacts",
         sql.SQL(
@@ -209,50 +299,77 @@ class PageSpec:
     # The link to the parent row (TRUE at the root) and the conditions each role adds.
     link: sql.SQL
     conditions: tuple[tuple[str, sql.SQL], ...]
-    # Conditions that apply when a role is absent (the list's default visibility).
-    unless: tuple[tuple[tuple[str, ...], sql.Composable], ...] = ()
+    # The time of the keyset order (`time, id`), which cursors carry.
+    time: str = "created_at"
 
 
-# Conditions on the page's candidate row `x` (`{row}` in computed columns).
-CLAIM_CONDITIONS: tuple[tuple[str, sql.SQL], ...] = (
+# A claim filter's own conditions on the page's candidate row `x`, each by the role of
+# its parameter (`{value}`): `store.claims._conditions`, composed with psycopg.sql. The
+# namespace is matched by path through the namespace tree, as the resolvers match it.
+CLAIM_FILTER: tuple[tuple[str, sql.SQL], ...] = (
     (
         "namespace",
-        sql.SQL("x.namespace_id IN (SELECT id FROM tree WHERE path = {namespace}::text)"),
+        sql.SQL("x.namespace_id IN (SELECT id FROM tree WHERE path = {value}::text)"),
     ),
     (
         "namespace_subtree",
         sql.SQL(
-            "x.namespace_id IN (SELECT id FROM tree WHERE path = {namespace_subtree}::text "
-            "OR starts_with(path, {namespace_subtree}::text || '.'))"
+            "x.namespace_id IN (SELECT id FROM tree WHERE path = {value}::text "
+            "OR starts_with(path, {value}::text || '.'))"
         ),
     ),
-    ("claim_types", sql.SQL("x.claim_type = ANY({claim_types}::text[])")),
-    ("statuses", sql.SQL("x.status = ANY({statuses}::text[])")),
-    ("created_by", sql.SQL("x.created_by = {created_by}::uuid")),
+    ("claim_types", sql.SQL("x.claim_type = ANY({value}::text[])")),
+    ("statuses", sql.SQL("x.status = ANY({value}::text[])")),
+    ("created_by", sql.SQL("x.created_by = {value}::uuid")),
     (
         "source",
         sql.SQL(
             "EXISTS (SELECT 1 FROM provenance pv "
-            "WHERE pv.claim_id = x.id AND pv.source_id = {source}::uuid)"
+            "WHERE pv.claim_id = x.id AND pv.source_id = {value}::uuid)"
         ),
     ),
+    ("attrs", sql.SQL("x.attrs @> {value}::jsonb")),
+    ("created_after", sql.SQL("x.created_at >= {value}::timestamptz")),
+    ("created_before", sql.SQL("x.created_at < {value}::timestamptz")),
+    (
+        "epistemic_statuses",
+        sql.SQL(
+            claim_confidence_value("weighted_epistemic_status", "x") + " = ANY({value}::text[])"
+        ),
+    ),
+    (
+        "min_confidence",
+        sql.SQL(
+            claim_confidence_value("weighted_mean_endorsement_confidence", "x")
+            + " >= {value}::float8"
+        ),
+    ),
+)
+# Markers of a filter (present when true, never values): whether the claim stands on a
+# retracted claim, and the nested filters `or` (one marker per branch) and `not`.
+AT_RISK, NOT_AT_RISK, NOT = "at_risk", "not_at_risk", "not"
+
+
+def or_branch(index: int) -> str:
+    return f"or{index}"
+
+
+def filter_param(prefix: str, role: str) -> str:
+    """The parameter of `role` in the claim filter whose parameters are named under
+    `prefix` (a nested filter's prefix is its parent's and its place: `p3_or1_not`)."""
+    return f"{prefix}_{role}"
+
+
+# The scope of a claim list, decided by its top-level filter alone: latest versions
+# only (`latestOnly`), and retracted claims left out unless `statuses` or
+# `includeRetracted` is given (store.claims.claim_filter_sql).
+CLAIM_SCOPE: tuple[tuple[str, sql.SQL], ...] = (
     ("latest_only", COMPUTED[("claims", "is_latest")]),
-    ("attrs", sql.SQL("x.attrs @> {attrs}::jsonb")),
-    ("created_after", sql.SQL("x.created_at >= {created_after}::timestamptz")),
-    ("created_before", sql.SQL("x.created_at < {created_before}::timestamptz")),
+    ("not_retracted", sql.SQL("x.status <> 'retracted'")),
 )
 
-# The rule of store.claims.claim_filter_sql: without `statuses` or `includeRetracted`,
-# retracted claims are left out of a list.
-NOT_RETRACTED = sql.SQL("x.status <> 'retracted'")
-
 PAGES: dict[str, PageSpec] = {
-    "claims": PageSpec(
-        "claims",
-        sql.SQL(claim_visible("x")),
-        CLAIM_CONDITIONS,
-        ((("statuses", "include_retracted"), NOT_RETRACTED),),
-    ),
+    "claims": PageSpec("claims", sql.SQL(claim_visible("x")), CLAIM_SCOPE),
     # The parent claim is one the caller sees; the other end of each edge is probed.
     "claim.outgoing": PageSpec(
         "edges",
@@ -260,6 +377,36 @@ PAGES: dict[str, PageSpec] = {
         (("edge_types", sql.SQL("x.edge_type = ANY({edge_types}::text[])")),),
     ),
     "claim.reviews": PageSpec("reviews", sql.SQL("x.claim_id = {parent}.id"), ()),
+    # The root lists of agents, sources and bundles (store.agents.list_agents,
+    # store.sources.list_sources, store.bundles.list_bundles).
+    "root.agents": PageSpec(
+        "agents", sql.SQL("TRUE"), (("agent_type", sql.SQL("x.agent_type = {agent_type}::text")),)
+    ),
+    "root.sources": PageSpec(
+        "sources",
+        sql.SQL("TRUE"),
+        (
+            ("source_type", sql.SQL("x.source_type = {source_type}::text")),
+            # Any identifier of the source, in its canonical spelling.
+            (
+                "external_ref",
+                sql.SQL(
+                    "EXISTS (SELECT 1 FROM source_identifiers si "
+                    "WHERE si.source_id = x.id AND si.identifier = {external_ref}::text)"
+                ),
+            ),
+        ),
+    ),
+    "root.bundles": PageSpec(
+        "bundles",
+        sql.SQL("TRUE"),
+        (
+            ("idempotency_key", sql.SQL("x.idempotency_key = {idempotency_key}::text")),
+            ("submitted_by", sql.SQL("x.submitted_by = {submitted_by}::uuid")),
+            ("status", sql.SQL("x.status = {status}::text")),
+        ),
+        time="submitted_at",
+    ),
     "claim.incoming": PageSpec(
         "edges",
         sql.SQL("x.target_id = {parent}.id AND NOT " + hidden_draft("x.source_id")),
@@ -271,7 +418,7 @@ PAGES: dict[str, PageSpec] = {
 def statement(plan: ReadPlan, present: frozenset[str]) -> str:
     """The statement answering `plan`, for a request whose bound parameters are
     `present` (the others are None or False); its text, ready to prepare."""
-    builder = _Builder(present)
+    builder = _Builder(present, plan.risk_depth)
     data = builder.object_json(plan.fields, None)
     # PostgreSQL never evaluates a CTE no part of the statement reads.
     query = sql.SQL("{} SELECT ({})::text").format(sql.SQL(NAMESPACE_TREE), data)
@@ -287,7 +434,7 @@ def _fits(fields: tuple[Selection, ...] | tuple[object, ...]) -> bool:
     if len(fields) > MAX_OBJECT_KEYS:
         return False
     for field in fields:
-        if isinstance(field, Related | RowList) and not _fits(field.node.fields):
+        if isinstance(field, Related | RelatedList | RowList) and not _fits(field.node.fields):
             return False
         if isinstance(field, Page | PageEdges | PageInfo) and not _fits(field.parts):
             return False
@@ -297,8 +444,9 @@ def _fits(fields: tuple[Selection, ...] | tuple[object, ...]) -> bool:
 
 
 class _Builder:
-    def __init__(self, present: frozenset[str]) -> None:
+    def __init__(self, present: frozenset[str], risk_depth: int) -> None:
         self.present = present
+        self.risk_depth = risk_depth
         self.aliases = 0
 
     def alias(self) -> sql.Identifier:
@@ -337,6 +485,8 @@ class _Builder:
         if isinstance(field, Search):
             where = self.conditions(PAGES["claims"], field, None)
             return search_json(self, field, where, self.present)
+        if isinstance(field, RelatedList):
+            return self.related_list(field)
         return self.page(field, row)
 
     def related(self, field: Related, parent: sql.Identifier | None) -> sql.Composed:
@@ -346,26 +496,44 @@ class _Builder:
         if table == "claims":
             where = sql.SQL("{} AND {}").format(where, claim_visible_sql(f"t{self.aliases}"))
         source: sql.Composable
-        if table == "confidence":
-            # A derived row correlated with the claim (`parent`, a constant alias).
+        derived = DERIVED.get(table)
+        if derived is not None:
+            # A row computed from its parent's (`parent`, a constant alias).
             assert parent is not None
-            source = sql.SQL("({})").format(sql.SQL(confidence_of_claim(parent.as_string())))
+            source = sql.SQL("({})").format(sql.SQL(derived(parent.as_string(), self.risk_depth)))
         else:
             source = TABLES[table]
         return sql.SQL("(SELECT {} FROM {} {} WHERE {})").format(
             self.object_json(field.node.fields, row, table), source, row, where
         )
 
+    def related_list(self, field: RelatedList) -> sql.Composed:
+        """`(SELECT json_agg(<the row of each id, or null> ORDER BY n) FROM unnest(ids))`."""
+        element = self.alias()
+        related = self.related(Related(field.key, field.via, field.node), element)
+        ids = self.params(field.roles)["ids"]
+        return sql.SQL(
+            "(SELECT coalesce(json_agg({} ORDER BY {}.n), '[]'::json) "
+            "FROM unnest({}::uuid[]) WITH ORDINALITY {}(id, n))"
+        ).format(related, element, ids, element)
+
     def row_list(self, field: RowList, parent: sql.Identifier | None) -> sql.Composed:
         spec = LISTS[field.via]
         row = self.alias()
         limit = sql.SQL(" LIMIT {}").format(sql.Literal(spec.limit)) if spec.limit else sql.SQL("")
+        if field.roles:
+            limit = sql.SQL(" LIMIT {}::int").format(self.params(field.roles)["limit"])
+        table = TABLES.get(spec.table)
+        if table is None:  # rows derived from the parent's
+            assert parent is not None
+            derived = DERIVED[spec.table](parent.as_string(), self.risk_depth)
+            table = sql.SQL("({})").format(sql.SQL(derived))
         inner = sql.SQL(
             "SELECT x.*, row_number() OVER (ORDER BY {order}) AS n__ FROM {table} x "
             "WHERE {condition} ORDER BY {order}{limit}"
         ).format(
-            order=spec.order,
-            table=TABLES[spec.table],
+            order=spec.order.format(parent=parent),
+            table=table,
             condition=self.list_condition(spec, parent),
             limit=limit,
         )
@@ -388,10 +556,35 @@ class _Builder:
         for role, condition in spec.conditions:
             if names.get(role) in self.present:
                 parts.append(condition.format(row=sql.SQL("x"), **params))
-        for roles, default in spec.unless:
-            if not any(names.get(role) in self.present for role in roles):
-                parts.append(default)
+        if field.filter is not None:
+            parts += self.claim_filter(field.filter)
         return sql.SQL(" AND ").join(parts)
+
+    def claim_filter(self, prefix: str) -> list[sql.Composable]:
+        """The conditions of the claim filter named under `prefix`, as
+        `store.claims._conditions` makes them: its own, then `or` and `not`."""
+        parts: list[sql.Composable] = []
+        for role, condition in CLAIM_FILTER:
+            name = filter_param(prefix, role)
+            if name in self.present:
+                parts.append(condition.format(value=sql.Placeholder(name)))
+        risk = sql.SQL(at_risk_condition(self.risk_depth, "x"))
+        if filter_param(prefix, AT_RISK) in self.present:
+            parts.append(risk)
+        if filter_param(prefix, NOT_AT_RISK) in self.present:
+            parts.append(sql.SQL("NOT {}").format(risk))
+        branches: list[sql.Composable] = []
+        while filter_param(prefix, or_branch(len(branches))) in self.present:
+            branch = filter_param(prefix, or_branch(len(branches)))
+            branches.append(sql.SQL("({})").format(_all(self.claim_filter(branch))))
+        if branches:
+            parts.append(sql.SQL("({})").format(sql.SQL(" OR ").join(branches)))
+        if filter_param(prefix, NOT) in self.present:
+            negated = _all(self.claim_filter(filter_param(prefix, NOT)))
+            # coalesce: a condition NULL for a row (no creator) is false, so its negation
+            # holds; `not` is the complement, never three-valued.
+            parts.append(sql.SQL("NOT coalesce(({}), false)").format(negated))
+        return parts
 
     def page(self, field: Page, parent: sql.Identifier | None) -> sql.Composed:
         spec = PAGES[field.via]
@@ -402,11 +595,12 @@ class _Builder:
         after = names.get("after_at") in self.present
         where = self.conditions(spec, field, parent)
         keyset: sql.Composable = sql.SQL("")
+        time = sql.SQL(spec.time)
         if after:
-            keyset = sql.SQL(" AND (x.created_at, x.id) {} ({}::timestamptz, {}::uuid)").format(
-                sql.SQL("<" if descending else ">"), params["after_at"], params["after_id"]
+            keyset = sql.SQL(" AND (x.{}, x.id) {} ({}::timestamptz, {}::uuid)").format(
+                time, sql.SQL("<" if descending else ">"), params["after_at"], params["after_id"]
             )
-        order = sql.SQL("x.created_at {dir}, x.id {dir}").format(dir=direction)
+        order = sql.SQL("x.{time} {dir}, x.id {dir}").format(time=time, dir=direction)
         first = sql.SQL("{}::int").format(params["first"])
         inner = sql.SQL(
             "SELECT {columns}, row_number() OVER (ORDER BY {order}) AS n__ "
@@ -422,7 +616,7 @@ class _Builder:
         row = self.alias()
         count = sql.SQL("(SELECT count(*) FROM {} x WHERE {})").format(TABLES[spec.table], where)
         kind = field.cursor_kinds[descending]
-        context = _PageContext(row, spec.table, kind, first, after, count)
+        context = _PageContext(row, spec.table, kind, first, after, count, time)
         pairs: list[sql.Composable] = []
         for part in field.parts:
             pairs += [sql.Literal(part.key), self.page_part(part, context)]
@@ -473,6 +667,11 @@ class _Builder:
         )
 
 
+def _all(conditions: list[sql.Composable]) -> sql.Composable:
+    """The conjunction of `conditions`; TRUE for none."""
+    return sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("TRUE")
+
+
 @dataclass(frozen=True)
 class _PageContext:
     row: sql.Identifier
@@ -481,9 +680,10 @@ class _PageContext:
     first: sql.Composable
     after: bool
     count: sql.Composable
+    time: sql.SQL
 
     def cursor(self) -> sql.Composed:
-        """`encode_cursor(kind, (created_at ISO, id))`, in SQL."""
+        """`encode_cursor(kind, (time ISO, id))`, in SQL."""
         return sql.SQL(
             "rtrim(translate(encode(convert_to("
             "'[\"' || {kind} || '\",\"' || {created_at} "
@@ -491,5 +691,5 @@ class _PageContext:
         ).format(
             kind=sql.Literal(self.kind),
             row=self.row,
-            created_at=ISO_TIME.format(time=sql.SQL("{}.created_at").format(self.row)),
+            created_at=ISO_TIME.format(time=sql.SQL("{}.{}").format(self.row, self.time)),
         )

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from phiacta.config import DEFAULT_MAX_TRAVERSAL_DEPTH
+
 Roles = tuple[tuple[str, str], ...]
 
 
@@ -61,11 +63,25 @@ class Related:
 
 @dataclass(frozen=True)
 class RowList:
-    """Every row reached by `via` (a list of `planner_sql.LISTS`), in its fixed order."""
+    """Every row reached by `via` (a list of `planner_sql.LISTS`), in its fixed order;
+    a list whose length the request decides takes it as the parameter of role `limit`."""
 
     key: str
     via: str
     node: Node
+    roles: Roles = ()
+
+
+@dataclass(frozen=True)
+class RelatedList:
+    """For each element of the list parameter of role `ids`, in its order, the row
+    reached by `via` (a relation of `planner_sql.RELATIONS` from the element's `id`), or
+    null when there is none."""
+
+    key: str
+    via: str
+    node: Node
+    roles: Roles = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,10 @@ class Page:
     cursor_kinds: tuple[str, str]
     parts: tuple[PageEdges | PageInfo | TotalCount | Constant, ...]
     roles: Roles = ()
+    # A claim list's filter: the prefix its parameters are named under, nested filters
+    # (`or`, `not`) included (`planner_sql.filter_param`); which are present decides
+    # the conditions, so a filter's shape is the request's, not the plan's.
+    filter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,9 +171,11 @@ class Search:
     cursor_kind: str
     # How deep `after` pages through the ranking (the last page has no next one).
     max_depth: int
+    # The claim filter's prefix, as a claim list's (`Page.filter`).
+    filter: str | None = None
 
 
-Selection = Column | Constant | Related | RowList | Page | Search
+Selection = Column | Constant | Related | RelatedList | RowList | Page | Search
 
 
 @dataclass(frozen=True)
@@ -161,19 +183,20 @@ class ReadPlan:
     """The `data` object of a query: its root fields, each with its parameters."""
 
     fields: tuple[Selection, ...]
+    # How many dependency steps make a claim at risk (settings.max_traversal_depth).
+    risk_depth: int = DEFAULT_MAX_TRAVERSAL_DEPTH
 
     def params(self) -> frozenset[str]:
-        """Every parameter name the plan uses."""
+        """Every parameter name the plan's roles use (a claim filter's are named under
+        its prefix, `Page.filter`)."""
         return frozenset(name for role, name in _roles(self.fields))
 
 
 def _roles(fields: tuple[Selection, ...]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for field in fields:
-        if isinstance(field, Related):
+        if isinstance(field, Related | RelatedList | RowList):
             found += field.roles
-            found += _roles(field.node.fields)
-        elif isinstance(field, RowList):
             found += _roles(field.node.fields)
         elif isinstance(field, Page):
             found += field.roles

@@ -53,10 +53,18 @@ def _step(towards: Towards, frontier: str) -> str:
         WHERE e.{far} {frontier} AND e.edge_type = 'implies'"""
 
 
-def _walk(towards: Towards) -> str:
+def _walk(
+    towards: Towards,
+    start: str = "%(start)s",
+    max_depth: str = "%(max_depth)s",
+    budget: str = "%(budget)s",
+) -> str:
+    """One row: every claim reached from `start` (itself first) and, in step, the claim
+    each was reached from. `start`, `max_depth` and `budget` are SQL expressions (the
+    statement's parameters by default), constants of the caller."""
     return f"""
 WITH RECURSIVE walk(depth, frontier, visited, parents) AS (
-    SELECT 0, ARRAY[%(start)s::uuid], ARRAY[%(start)s::uuid], ARRAY[NULL]::uuid[]
+    SELECT 0, ARRAY[{start}::uuid], ARRAY[{start}::uuid], ARRAY[NULL]::uuid[]
   UNION ALL
     SELECT w.depth + 1, lv.ids, w.visited || lv.ids, w.parents || lv.froms
     FROM walk w
@@ -68,12 +76,12 @@ WITH RECURSIVE walk(depth, frontier, visited, parents) AS (
             WHERE s.next_id <> ALL(w.visited)
               AND NOT {hidden_draft("s.next_id")}
             ORDER BY s.next_id, s.from_id
-            LIMIT %(budget)s
+            LIMIT {budget}
         ) n
     ) lv
-    WHERE w.depth < %(max_depth)s
+    WHERE w.depth < {max_depth}
       AND lv.ids IS NOT NULL
-      AND cardinality(w.visited) <= %(budget)s
+      AND cardinality(w.visited) <= {budget}
 )
 SELECT w.visited, w.parents FROM walk w ORDER BY w.depth DESC LIMIT 1
 """
@@ -81,16 +89,22 @@ SELECT w.visited, w.parents FROM walk w ORDER BY w.depth DESC LIMIT 1
 
 _WALKS = {towards: _walk(towards) for towards in ("premises", "dependents")}
 
+
+def _retracted_newest(claim: str) -> str:
+    """The claim row `claim` is retracted and the newest version of its lineage."""
+    return f"""{claim}.status = 'retracted'
+  AND NOT EXISTS (
+      SELECT 1 FROM claims newer
+      WHERE newer.lineage_id = {claim}.lineage_id AND newer.version > {claim}.version
+  )"""
+
+
 # Which of these claims are retracted as the newest version of their lineage.
-RETRACTED_AMONG = """
+RETRACTED_AMONG = f"""
 SELECT c.id
 FROM claims c
 WHERE c.id = ANY(%(ids)s)
-  AND c.status = 'retracted'
-  AND NOT EXISTS (
-      SELECT 1 FROM claims newer
-      WHERE newer.lineage_id = c.lineage_id AND newer.version > c.version
-  )
+  AND {_retracted_newest("c")}
 """
 
 
@@ -166,20 +180,17 @@ async def _retracted_among(conn: Connection, ids: list[UUID]) -> list[UUID]:
     return [row[0] for row in await cur.fetchall()]
 
 
-def at_risk_condition(max_depth: int) -> str:
-    """The condition (on alias `c`) that a claim stands on a retracted claim: the
-    dependents of every retracted newest version, walked to `max_depth` (a constant of
-    the settings, never client input). Uses the caller's visibility parameters."""
+def at_risk_condition(max_depth: int, claim: str = "c") -> str:
+    """The condition (on the claim row `claim`, a constant alias of the calling
+    statement) that a claim stands on a retracted claim: the dependents of every
+    retracted newest version, walked to `max_depth` (a constant of the settings, never
+    client input). Uses the caller's visibility parameters."""
     depth = int(max_depth)
-    return f"""c.id IN (
+    return f"""{claim}.id IN (
         WITH RECURSIVE risk(id, depth) AS (
             SELECT r.id, 0
             FROM claims r
-            WHERE r.status = 'retracted'
-              AND NOT EXISTS (
-                  SELECT 1 FROM claims newer
-                  WHERE newer.lineage_id = r.lineage_id AND newer.version > r.version
-              )
+            WHERE {_retracted_newest("r")}
           UNION
             SELECT s.next_id, k.depth + 1
             FROM risk k
@@ -190,3 +201,31 @@ def at_risk_condition(max_depth: int) -> str:
         )
         SELECT risk.id FROM risk WHERE risk.depth > 0
     )"""
+
+
+def retracted_premises_of(claim: str, max_depth: int) -> str:
+    """The rows `(retracted_id, path, depth)` of `retracted_premises` for the claim row
+    `claim` of the calling statement (a constant alias): one walk towards its premises,
+    each retracted claim reached with the path from `claim` to it (both included) and
+    its distance. `max_depth` is a constant of the settings, never client input."""
+    walk = _walk("premises", f"{claim}.id", str(int(max_depth)), str(MAX_RISK_CLAIMS))
+    return f"""
+WITH RECURSIVE reached AS (
+    SELECT v.id, v.parent
+    FROM ({walk}) w
+    CROSS JOIN LATERAL unnest(w.visited, w.parents) AS v(id, parent)
+),
+chain(retracted_id, id, step) AS (
+    SELECT c.id, c.id, 0
+    FROM claims c
+    WHERE c.id IN (SELECT r.id FROM reached r WHERE r.id <> {claim}.id)
+      AND {_retracted_newest("c")}
+  UNION ALL
+    SELECT ch.retracted_id, r.parent, ch.step + 1
+    FROM chain ch
+    JOIN reached r ON r.id = ch.id
+    WHERE r.parent IS NOT NULL
+)
+SELECT ch.retracted_id, array_agg(ch.id ORDER BY ch.step DESC) AS path, max(ch.step) AS depth
+FROM chain ch
+GROUP BY ch.retracted_id"""

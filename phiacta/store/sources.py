@@ -18,14 +18,20 @@ from phiacta.store.rows import SourceRow
 # Reads
 # ---------------------------------------------------------------------------------------
 
-SOURCE_COLUMNS = """
-    s.id, s.source_type, s.title, s.external_ref, s.content_hash, s.submitted_by,
-    s.attrs, s.created_at,
-    ARRAY(
+
+def identifiers_of(source: str) -> str:
+    """Every identifier of the source row `source` (a constant alias of the calling
+    statement), oldest first, as a text array."""
+    return f"""ARRAY(
         SELECT si.identifier FROM source_identifiers si
-        WHERE si.source_id = s.id
+        WHERE si.source_id = {source}.id
         ORDER BY si.created_at, si.identifier
-    ) AS identifiers
+    )"""
+
+
+SOURCE_COLUMNS = f"""
+    s.id, s.source_type, s.title, s.external_ref, s.content_hash, s.submitted_by,
+    s.attrs, s.created_at, {identifiers_of("s")} AS identifiers
 """
 
 SOURCES_BY_ID = f"""

@@ -137,7 +137,12 @@ class PreparedOperations:
         name = operation.name.value if operation.name else None
         reads = None
         if not errors and self.read_planner and operation.operation is OperationType.QUERY:
-            reads = planner.plan_reads(self.schema._schema, document, operation_name)
+            reads = planner.plan_reads(
+                self.schema._schema,
+                document,
+                operation_name,
+                risk_depth=self.settings.max_traversal_depth,
+            )
         prepared = PreparedOperation(
             document, tuple(errors), operation.operation, name, reads=reads
         )

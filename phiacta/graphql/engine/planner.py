@@ -7,19 +7,22 @@ a binder that turns the request's arguments into the plan's parameters. Per requ
 (`phiacta.store.planner_sql.statement`) is made once per document and set of present
 parameters, and prepared on each connection.
 
-Covered: `claim(id)` and `claims(filter, first, after, orderBy)` with a claim's
-scalars, `confidence` (its model given in the document), `createdBy`, `namespace`
-(with `parent` and `children`), `supersedes`, `versions`, `provenance`, `reviews`,
-`artifacts` and `outgoing`/`incoming` pages whose edges carry their scalars, `label`,
-`type`, `createdBy` and `source`/`target` claims, nested again; `agent`, `source`,
-`bundle` by id, `edgeTypes`, `namespaces`; `search` in every mode, its ranking the
-statement's first step and its hits' claims planned as any claim (`planner_search`; the
-query's vector is embedded before the statement, `embed_queries`); and `__typename`
-anywhere. Anything else (another field, a directive, an abstract type, a field asked
-twice under one name, a filter condition such as `atRisk` or `or`) makes `plan_reads`
-return None, and so does a request whose arguments the resolvers would refuse
-(`NotCovered` from `bind`): those run through the executor, whose answer (errors,
-codes, paths) is the reference.
+Covered: `claim(id)`, `claimsByIds(ids)` and `claims(filter, first, after, orderBy)`
+(every condition of `ClaimFilter`, `atRisk`, the confidence ones and nested `or`/`not`
+included) with a claim's scalars, `confidence` and `lineageConfidence` (their model
+given in the document), `atRisk` (with the paths), `similar`, `createdBy`, `namespace`
+(with `parent` and `children`), `supersedes`, `versions`, `provenance` (with `position`
+and its source's `identifiers`), `reviews`, `artifacts` and `outgoing`/`incoming` pages
+whose edges carry their scalars, `label`, `type`, `createdBy` and `source`/`target`
+claims, nested again; `agent`, `source`, `bundle` by id and their pages `agents`,
+`sources`, `bundles` (every argument), `edgeTypes`, `namespaces`, `namespaceTree`;
+`search` in every mode, its ranking the statement's first step and its hits' claims
+planned as any claim (`planner_search`; the query's vector is embedded before the
+statement, `embed_queries`); and `__typename` anywhere. Anything else (another root
+field such as `traverse` or `path`, a directive, an abstract type, a field asked twice
+under one name) makes `plan_reads` return None, and so does a request whose arguments
+the resolvers would refuse (`NotCovered` from `bind`): those run through the executor,
+whose answer (errors, codes, paths) is the reference.
 
 A plan sees what the caller's resolvers would: every statement applies the drafts rule
 of `store.visibility` with the caller's `Visibility`, and runs on the request's read
@@ -29,8 +32,9 @@ target (`Context.connection`: a replica, or the primary for read-your-writes).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as default
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -57,13 +61,22 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from psycopg.types.json import Jsonb
 
+from phiacta.config import DEFAULT_MAX_TRAVERSAL_DEPTH
 from phiacta.db.replicas import ReplicaUnavailable
 from phiacta.errors import ValidationFailed
 from phiacta.graphql.engine import planner_search
+from phiacta.graphql.fields.claims import (
+    MAX_CLAIMS_BY_IDS,
+    MAX_FILTER_BRANCHES,
+    MAX_FILTER_DEPTH,
+    SUBTREE_SUFFIX,
+)
 from phiacta.graphql.fields.namespaces import parse_namespace_path
-from phiacta.graphql.pagination import time_page
+from phiacta.graphql.pagination import page_size, time_page
+from phiacta.identifiers import canonical_identifier
 from phiacta.ingest.validate import parse_uuid
 from phiacta.store import planner_sql
+from phiacta.store.claims import MAX_SIMILAR
 from phiacta.store.read_plan import (
     Column,
     Constant,
@@ -75,13 +88,13 @@ from phiacta.store.read_plan import (
     PageInfoField,
     ReadPlan,
     Related,
+    RelatedList,
     RowList,
     Selection,
     TotalCount,
 )
 from phiacta.store.visibility import Visibility
 
-SUBTREE_SUFFIX = ".*"
 # Distinct sets of present parameters (filters given or not) kept per document.
 MAX_STATEMENTS_PER_PLAN = 64
 
@@ -127,6 +140,7 @@ TYPES: dict[str, TypeMap] = {
             "createdBy": "claim.created_by",
             "namespace": "claim.namespace",
             "supersedes": "claim.supersedes",
+            "atRisk": "claim.at_risk",
         },
         lists={
             "versions": "claim.versions",
@@ -145,6 +159,7 @@ TYPES: dict[str, TypeMap] = {
             "submittedById": "submitted_by",
             "attrs": "attrs",
             "createdAt": "created_at",
+            "identifiers": "identifiers",
         },
         enums={"sourceType": "source_type"},
         related={"submittedBy": "source.submitted_by"},
@@ -166,7 +181,33 @@ TYPES: dict[str, TypeMap] = {
             "claim": "provenance.claim",
             "source": "provenance.source",
             "extractedBy": "provenance.extracted_by",
+            "position": "provenance.position",
         },
+    ),
+    "ReadingPosition": TypeMap(
+        "provenance",
+        {
+            "sectionIndex": "section_index",
+            "paragraphIndex": "paragraph_index",
+            "sentenceIndex": "sentence_index",
+        },
+    ),
+    "AtRisk": TypeMap(
+        "at_risk", {"isAtRisk": "is_at_risk"}, lists={"retractedAncestors": "at_risk.ancestors"}
+    ),
+    "RetractedAncestor": TypeMap(
+        "risk_paths",
+        {"depth": "depth"},
+        related={"retracted": "risk_path.retracted"},
+        lists={"path": "risk_path.path"},
+    ),
+    "SimilarClaim": TypeMap(
+        "similar", {"similarity": "similarity"}, related={"claim": "similar.claim"}
+    ),
+    "VersionedReview": TypeMap(
+        "versioned_reviews",
+        {"version": "version"},
+        related={"review": "versioned_review.review"},
     ),
     "Review": TypeMap(
         "reviews",
@@ -230,6 +271,7 @@ TYPES: dict[str, TypeMap] = {
             "trustScore": "trust_score",
             "attrs": "attrs",
             "createdAt": "created_at",
+            "ownedById": "owned_by",
         },
         enums={"agentType": "agent_type"},
     ),
@@ -319,11 +361,23 @@ BY_ID = frozenset({"claim", "agent", "source", "bundle"})
 ROOT_LISTS = {
     "edgeTypes": ("root.edge_types", "EdgeType"),
     "namespaces": ("root.namespaces", "Namespace"),
+    "namespaceTree": ("root.namespace_tree", "Namespace"),
 }
 
 # Where an edge's `label` comes from, by the direction its page was read in.
 EDGE_LABEL = {"claim.outgoing": "edge_type", "claim.incoming": "inverse_label"}
 PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"})
+
+# Root pages, with the role of each argument that is a condition (`planner_sql.PAGES`).
+ROOT_PAGES = {
+    "agents": {"agentType": "agent_type"},
+    "sources": {"sourceType": "source_type", "externalRef": "external_ref"},
+    "bundles": {
+        "submittedBy": "submitted_by",
+        "status": "status",
+        "idempotencyKey": "idempotency_key",
+    },
+}
 
 Params = dict[str, object]
 Binder = Callable[[VariableValues], Params]
@@ -372,9 +426,14 @@ class PlannedReads:
 
 
 def plan_reads(
-    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    *,
+    risk_depth: int = DEFAULT_MAX_TRAVERSAL_DEPTH,
 ) -> PlannedReads | None:
-    """The plan of a validated query document, or None when it is not covered."""
+    """The plan of a validated query document, or None when it is not covered;
+    `risk_depth` is the server's `max_traversal_depth` (what makes a claim at risk)."""
     operation = get_operation_ast(document, operation_name)
     if operation is None or operation.operation is not OperationType.QUERY:
         return None
@@ -385,7 +444,7 @@ def plan_reads(
         return None
     if all(isinstance(field, Constant) for field in fields):
         return None  # `{ __typename }` and the like: the executor needs no database
-    plan = ReadPlan(fields)
+    plan = ReadPlan(fields, risk_depth)
     if not planner_sql.fits(plan):
         return None
     return PlannedReads(plan, operation, tuple(planner.binders))
@@ -447,6 +506,10 @@ class _Planner:
                 fields.append(self.claims_page(key, node, query.fields[name]))
             elif name == "search":
                 fields.append(planner_search.search_field(self, key, node, query.fields[name]))
+            elif name == "claimsByIds":
+                fields.append(self.claims_by_ids(key, node, query.fields[name]))
+            elif name in ROOT_PAGES:
+                fields.append(self.root_page(key, node, query.fields[name], name))
             else:
                 raise NotCovered(name)
         return tuple(fields)
@@ -454,18 +517,28 @@ class _Planner:
     def confidence(self, key: str, node: FieldNode) -> Related:
         """`Claim.confidence(model:)`, planned when the document decides the model (no
         argument, or an enum literal); a model given by a variable is left to the executor."""
-        model = "TRUST_WEIGHTED"
-        for argument in node.arguments or ():
-            if argument.name.value != "model" or not isinstance(argument.value, EnumValueNode):
-                raise NotCovered("a confidence model given by a variable")
-            model = argument.value.value
-        if model not in CONFIDENCE_MODELS:
-            raise NotCovered(f"confidence model {model}")
-        return Related(
-            key,
-            "claim.confidence",
-            self.node("Confidence", node, mapping=CONFIDENCE_MODELS[model]),
-        )
+        mapping = _confidence_model(node)
+        return Related(key, "claim.confidence", self.node("Confidence", node, mapping=mapping))
+
+    def lineage_confidence(self, key: str, node: FieldNode) -> Related:
+        """`Claim.lineageConfidence(model:)`: the lineage's confidence under the model (as
+        for `confidence`) and every review of every version."""
+        mapping = _confidence_model(node)
+        fields: list[Selection] = []
+        for field in self.selections(node.selection_set):
+            part_key = (field.alias or field.name).value
+            name = field.name.value
+            if name == "__typename":
+                fields.append(Constant(part_key, "LineageConfidence"))
+            elif name == "confidence":
+                confidence = self.node("Confidence", field, mapping=mapping)
+                fields.append(Related(part_key, "lineage.confidence", confidence))
+            elif name == "reviews":
+                reviews = self.node("VersionedReview", field)
+                fields.append(RowList(part_key, "lineage.reviews", reviews))
+            else:
+                raise NotCovered(f"LineageConfidence.{name}")
+        return Related(key, "claim.lineage", Node("lineages", tuple(fields)))
 
     def by_id(self, key: str, node: FieldNode, definition: GraphQLField, field: str) -> Related:
         name = self.param()
@@ -478,22 +551,54 @@ class _Planner:
         type_name = get_named_type(definition.type).name
         return Related(key, f"root.{field}", self.node(type_name, node), (("id", name),))
 
+    def claims_by_ids(self, key: str, node: FieldNode, definition: GraphQLField) -> RelatedList:
+        name = self.param()
+
+        def bind(variables: VariableValues) -> Params:
+            ids = get_argument_values(definition, node, variables)["ids"]
+            if len(ids) > MAX_CLAIMS_BY_IDS:
+                raise NotCovered("too many ids")
+            return {name: [_uuid(value) for value in ids]}
+
+        self.binders.append(bind)
+        claim = self.node("Claim", node)
+        return RelatedList(key, "root.claims_by_ids", claim, (("ids", name),))
+
+    def similar(self, key: str, node: FieldNode, definition: GraphQLField) -> RowList:
+        """`Claim.similar(first:)`: its nearest claims, `first` checked as the resolver
+        checks it."""
+        name = self.param()
+
+        def bind(variables: VariableValues) -> Params:
+            first = get_argument_values(definition, node, variables).get("first")
+            try:
+                return {name: page_size(first, maximum=MAX_SIMILAR)}
+            except ValidationFailed:
+                raise NotCovered("a page size the resolver refuses") from None
+
+        self.binders.append(bind)
+        similar = self.node("SimilarClaim", node)
+        return RowList(key, "claim.similar", similar, (("limit", name),))
+
     def claims_page(self, key: str, node: FieldNode, definition: GraphQLField) -> Page:
         roles = {role: self.param() for role in _CLAIMS_ROLES}
+        prefix = self.param()
 
         def bind(variables: VariableValues) -> Params:
             args = get_argument_values(definition, node, variables)
             order = args["orderBy"]
-            values = _claims_filter(args.get("filter"))
+            filter = args.get("filter")
+            values = _claims_scope(filter)
             kind = f"claims:{order.value}"
             values |= _page(args.get("first"), args.get("after"), kind)
             values["descending"] = order.value == "created_at_desc"
-            return {roles[role]: value for role, value in values.items()}
+            params = {roles[role]: value for role, value in values.items()}
+            return params | (_filter_params(filter, prefix) if filter is not None else {})
 
         self.binders.append(bind)
         # The cursor kind depends on orderBy, a request value: the statement for each
         # order (the `descending` parameter present or not) has its own.
-        return self.page(
+        page = self.page(
             key,
             node,
             "claims",
@@ -501,6 +606,26 @@ class _Planner:
             roles,
             kinds=("claims:created_at_asc", "claims:created_at_desc"),
         )
+        return replace(page, filter=prefix)
+
+    def root_page(self, key: str, node: FieldNode, definition: GraphQLField, name: str) -> Page:
+        """`agents`, `sources` or `bundles`: a page of the root, its arguments bound as
+        the resolvers of `fields.lists` read them."""
+        conditions = ROOT_PAGES[name]
+        roles = {role: self.param() for role in ("first", "after_at", "after_id", "descending")}
+        roles |= {role: self.param() for role in conditions.values()}
+
+        def bind(variables: VariableValues) -> Params:
+            args = get_argument_values(definition, node, variables)
+            values = _page(args.get("first"), args.get("after"), name)
+            values["descending"] = name == "bundles"  # newest first
+            for argument, role in conditions.items():
+                values[role] = _root_condition(role, args.get(argument))
+            return {roles[role]: value for role, value in values.items()}
+
+        self.binders.append(bind)
+        node_type = get_named_type(definition.type).name.removesuffix("Connection")
+        return self.page(key, node, f"root.{name}", node_type, roles, kinds=(name, name))
 
     def edge_page(self, key: str, node: FieldNode, definition: GraphQLField, via: str) -> Page:
         roles = {role: self.param() for role in ("first", "after_at", "after_id", "edge_types")}
@@ -620,6 +745,10 @@ class _Planner:
         target = get_named_type(definition.type).name
         if type_name == "Claim" and name == "confidence":
             return self.confidence(key, field)
+        if type_name == "Claim" and name == "lineageConfidence":
+            return self.lineage_confidence(key, field)
+        if type_name == "Claim" and name == "similar":
+            return self.similar(key, field, definition)
         if name in mapping.related and target in TYPES:
             return Related(key, mapping.related[name], self.node(target, field))
         if name in mapping.lists and target in TYPES:
@@ -632,23 +761,34 @@ class _Planner:
         raise NotCovered(f"{type_name}.{name}")
 
 
-_CLAIMS_ROLES = (
-    "first",
-    "after_at",
-    "after_id",
-    "descending",
-    "namespace",
-    "namespace_subtree",
-    "claim_types",
-    "statuses",
-    "created_by",
-    "source",
-    "latest_only",
-    "include_retracted",
-    "attrs",
-    "created_after",
-    "created_before",
-)
+_CLAIMS_ROLES = ("first", "after_at", "after_id", "descending", "latest_only", "not_retracted")
+
+
+def _root_condition(role: str, value: Any) -> object:
+    """A root page's argument as its resolver reads it: an enum by its stored value, an
+    id as a UUID, an external reference in its canonical spelling."""
+    if value is None:
+        return None
+    if isinstance(value, Enum):
+        return value.value
+    if role == "submitted_by":
+        return _uuid(value)
+    if role == "external_ref":
+        return canonical_identifier(value)
+    return value
+
+
+def _confidence_model(node: FieldNode) -> TypeMap:
+    """The `Confidence` of the model a field's `model` argument names: its default
+    (TRUST_WEIGHTED) or an enum literal; a model given by a variable is NotCovered."""
+    model = "TRUST_WEIGHTED"
+    for argument in node.arguments or ():
+        if argument.name.value != "model" or not isinstance(argument.value, EnumValueNode):
+            raise NotCovered("a confidence model given by a variable")
+        model = argument.value.value
+    if model not in CONFIDENCE_MODELS:
+        raise NotCovered(f"confidence model {model}")
+    return CONFIDENCE_MODELS[model]
 
 
 def _uuid(value: object) -> UUID:
@@ -664,24 +804,6 @@ def _optional_uuid(value: object) -> UUID | None:
     return None if value is None else _uuid(value)
 
 
-# ClaimFilter's fields the plan answers; any other one given (`atRisk`, the confidence
-# conditions, `or`, `not`) leaves the request to the executor.
-_PLANNED_FILTER_FIELDS = frozenset(
-    {
-        "namespace",
-        "claimTypes",
-        "statuses",
-        "createdBy",
-        "source",
-        "latestOnly",
-        "includeRetracted",
-        "attrs",
-        "createdAfter",
-        "createdBefore",
-    }
-)
-
-
 def _page(first: int | None, after: str | None, kind: str) -> Params:
     """A page's size and keyset, as `time_page` checks them for the resolvers."""
     try:
@@ -692,12 +814,48 @@ def _page(first: int | None, after: str | None, kind: str) -> Params:
     return {"first": args.first, "after_at": after_at, "after_id": after_id}
 
 
-def _claims_filter(filter: Mapping[str, Any] | None) -> Params:
-    """The filter's parameters, as `fields.claims.filter_spec` reads it."""
+def _claims_scope(filter: Mapping[str, Any] | None) -> Params:
+    """What the top-level filter alone decides (`store.claims.claim_filter_sql`): latest
+    versions only, and retracted claims left out unless statuses are named."""
     if filter is None:
-        return {"latest_only": True, "include_retracted": False}
-    if any(value is not None for key, value in filter.items() if key not in _PLANNED_FILTER_FIELDS):
-        raise NotCovered("a filter condition the plan does not answer")
+        return {"latest_only": True, "not_retracted": True}
+    return {
+        "latest_only": bool(filter.get("latestOnly", True)),
+        "not_retracted": not filter.get("statuses") and not filter.get("includeRetracted"),
+    }
+
+
+def _filter_params(filter: Mapping[str, Any], prefix: str, depth: int = 0) -> Params:
+    """A filter's own conditions as parameters named under `prefix`, its nested filters
+    under their own prefixes, as `fields.claims.filter_spec` reads it; NotCovered for a
+    filter `fields.claims.check_filter` refuses."""
+    branches: list[Mapping[str, Any]] | None = filter.get("or")
+    negated: Mapping[str, Any] | None = filter.get("not")
+    if (branches is not None or negated is not None) and depth >= MAX_FILTER_DEPTH:
+        raise NotCovered("filters nested too deep")
+    if branches is not None and not 1 <= len(branches) <= MAX_FILTER_BRANCHES:
+        raise NotCovered("too many or too few `or` filters")
+    minimum = filter.get("minConfidence")
+    if minimum is not None and not 0.0 <= minimum <= 1.0:
+        raise NotCovered("a confidence out of range")
+    values = _own_conditions(filter)
+    at_risk = filter.get("atRisk")
+    values[planner_sql.AT_RISK] = at_risk is True
+    values[planner_sql.NOT_AT_RISK] = at_risk is False
+    params = {planner_sql.filter_param(prefix, role): v for role, v in values.items()}
+    for index, branch in enumerate(branches or ()):
+        name = planner_sql.filter_param(prefix, planner_sql.or_branch(index))
+        params[name] = True
+        params |= _filter_params(branch, name, depth + 1)
+    if negated is not None:
+        name = planner_sql.filter_param(prefix, planner_sql.NOT)
+        params[name] = True
+        params |= _filter_params(negated, name, depth + 1)
+    return params
+
+
+def _own_conditions(filter: Mapping[str, Any]) -> Params:
+    """The values of a filter's own conditions, by role (`planner_sql.CLAIM_FILTER`)."""
     namespace = filter.get("namespace")
     subtree = None
     if namespace is not None:
@@ -715,6 +873,7 @@ def _claims_filter(filter: Mapping[str, Any] | None) -> Params:
     if after is not None and before is not None and after >= before:
         raise NotCovered("an empty time range")
     types, statuses = filter.get("claimTypes"), filter.get("statuses")
+    epistemic, minimum = filter.get("epistemicStatuses"), filter.get("minConfidence")
     return {
         "namespace": namespace,
         "namespace_subtree": subtree,
@@ -722,11 +881,11 @@ def _claims_filter(filter: Mapping[str, Any] | None) -> Params:
         "statuses": [s.value for s in statuses] if statuses else None,
         "created_by": _optional_uuid(filter.get("createdBy")),
         "source": _optional_uuid(filter.get("source")),
-        "latest_only": bool(filter.get("latestOnly", True)),
-        "include_retracted": bool(filter.get("includeRetracted", False)),
         "attrs": Jsonb(attrs) if attrs is not None else None,
         "created_after": after,
         "created_before": before,
+        "epistemic_statuses": [s.value for s in epistemic] if epistemic else None,
+        "min_confidence": float(minimum) if minimum is not None else None,
     }
 
 

@@ -61,10 +61,13 @@ def search_field(
     """The plan of a root `search` field, its binder added to the planner's."""
     filter_roles = [role for role in plans._CLAIMS_ROLES if role not in PAGE_ROLES]
     roles = {role: planner.param() for role in (*SEARCH_ROLES, *filter_roles)}
+    prefix = planner.param()
 
     def bind(variables: VariableValues) -> plans.Params:
         args = get_argument_values(definition, node, variables)
-        return {roles[role]: value for role, value in _search_values(args).items()}
+        params = {roles[role]: value for role, value in _search_values(args).items()}
+        filter = args.get("filter")
+        return params | (plans._filter_params(filter, prefix) if filter is not None else {})
 
     planner.binders.append(bind)
     parts: list[SearchField | SearchHits | Constant] = []
@@ -85,6 +88,7 @@ def search_field(
         tuple(sorted(roles.items())),
         cursor_kind=SEARCH_CURSOR,
         max_depth=MAX_SEARCH_DEPTH,
+        filter=prefix,
     )
 
 
@@ -128,7 +132,7 @@ def _search_values(args: dict[str, Any]) -> plans.Params:
     offset, size, problems = search_window(query, args.get("first"), args.get("after"))
     if problems or offset + size > MAX_SEARCH_DEPTH:
         raise plans.NotCovered("search arguments the resolver refuses")
-    values = plans._claims_filter(args.get("filter"))
+    values = plans._claims_scope(args.get("filter"))
     wanted = offset + size + 1
     mode = args["mode"]
     if mode is None:  # an explicit null: the resolver's answer is a null `mode` error
