@@ -175,14 +175,17 @@ def test_a_search_plan_is_data() -> None:
     assert search.parts[0] == SearchField("mode", "mode")
     assert isinstance(search.parts[1], SearchHits)
     assert search.parts[2] == SearchField("hasNextPage", "hasNextPage")
-    # Its parameters: the query's (vector, text), the page's and the claim filter's.
-    assert {"vector", "text", "limit", "offset", "size", "namespace"} <= dict(search.roles).keys()
+    # Its parameters: the query's (vector, text) and the page's; the claim filter's are
+    # named under its prefix, as a claim list's.
+    assert {"vector", "text", "limit", "offset", "size"} <= dict(search.roles).keys()
+    assert search.filter is not None
 
 
 @pytest.mark.parametrize(
     "query",
     [
-        '{ search(query: "x") { hits { claim { similar { similarity } } } } }',
+        """query ($m: ConfidenceModel!) { search(query: "x") { hits { claim {
+        confidence(model: $m) { reviewCount } } } } }""",
         '{ search(query: "x") { hits { rank rank } } }',
         'query ($s: Boolean!) { search(query: "x") { mode @include(if: $s) } }',
     ],
@@ -307,16 +310,22 @@ def test_arguments_the_resolver_refuses_are_its_own_errors(
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_filter_the_plan_does_not_answer_goes_to_the_executor(
+def test_every_filter_condition_is_planned_in_a_search_too(
     client: httpx.Client,
     executor_client: httpx.Client,
     search_graph: dict[str, Any],
     mode: str,
 ) -> None:
-    variables = {"q": "heart", "mode": mode, "f": {"atRisk": False, "namespace": "x"}}
-    body, planned = _search(client, executor_client, SEARCH_DOCUMENT, variables)
-    assert not planned
-    assert "errors" not in body
+    filters = [
+        {"atRisk": False, "namespace": "x"},
+        {"or": [{"claimTypes": ["ASSERTION"]}, {"not": {"atRisk": True}}]},
+        {"epistemicStatuses": ["UNVERIFIED", "ENDORSED"], "minConfidence": 0.0},
+    ]
+    for filter in filters:
+        variables = {"q": "heart", "mode": mode, "f": filter}
+        body, planned = _search(client, executor_client, SEARCH_DOCUMENT, variables)
+        assert planned, filter
+        assert "errors" not in body
 
 
 def test_without_an_embedder_semantic_queries_are_left_to_the_executor() -> None:
