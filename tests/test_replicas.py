@@ -1,13 +1,18 @@
 """Read replicas with real servers: a primary and a streaming standby made by
-pg_basebackup, both embedded PostgreSQL on this machine, behind one live API server."""
+pg_basebackup, both embedded PostgreSQL on this machine, behind one live API server.
+In the PgBouncer pass (PHIACTA_TEST_POOLER) the server reaches the primary through a
+PgBouncer in transaction mode and the replica directly, as k8s/overlays/replicas-pgbouncer
+deploys it."""
 
 from __future__ import annotations
 
+import queue
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +27,10 @@ from phiacta.db import admin, migrate
 from phiacta.db.embedded import EmbeddedPostgres
 from phiacta.db.replicas import parse_lsn
 from tests.conftest import TEST_DIMENSIONS
+from tests.pgbouncer import Route, own_route
 from tests.support import ApiKey, LiveServer, create_api_key, data_of, gql, make_settings
+
+pytestmark = pytest.mark.own_postgres
 
 DATABASE = "phiacta"
 WAIT_SECONDS = 30
@@ -39,6 +47,8 @@ CLAIM_WITH_EDGES = """query($id: ID!) { claim(id: $id) { id content createdBy { 
 class Replicated:
     primary: EmbeddedPostgres
     standby: EmbeddedPostgres
+    # In the PgBouncer pass, the way to the primary through its PgBouncer.
+    route: Route | None
 
     @property
     def primary_url(self) -> str:
@@ -67,7 +77,8 @@ def _replicated(root: Path) -> Iterator[Replicated]:
         migrate.upgrade(primary.url(DATABASE), TEST_DIMENSIONS)
         standby = primary.make_standby(root / "standby")
         standby.start()
-        yield Replicated(primary, standby)
+        with own_route(primary.url()) as route:
+            yield Replicated(primary, standby, route)
     finally:
         if standby is not None:
             standby.stop()
@@ -83,7 +94,7 @@ def replica_settings(replicated: Replicated, data_dir: Path, **overrides: object
         "embed_on_write": False,
         **overrides,
     }
-    return make_settings(replicated.primary_url, data_dir, **values)
+    return make_settings(replicated.primary_url, data_dir, route=replicated.route, **values)
 
 
 @pytest.fixture(scope="module")
@@ -178,29 +189,91 @@ def test_a_write_is_read_back_through_the_replica_once_it_replayed_the_token(
     assert served == {"primary": 0, "replica-0": 1}
 
 
+@contextmanager
+def replay_stuttering(
+    replicated: Replicated, paused: float = 0.3, replaying: float = 0.1
+) -> Iterator[None]:
+    """The standby's replay paused for `paused` seconds, then let run for `replaying`,
+    over and over while the block runs: it is mostly behind the writes just made,
+    though not by more than REPLICA_MAX_LAG_MS (1 s), so it still serves."""
+    stop = threading.Event()
+
+    def stutter() -> None:
+        with psycopg.connect(replicated.standby_url, autocommit=True) as standby:
+            try:
+                while not stop.is_set():
+                    standby.execute("SELECT pg_wal_replay_pause()")
+                    stop.wait(paused)
+                    standby.execute("SELECT pg_wal_replay_resume()")
+                    stop.wait(replaying)
+            finally:
+                standby.execute("SELECT pg_wal_replay_resume()")
+
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        running = runner.submit(stutter)
+        try:
+            yield
+        finally:
+            stop.set()
+            running.result()
+
+
 def test_read_your_writes_holds_for_a_burst_of_200_write_then_read_pairs(
-    server: LiveServer, writer: ApiKey
+    server: LiveServer, replicated: Replicated
 ) -> None:
-    """Each write is read back at once by the same key (the server remembers it) and
-    anonymously with the token: never by a replica that has not replayed it."""
+    """200 write-then-read pairs from 8 threads, each thread with a key of its own,
+    while the standby's replay stutters. Each write is read back at once by its key
+    (the server remembers it) and anonymously with its token: a replica that had not
+    replayed it would answer `claim: null`, a stale read. That staleness is really
+    there to be seen: the standby, asked directly after both reads, often still lacks
+    the write. Every other pair first waits until /ready shows the replica has replayed
+    its write, so the replica serves reads of the burst too, not only the primary."""
+    keys: queue.SimpleQueue[ApiKey] = queue.SimpleQueue()
+    for _ in range(8):
+        keys.put(create_api_key(replicated.primary_url, ["claims:read", "claims:write"]))
+    mine = threading.local()
+    standbys: list[psycopg.Connection[Any]] = []
     stale: list[str] = []
+    behind_when_read: list[int] = []
 
     def pair(index: int) -> None:
+        if not hasattr(mine, "key"):
+            mine.key = keys.get_nowait()
+            mine.standby = psycopg.connect(replicated.standby_url, autocommit=True)
+            standbys.append(mine.standby)
         with httpx.Client(base_url=server.url, timeout=30) as client:
-            claim_id, token = write_claim(client, writer, f"burst {index}")
-            by_key = gql(client, CLAIM_WITH_EDGES, {"id": claim_id}, headers=writer.headers)
+            claim_id, token = write_claim(client, mine.key, f"burst {index}")
+            if index % 2:
+                wait_until(lambda: replayed(replica_report(client), token), "replay")
+            by_key = gql(client, CLAIM_WITH_EDGES, {"id": claim_id}, headers=mine.key.headers)
             by_token = gql(client, CLAIM, {"id": claim_id}, headers={"X-Phiacta-LSN": token})
-            for body in (by_key, by_token):
-                if (data_of(body)["claim"] or {}).get("content") != f"burst {index}":
-                    stale.append(f"{index}: {body}")
+        for body in (by_key, by_token):
+            if (data_of(body)["claim"] or {}).get("content") != f"burst {index}":
+                stale.append(f"{index}: {body}")
+        # Asked after both reads came back: if it lacks the write now, it lacked it
+        # while they were served.
+        row = mine.standby.execute("SELECT 1 FROM claims WHERE id = %s", [claim_id]).fetchone()
+        if row is None:
+            behind_when_read.append(index)
 
     with httpx.Client(base_url=server.url) as client:
+        wait_until(lambda: replica_report(client)["state"] == "up", "the replica to be up")
         before = reads_by_target(client)
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(pair, range(200)))
+        try:
+            with replay_stuttering(replicated), ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(pair, range(200)))
+        finally:
+            for standby in standbys:
+                standby.close()
         served = served_since(before, reads_by_target(client))
     assert stale == []
     assert served["primary"] + served["replica-0"] == 400
+    # Both targets served: the reads the replica could not yet answer went to the
+    # primary, and those of replayed writes (at least half the settled pairs') to it.
+    assert served["primary"] > 0, served
+    assert served["replica-0"] >= 100, served
+    # The replica was often behind the write its writer was reading back.
+    assert len(behind_when_read) > 0, served
 
 
 def test_a_revision_is_never_read_as_its_old_content_by_its_writer(
@@ -283,23 +356,43 @@ def test_a_replica_killed_mid_burst_costs_no_request_and_is_used_again_once_back
                     if done == 100:
                         halfway.set()
 
+    with httpx.Client(base_url=server.url) as client:
+        before_burst = reads_by_target(client)
     with ThreadPoolExecutor(max_workers=8) as pool:
         running = [pool.submit(reader, n) for n in range(8)]
         assert halfway.wait(WAIT_SECONDS)
+        with httpx.Client(base_url=server.url) as client:
+            before_kill = reads_by_target(client)
         replicated.standby.stop(mode="immediate")
+        with lock:
+            done_at_kill = done
         for future in running:
             future.result()
+    with httpx.Client(base_url=server.url) as client:
+        after_burst = reads_by_target(client)
     assert failures == []
     assert done == 400
+    # The replica served the burst until it was killed, reads were still being made
+    # when it died, and the primary took over the rest.
+    assert served_since(before_burst, before_kill)["replica-0"] > 0
+    assert done_at_kill < 400
+    assert served_since(before_kill, after_burst)["primary"] > 0
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert replica_report(client)["state"] == "down"
         assert client.get("/ready").status_code == 200
         replicated.standby.start()
         wait_until(lambda: replica_report(client)["state"] == "up", "the replica to return")
         before = reads_by_target(client)
-        for claim_id in ids:
+        reads = 0
+
+        def serves_again() -> bool:
+            # Every read succeeds; the replica serves again once back (a first read may
+            # still meet a pooled connection from before the kill and be answered by
+            # the primary, which keeps the replica out for REPLICA_RETRY_SECONDS).
+            nonlocal reads
+            claim_id = ids[reads % len(ids)]
+            reads += 1
             assert data_of(gql(client, CLAIM, {"id": claim_id}))["claim"]["id"] == claim_id
-        served = served_since(before, reads_by_target(client))
-    # Every read succeeded; the replica serves again once back (a first read may still
-    # meet a pooled connection from before the kill and be answered by the primary).
-    assert served["replica-0"] >= len(ids) // 2
+            return served_since(before, reads_by_target(client))["replica-0"] >= len(ids)
+
+        wait_until(serves_again, "the replica to serve again")
