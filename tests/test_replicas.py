@@ -142,8 +142,25 @@ def reads_by_target(client: httpx.Client) -> dict[str, float]:
     return counts
 
 
-def served_since(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {name: after.get(name, 0) - before.get(name, 0) for name in ("primary", "replica-0")}
+def served_since(
+    before: dict[str, float],
+    after: dict[str, float],
+    names: tuple[str, ...] = ("primary", "replica-0"),
+) -> dict[str, float]:
+    return {name: after.get(name, 0) - before.get(name, 0) for name in names}
+
+
+TWO = ("primary", "replica-0", "replica-1")
+
+
+def replica_gauges(client: httpx.Client) -> dict[str, float]:
+    """phiacta_db_replica_up by replica."""
+    gauges: dict[str, float] = {}
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        if family.name == "phiacta_db_replica_up":
+            for sample in family.samples:
+                gauges[sample.labels["replica"]] = sample.value
+    return gauges
 
 
 def write_claim(client: httpx.Client, key: ApiKey, content: str) -> tuple[str, str]:
@@ -170,6 +187,45 @@ def test_ready_reports_the_replica_up_with_its_replay_position(
     assert report["address"].endswith(f"/{DATABASE}")
     parse_lsn(report["replay_lsn"])
     assert report["lag_ms"] >= 0
+
+
+def test_ready_reports_each_replica_and_reads_skip_the_one_that_is_down(
+    replicated: Replicated, writer: ApiKey, tmp_path: Path
+) -> None:
+    """Two replicas configured, the first never reachable (a socket folder that does not
+    exist): /ready lists both with their own state and stays ready, the metrics say
+    which is up, and every read goes to the live one."""
+    nowhere = f"postgresql://postgres@/{DATABASE}?host={tmp_path / 'nowhere'}&port=5432"
+    settings = replica_settings(
+        replicated, tmp_path, database_replica_urls=[nowhere, replicated.standby_url]
+    )
+    with (
+        LiveServer.run(settings) as live,
+        httpx.Client(base_url=live.url, timeout=30) as client,
+    ):
+        ids = [write_claim(client, writer, f"two replicas {i}")[0] for i in range(10)]
+
+        def states() -> list[str]:
+            return [r["state"] for r in client.get("/ready").json()["replicas"]]
+
+        wait_until(lambda: states() == ["down", "up"], "one replica down, one up")
+        ready = client.get("/ready")
+        before = reads_by_target(client)
+        for claim_id in ids:
+            assert data_of(gql(client, CLAIM, {"id": claim_id}))["claim"]["id"] == claim_id
+        served = served_since(before, reads_by_target(client), TWO)
+        gauges = replica_gauges(client)
+    assert ready.status_code == 200
+    down, up = ready.json()["replicas"]
+    assert (down["name"], up["name"]) == ("replica-0", "replica-1")
+    assert down["error"] and down["replay_lsn"] is None
+    assert up["address"].endswith(f"/{DATABASE}") and up["replay_lsn"] is not None
+    # The gauges and counters are the process's: the module's server, in this process
+    # too, reports its own replica-0 (the standby, up).
+    assert gauges["replica-1"] == 1
+    assert served["replica-0"] == 0
+    assert served["replica-1"] + served["primary"] == len(ids)
+    assert served["replica-1"] > 0
 
 
 def test_a_write_is_read_back_through_the_replica_once_it_replayed_the_token(
@@ -326,6 +382,51 @@ def test_a_replica_lagging_past_the_limit_serves_no_read_until_it_catches_up(
         wait_until(lambda: replica_report(client)["state"] == "up", "the replica to catch up")
     assert data_of(read)["claim"]["content"] == "written while replay is paused"
     assert served == {"primary": 1, "replica-0": 0}
+
+
+def test_wal_that_is_no_transaction_does_not_make_a_quiet_replica_lagging(
+    replicated: Replicated, writer: ApiKey, tmp_path: Path
+) -> None:
+    """After the primary has had no write for longer than REPLICA_MAX_LAG_MS (1 s),
+    WAL that is no transaction (autovacuum and checkpoints write such; here
+    pg_logical_emit_message) reaches the standby, whose replay is paused: the replica
+    is behind only by WAL written a moment ago, though its last replayed transaction is
+    old. It stays up (PostgreSQL's `now() - pg_last_xact_replay_timestamp()` would
+    say 1.5 s and more), and once that WAL is older than the limit it is lagging."""
+    settings = replica_settings(replicated, tmp_path)
+    observed: list[tuple[float, str]] = []
+    with (
+        LiveServer.run(settings) as live,
+        httpx.Client(base_url=live.url, timeout=30) as client,
+        psycopg.connect(replicated.primary_url, autocommit=True) as primary,
+        psycopg.connect(replicated.standby_url, autocommit=True) as standby,
+    ):
+        _, token = write_claim(client, writer, "the last write before a quiet spell")
+        wait_until(lambda: replayed(replica_report(client), token), "the replica to replay it")
+        time.sleep(1.5)
+        standby.execute("SELECT pg_wal_replay_pause()")
+        try:
+            primary.execute("SELECT pg_logical_emit_message(false, 'phiacta-test', 'quiet')")
+            emitted = time.monotonic()
+
+            def received() -> bool:
+                row = standby.execute(
+                    "SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()"
+                ).fetchone()
+                return bool(row and row[0])
+
+            wait_until(received, "the standby to receive it")
+            while time.monotonic() - emitted < 0.6:
+                state = replica_report(client)["state"]
+                observed.append((time.monotonic() - emitted, state))
+                time.sleep(0.02)
+            wait_until(lambda: replica_report(client)["state"] == "lagging", "the lag to show")
+        finally:
+            standby.execute("SELECT pg_wal_replay_resume()")
+        wait_until(lambda: replica_report(client)["state"] == "up", "the replica to catch up")
+    # Answers that came back within 0.8 s of the WAL being written saw it up.
+    early = [state for elapsed, state in observed if elapsed < 0.8]
+    assert early and set(early) == {"up"}, observed
 
 
 def test_a_replica_killed_mid_burst_costs_no_request_and_is_used_again_once_back(
