@@ -464,9 +464,9 @@ def test_a_replica_killed_mid_burst_costs_no_request_and_is_used_again_once_back
         assert halfway.wait(WAIT_SECONDS)
         with httpx.Client(base_url=server.url) as client:
             before_kill = reads_by_target(client)
-        replicated.standby.stop(mode="immediate")
         with lock:
             done_at_kill = done
+        replicated.standby.stop(mode="immediate")
         for future in running:
             future.result()
     with httpx.Client(base_url=server.url) as client:
