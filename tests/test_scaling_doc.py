@@ -1,7 +1,7 @@
 """docs/scaling.md says where our SQL uses each construct Citus limits: keep it true.
 
 The audit table's rows read `| \\`construct\\` | file, file | rule | change |`; the
-files must be exactly those under phiacta/store/ and migrations/versions/ whose text
+files must be exactly those of SQL_FOLDERS whose text
 contains the construct, or that import a store constant whose text does, plus
 `planner statements` when the statements the read planner composes for its test
 documents contain it; so a new use (or a removed one) fails here until the document
@@ -27,7 +27,9 @@ from phiacta.graphql.schema import build_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "scaling.md"
-SQL_FOLDERS = ("phiacta/store", "migrations/versions")
+# Where SQL is written: the store, the migrations, and the connection and event plumbing
+# (the WAL positions of replicas, the pooler's role settings, LISTEN).
+SQL_FOLDERS = ("phiacta/store", "migrations/versions", "phiacta/db", "phiacta/events")
 PLANNER = "planner statements"
 ROW = re.compile(r"^\| `(?P<construct>[^`]+)` \| (?P<files>[^|]+) \|")
 LISTED_FILE = re.compile(r"^- `(?P<file>[^`]+\.py)`", flags=re.MULTILINE)
