@@ -297,8 +297,10 @@ class ReadRouter:
             await self.check_all()
 
     async def check_all(self) -> None:
-        await self._sample_primary()
-        await asyncio.gather(*(self.check(r) for r in self.replicas))
+        # The primary is sampled beside the replicas, not before them: a busy primary
+        # pool delays the note, never the replicas' states (read against the notes
+        # so far, their lag is at worst one check interval short).
+        await asyncio.gather(self._sample_primary(), *(self.check(r) for r in self.replicas))
         self._forget_replayed_writes()
 
     async def _sample_primary(self) -> None:
