@@ -59,13 +59,16 @@ pytest: install
 	$(PYTEST)
 	@$(MAKE) --no-print-directory pytest-pgbouncer
 
-# The HTTP suite again, through PgBouncer in transaction mode (tests/pgbouncer.py).
-PGBOUNCER_MISSING := PgBouncer is not installed: tests/test_pooler.py and the HTTP suite \
-	through PgBouncer (PHIACTA_TEST_POOLER=pgbouncer) did not run; \
+# Every test that reaches PostgreSQL (the HTTP suite, in-process and `phiacta serve`
+# servers) again, through PgBouncer in transaction mode (tests/pgbouncer.py, conftest.py).
+PGBOUNCER_MISSING := PgBouncer is not installed: tests/test_pooler.py and the suite's \
+	second pass through PgBouncer (PHIACTA_TEST_POOLER=pgbouncer) did not run; \
 	apt-get install pgbouncer (Debian/Ubuntu) to run them
+# Debian puts the binary in /usr/sbin, outside a user's PATH.
+PGBOUNCER_PATHS ?= /usr/sbin/pgbouncer /usr/bin/pgbouncer
 pytest-pgbouncer: install
-	@if command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer; then \
-		echo "HTTP suite through PgBouncer (transaction pooling):"; \
+	@if command -v pgbouncer >/dev/null 2>&1 || $(foreach p,$(PGBOUNCER_PATHS),test -x $(p) ||) false; then \
+		echo "The suite through PgBouncer (transaction pooling):"; \
 		PHIACTA_TEST_POOLER=pgbouncer $(PYTEST); \
 	else echo "$(PGBOUNCER_MISSING)"; fi
 

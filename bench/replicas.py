@@ -138,8 +138,20 @@ def measure(primary: str, replicas: list[str], ids: list[str], seconds: float) -
         "requests": done,
         "errors": errors,
         "req_per_s": round(done / elapsed, 1),
+        "served": served,
         "share": {name: round(count / total, 3) for name, count in sorted(served.items())},
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
+
+
+def share_of_all(results: list[dict[str, Any]]) -> dict[str, float]:
+    """Each database's share of the reads of every round."""
+    served: dict[str, float] = {}
+    for result in results:
+        for name, count in result["served"].items():
+            served[name] = served.get(name, 0) + count
+    total = sum(served.values()) or 1
+    return {name: round(count / total, 3) for name, count in sorted(served.items())}
 
 
 def table_sizes(conn: psycopg.Connection[Any]) -> dict[str, dict[str, float]]:
@@ -215,7 +227,8 @@ def main() -> None:
                 "req_per_s_min": min(r["req_per_s"] for r in results),
                 "req_per_s_max": max(r["req_per_s"] for r in results),
                 "errors": sum(r["errors"] for r in results),
-                "share_last_round": results[-1]["share"],
+                "share": share_of_all(results),
+                "load_average_1m": [r["load_average_1m"] for r in results],
             }
             for count, results in runs.items()
         }

@@ -50,23 +50,49 @@ READY_TIMEOUT_SECONDS = 3.0
 GC_YOUNG_THRESHOLD = 50_000
 
 
+def _retrieve(task: asyncio.Task[str | None]) -> None:
+    """Mark a probe's error as seen: the request that waited for it may have gone."""
+    if not task.cancelled():
+        task.exception()
+
+
 async def health(request: Request) -> JSONResponse:
     """Liveness: the process answers. Touches no dependency."""
     return JSONResponse({"status": "ok"})
 
 
-async def ready(request: Request) -> JSONResponse:
-    """Readiness: the database answers and its schema is at the migrations' head."""
-    services: Services = request.app.state.services
+async def _probe(services: Services) -> str | None:
+    """The schema revision, or the probe's error; a failed probe then drops the
+    connections that died with the server, so the next one reconnects."""
     try:
-        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            async with services.pool.connection(timeout=READY_TIMEOUT_SECONDS) as conn:
-                current = await migrate.current_revision(conn)
-    except (psycopg.Error, PoolTimeout, TimeoutError) as exc:
-        # Drop connections that died with the server so the next probe reconnects.
+        async with services.pool.connection(timeout=READY_TIMEOUT_SECONDS) as conn:
+            return await migrate.current_revision(conn)
+    except (psycopg.Error, PoolTimeout):
         with contextlib.suppress(Exception):
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
                 await services.pool.check()
+        raise
+
+
+async def ready(request: Request) -> JSONResponse:
+    """Readiness: the database answers and its schema is at the migrations' head.
+
+    Answers within READY_TIMEOUT_SECONDS whatever the database does: the probe runs as
+    a task of its own that is waited for that long, not cancelled, and one runs at a
+    time (checks that arrive while it runs wait for its answer). Behind PgBouncer a
+    dead server's connections do not fail: each waits for PgBouncer's next login
+    (server_login_retry), and cancelling such a query did not answer within a client's
+    5 s either (tests/test_health.py, run beside another file)."""
+    services: Services = request.app.state.services
+    state = request.app.state
+    probe: asyncio.Task[str | None] | None = getattr(state, "ready_probe", None)
+    try:
+        if probe is None or probe.done():
+            probe = asyncio.create_task(_probe(services), name="phiacta-ready-probe")
+            probe.add_done_callback(_retrieve)
+            state.ready_probe = probe
+        current = await asyncio.wait_for(asyncio.shield(probe), READY_TIMEOUT_SECONDS)
+    except (psycopg.Error, PoolTimeout, TimeoutError) as exc:
         return JSONResponse(
             {
                 "status": "unavailable",

@@ -5,10 +5,11 @@ pgvector), a testcontainers `pgvector/pgvector:pg16` container when PHIACTA_TEST
 or the embedded server in a temporary folder. Each test module gets its own database,
 cloned from a template that alembic migrated once per session.
 
-PHIACTA_TEST_POOLER=pgbouncer runs the HTTP suite (every test with a live `server`)
-again through PgBouncer in transaction mode: the servers connect through it with
-DATABASE_POOLER=pgbouncer, LISTEN and migrations going direct (`make test` runs this
-pass when the pgbouncer binary is installed).
+PHIACTA_TEST_POOLER=pgbouncer runs every test that reaches PostgreSQL again, through
+PgBouncer in transaction mode: live servers, in-process (`make_settings`) or `phiacta`
+subprocesses (`database_env`), connect through it with DATABASE_POOLER=pgbouncer, LISTEN
+and migrations going direct (`make test` runs this pass when the pgbouncer binary is
+installed). A test that must bypass the pooler says why with `pytest.mark.direct`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from phiacta.config import Settings, normalize_database_url
 from phiacta.db import admin, migrate
 from phiacta.db.embedded import EmbeddedPostgres
 from phiacta.db.pool import Pool, create_pool
-from tests.pgbouncer import PgBouncer
+from tests.pgbouncer import POOLER, PgBouncer
 from tests.support import (
     ISSUED_SECRETS,
     VALIDATION_WITHOUT_PLACE,
@@ -42,25 +43,51 @@ from tests.support import (
 )
 
 TEST_DIMENSIONS = 384
-POOLER = os.environ.get("PHIACTA_TEST_POOLER", "")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Through a pooler, only the HTTP suite runs: the tests that talk to a live server."""
+    """Through a pooler, every test that reaches a PostgreSQL server runs again; the
+    others (pure units, files, offline CLI) never touch one and are left out."""
     if not POOLER:
         return
     if POOLER != "pgbouncer":
         raise pytest.UsageError(f"PHIACTA_TEST_POOLER={POOLER!r}: only pgbouncer is known")
-    kept = [item for item in items if _through_the_pooler(item)]
-    config.hook.pytest_deselected(items=[item for item in items if not _through_the_pooler(item)])
+    kept = [item for item in items if through_the_pooler(item)]
+    config.hook.pytest_deselected(items=[item for item in items if not through_the_pooler(item)])
     items[:] = kept
 
 
-def _through_the_pooler(item: pytest.Item) -> bool:
-    """A test of a live server on one of the test server's databases (the replica
-    tests' server has a primary of its own)."""
-    names = getattr(item, "fixturenames", ())
-    return "server" in names and "database_url" in names
+def through_the_pooler(item: pytest.Item) -> bool:
+    """Whether the PgBouncer pass runs `item`: it reaches the test server (every database
+    fixture asks for pg_admin_url), so any live server it talks to, in-process or
+    `phiacta serve`, does too; or it is marked `own_postgres` (it starts a PostgreSQL of
+    its own and puts `pgbouncer.own_route` in front of it). A test marked `direct` says
+    why it must bypass the pooler. Left out, never reaching PostgreSQL: pure units,
+    files, offline CLI, and `phiacta serve` on its own embedded server."""
+    if item.get_closest_marker("direct") is not None:
+        return False
+    if item.get_closest_marker("own_postgres") is not None:
+        return True
+    return "pg_admin_url" in getattr(item, "fixturenames", ())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "direct(reason): reaches PostgreSQL only directly, never through the PgBouncer "
+        "pass (PHIACTA_TEST_POOLER); the reason says why",
+    )
+    config.addinivalue_line(
+        "markers",
+        "own_postgres: starts a PostgreSQL of its own, behind a PgBouncer of its own "
+        "(tests/pgbouncer.py own_route) in the PgBouncer pass",
+    )
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("direct")
+    if marker is not None and not (marker.args and str(marker.args[0]).strip()):
+        raise pytest.UsageError(f"{item.nodeid}: pytest.mark.direct needs its reason")
 
 
 # -- every VALIDATION_FAILED any test reads names its place ----------------------------
@@ -150,7 +177,14 @@ def key_fragments_in(logs: list[Path], secrets: list[str]) -> dict[str, list[str
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url() -> Iterator[str]:
+def pg_admin_url(pg_server_url: str, pooler: PgBouncer | None) -> str:
+    """An admin URL of the test server; under PHIACTA_TEST_POOLER, asking for it also
+    starts the PgBouncer every server on its databases goes through."""
+    return pg_server_url
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
     given = os.environ.get("TEST_DATABASE_URL")
     if given:
         yield normalize_database_url(given)
@@ -200,14 +234,14 @@ def empty_database_url(pg_admin_url: str) -> Iterator[str]:
     admin.drop_database(pg_admin_url, name)
 
 
-@pytest.fixture(scope="session", autouse=bool(POOLER))
-def pooler(pg_admin_url: str) -> Iterator[PgBouncer | None]:
+@pytest.fixture(scope="session")
+def pooler(pg_server_url: str) -> Iterator[PgBouncer | None]:
     """The PgBouncer in front of the test server when PHIACTA_TEST_POOLER asks for one;
     while it runs, every `make_settings` for the test server goes through it."""
     if not POOLER:
         yield None
         return
-    with PgBouncer.run(pg_admin_url) as bouncer:
+    with PgBouncer.run(pg_server_url) as bouncer:
         route_through_pooler(bouncer.route)
         try:
             yield bouncer

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +23,13 @@ import psycopg
 
 from phiacta.db.embedded import SYSTEM_USER
 
+# The pass that runs the suite through PgBouncer ("pgbouncer"), or "" (conftest.py).
+POOLER = os.environ.get("PHIACTA_TEST_POOLER", "")
 PGBOUNCER_PATHS = ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")
 PORT = 6432
 START_TIMEOUT_SECONDS = 30
+# PgBouncer's default: after a failed login to the server it tries again this much later.
+SERVER_LOGIN_RETRY_SECONDS = 15
 HOW_TO_GET_IT = "apt-get install pgbouncer (Debian/Ubuntu); .ci/run installs it"
 
 
@@ -97,6 +101,20 @@ class PgBouncer:
                 process.wait(timeout=30)
 
 
+Route = Callable[[str], dict[str, object] | None]
+
+
+@contextmanager
+def own_route(server_url: str) -> Iterator[Route | None]:
+    """For a test that starts a PostgreSQL of its own (marked `own_postgres`): in the
+    PgBouncer pass, a PgBouncer in front of it and its `route`; otherwise None."""
+    if not POOLER:
+        yield None
+        return
+    with PgBouncer.run(server_url) as bouncer:
+        yield bouncer.route
+
+
 def _server_of(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
@@ -119,6 +137,7 @@ auth_type = any
 pool_mode = transaction
 max_client_conn = 2000
 default_pool_size = 40
+server_login_retry = {SERVER_LOGIN_RETRY_SECONDS}
 admin_users = {user}
 logfile = {root}/pgbouncer.log
 pidfile = {root}/pgbouncer.pid

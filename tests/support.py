@@ -48,10 +48,14 @@ def route_through_pooler(route: PoolerRoute | None) -> None:
         _pooler_route.append(route)
 
 
-def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
+def make_settings(
+    database_url: str, data_dir: Path, route: PoolerRoute | None = None, **overrides: object
+) -> Settings:
     """Settings for a test server: never read from the developer's environment file.
-    Under PHIACTA_TEST_POOLER the server connects through the pooler."""
-    pooled = _pooler_route[0](database_url) if _pooler_route else None
+    Under PHIACTA_TEST_POOLER the server connects through the pooler: the session's, or
+    `route` for a PostgreSQL the test started itself (tests/pgbouncer.py own_route)."""
+    route = route or (_pooler_route[0] if _pooler_route else None)
+    pooled = route(database_url) if route is not None else None
     values: dict[str, object] = {
         "_env_file": None,
         "database_url": database_url,
@@ -68,6 +72,32 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
     }
     values.update(overrides)
     return load_settings(**values)
+
+
+def database_env(database_url: str) -> dict[str, str]:
+    """The environment a `phiacta` subprocess needs for `database_url`: DATABASE_URL,
+    and under PHIACTA_TEST_POOLER the pooler's settings, as `make_settings` gives a
+    server in-process."""
+    pooled = _pooler_route[0](database_url) if _pooler_route else None
+    if not pooled:
+        return {"DATABASE_URL": database_url}
+    return {
+        "DATABASE_URL": str(pooled["database_url"]),
+        "DATABASE_POOLER": str(pooled["database_pooler"]),
+        "DATABASE_LISTEN_URL": str(pooled["database_listen_url"]),
+    }
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The database environment of `settings` (from `make_settings`) for a `phiacta`
+    subprocess on the same route: direct, or through the pooler with LISTEN direct."""
+    env = {
+        "DATABASE_URL": str(settings.database_url),
+        "DATABASE_POOLER": settings.database_pooler,
+    }
+    if settings.database_listen_url:
+        env["DATABASE_LISTEN_URL"] = settings.database_listen_url
+    return env
 
 
 class _StartupSignal:

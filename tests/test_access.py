@@ -28,6 +28,7 @@ from tests.support import (
     error_codes,
     gql,
     make_settings,
+    settings_env,
     unique_name,
 )
 
@@ -205,7 +206,7 @@ def test_rate_limit_overrides_are_for_admins_only(client: httpx.Client, database
 def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": "/usr/bin:/bin",
-        "DATABASE_URL": str(settings.database_url),
+        **settings_env(settings),
         "API_KEY_SALT": TEST_API_KEY_SALT,
         "PHIACTA_DATA_DIR": str(settings.phiacta_data_dir),
         "LOG_LEVEL": "warning",

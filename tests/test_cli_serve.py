@@ -21,7 +21,7 @@ import psycopg
 from phiacta.cli import build_parser
 from phiacta.db import admin
 from phiacta.db.embedded import EmbeddedPostgres, binaries_dir
-from tests.support import data_of, gql
+from tests.support import data_of, database_env, gql
 
 STARTUP_TIMEOUT_SECONDS = 90
 
@@ -192,7 +192,8 @@ def test_serve_uses_database_url_and_starts_no_embedded_server(
     try:
         url = admin.with_database(pg_admin_url, name)
         data_dir = tmp_path / "data"
-        env = base_env(data_dir, DATABASE_URL=url.replace("postgresql://", "postgresql+asyncpg://"))
+        env = base_env(data_dir, **database_env(url))
+        env["DATABASE_URL"] = env["DATABASE_URL"].replace("postgresql://", "postgresql+asyncpg://")
         with serving(env, tmp_path) as base, httpx.Client(base_url=base) as client:
             mutation = 'mutation { createNamespace(input: {path: "elsewhere"}) { id } }'
             data_of(gql(client, mutation, headers=writer_headers(env, tmp_path)))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -703,3 +705,30 @@ def test_alerts_use_the_guide_thresholds(alert_rules: list[dict[str, Any]]) -> N
     assert alerting("phiacta_db_pool_waiting", "> 0")
     assert alerting("up{", "== 0")
     assert alerting("kube_deployment_status_replicas_available")
+
+
+def test_make_test_names_in_one_line_what_did_not_run_without_pgbouncer(tmp_path: Path) -> None:
+    """`make test`'s PgBouncer pass on a machine without the binary (PATH and the
+    places Debian installs it made empty): one line, naming the tests and the fix."""
+    make = shutil.which("make")
+    assert make is not None
+    done = subprocess.run(
+        [make, "--no-print-directory", "-s", "pytest-pgbouncer", "PGBOUNCER_PATHS=/nonexistent"],
+        env={"PATH": str(tmp_path)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (line,) = done.stdout.splitlines()
+    assert line.startswith("PgBouncer is not installed: tests/test_pooler.py and ")
+    assert "PHIACTA_TEST_POOLER=pgbouncer) did not run" in line
+    assert line.endswith("apt-get install pgbouncer (Debian/Ubuntu) to run them")
+    assert done.stderr == ""
+
+
+def test_ci_installs_pgbouncer_from_debian_as_root_before_make_test() -> None:
+    script = (ROOT / ".ci" / "run").read_text()
+    install = script.index("apt-get install -y -qq --no-install-recommends pgbouncer")
+    assert '[ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]' in script[:install]
+    assert script.rstrip().endswith("make test")

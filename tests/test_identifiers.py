@@ -194,6 +194,7 @@ def test_contributor_id_with_a_wrong_orcid_check_digit_is_refused(
     assert details(body) == [("contributorId", "INVALID_VALUE")]
 
 
+@pytest.mark.direct("migrations always run on a direct connection")
 def test_migration_brings_existing_rows_to_the_canonical_spelling(
     empty_database_url: str,
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from tests import papers, test_write_processes
 from tests.papers import Paper
-from tests.support import TEST_API_KEY_SALT, create_api_key
+from tests.support import TEST_API_KEY_SALT, create_api_key, database_env
 from tests.test_cli_serve import base_env
 from tests.test_write_processes import _start
 from tests.write_support import row_counts
@@ -25,7 +25,7 @@ own_database = test_write_processes.own_database  # a fresh migrated database pe
 def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
     return base_env(
         tmp_path / "data",
-        DATABASE_URL=database_url,
+        **database_env(database_url),
         API_KEY_SALT=TEST_API_KEY_SALT,
         EMBED_ON_WRITE="false",
         MATVIEW_REFRESH_SECONDS="0",

@@ -28,6 +28,7 @@ from tests.support import (
     create_api_key,
     data_of,
     gql,
+    settings_env,
     unique_name,
 )
 
@@ -289,12 +290,7 @@ def local_stdio_server(settings: Settings, key: ApiKey) -> StdioServerParameters
     """`phiacta mcp` on the test database by the route the server takes (direct, or
     through PgBouncer with LISTEN going direct), logging at info so that start-up lines
     are written: every one must reach stderr, not the protocol's stdout."""
-    route = {
-        "DATABASE_URL": str(settings.database_url),
-        "DATABASE_POOLER": settings.database_pooler,
-    }
-    if settings.database_listen_url:
-        route["DATABASE_LISTEN_URL"] = settings.database_listen_url
+    route = settings_env(settings)
     return stdio_server(settings, PHIACTA_API_KEY=key.raw, LOG_LEVEL="info", **route)
 
 

@@ -9,6 +9,10 @@ from phiacta.db import migrate
 from tests.conftest import TEST_DIMENSIONS
 from tests.migrations_expectations import SEEDED_EDGE_TYPES
 
+# Migrations run on a direct connection by design, behind a pooler too
+# (DATABASE_LISTEN_URL); these tests start no server.
+pytestmark = pytest.mark.direct("migrations always run on a direct connection")
+
 TABLES = {
     "agents",
     "namespaces",

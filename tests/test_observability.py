@@ -27,7 +27,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from phiacta.observability import metrics
 from phiacta.observability.logging import configure_logging
 from phiacta.observability.sql import TimedCursor
-from tests.support import TEST_API_KEY_SALT, create_api_key, data_of, gql, make_settings
+from tests.support import (
+    TEST_API_KEY_SALT,
+    create_api_key,
+    data_of,
+    database_env,
+    gql,
+    make_settings,
+)
 
 STARTUP_TIMEOUT_SECONDS = 90
 LINE_TIMEOUT_SECONDS = 10
@@ -102,7 +109,7 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     """`phiacta serve` as production runs it: JSON logs on stdout, no auto-migration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "PHIACTA_"))}
     env |= {
-        "DATABASE_URL": database_url,
+        **database_env(database_url),
         "ENVIRONMENT": "production",
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "info",

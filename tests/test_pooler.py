@@ -17,9 +17,12 @@ from tests.support import LiveServer, data_of, gql, make_settings
 CLAIM = """query($id: ID!) { claim(id: $id) { id content createdBy { name }
   outgoing(first: 5) { edges { node { edgeType target { id } } } } } }"""
 
-pytestmark = pytest.mark.skipif(
-    pgbouncer_binary() is None, reason=f"pgbouncer is not installed: {HOW_TO_GET_IT}"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        pgbouncer_binary() is None, reason=f"pgbouncer is not installed: {HOW_TO_GET_IT}"
+    ),
+    pytest.mark.direct("runs through a PgBouncer of its own, in both passes"),
+]
 
 
 @pytest.fixture(scope="module")

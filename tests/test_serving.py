@@ -16,6 +16,7 @@ import psutil
 import pytest
 from websockets.sync.client import connect
 
+from tests.support import database_env
 from tests.test_cli_serve import base_env, free_port, wait_until_ready
 
 DEADLINE_SECONDS = 60
@@ -61,7 +62,7 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
 def start_two_workers(database_url: str, folder: Path) -> Served:
     """`phiacta serve --workers 2` in production mode, once it answers /ready."""
     port = free_port()
-    env = base_env(folder, DATABASE_URL=database_url, ENVIRONMENT="production")
+    env = base_env(folder, **database_env(database_url), ENVIRONMENT="production")
     process = subprocess.Popen(
         [sys.executable, "-m", "phiacta", "serve", "--port", str(port), "--workers", "2"],
         env=env,

@@ -25,6 +25,7 @@ from tests.support import (
     ApiKey,
     create_api_key,
     data_of,
+    database_env,
     gql,
     unique_name,
 )
@@ -141,7 +142,7 @@ def fresh_database(pg_admin_url: str, template_database: str) -> Iterator[str]:
 def cli(settings: Settings, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": "/usr/bin:/bin",
-        "DATABASE_URL": database_url,
+        **database_env(database_url),
         "API_KEY_SALT": TEST_API_KEY_SALT,
         "PHIACTA_DATA_DIR": str(settings.phiacta_data_dir),
         "LOG_LEVEL": "warning",

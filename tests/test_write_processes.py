@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from phiacta.db import admin
-from tests.support import TEST_API_KEY_SALT, create_api_key, data_of, unique_name
+from tests.support import TEST_API_KEY_SALT, create_api_key, data_of, database_env, unique_name
 from tests.test_cli_serve import base_env, free_port, wait_until_ready
 from tests.write_support import bundle, row_counts, submit
 
@@ -38,7 +38,7 @@ def own_database(pg_admin_url: str, template_database: str) -> Iterator[str]:
 def _env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
     return base_env(
         tmp_path / "data",
-        DATABASE_URL=database_url,
+        **database_env(database_url),
         API_KEY_SALT=TEST_API_KEY_SALT,
         EMBED_ON_WRITE="false",
         MATVIEW_REFRESH_SECONDS="0",

@@ -9,7 +9,14 @@ decides per request, from what its monitor last saw of each replica:
   router remembers the last write of each API key in this process, and clients send
   the `X-Phiacta-LSN` a mutation's response carried to be served as fresh by any
   process. No replica far enough along: the primary serves the read.
-- a replica further behind than REPLICA_MAX_LAG_MS serves nothing until it catches up;
+- a replica further behind than REPLICA_MAX_LAG_MS serves nothing until it catches up.
+  Behind is measured against the primary: the monitor samples the primary's WAL
+  position at each check, and a replica's lag is how long ago the primary first had
+  WAL the replica has not replayed (within a check interval). PostgreSQL's own
+  `now() - pg_last_xact_replay_timestamp()` counts from the last *transaction*
+  replayed: on a primary without writes for a while, any WAL that is not a commit
+  (autovacuum, a checkpoint) made a replica a few milliseconds behind look as far
+  behind as the primary had been idle, and skipped it;
 - a replica that fails (a broken connection, no connection within
   REPLICA_POOL_TIMEOUT) is skipped until REPLICA_RETRY_SECONDS have passed and a probe
   answers again; the read that hit the failure raises `ReplicaUnavailable` so its
@@ -26,7 +33,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -146,6 +153,9 @@ class ReadRouter:
         self._turn = itertools.count()
         self._writes: OrderedDict[str, int] = OrderedDict()
         self._monitor: asyncio.Task[None] | None = None
+        # (monotonic time, the primary's WAL position then), kept when the position
+        # moved, for the lag window: each replica's lag is read against it.
+        self._primary_positions: deque[tuple[float, int]] = deque()
 
     @classmethod
     def from_settings(cls, settings: Settings, primary: Pool) -> ReadRouter:
@@ -268,8 +278,47 @@ class ReadRouter:
             await self.check_all()
 
     async def check_all(self) -> None:
-        await asyncio.gather(*(self.check(r) for r in self.replicas))
+        # The primary is sampled beside the replicas, not before them: a busy primary
+        # pool delays the note, never the replicas' states (read against the notes
+        # so far, their lag is at worst one check interval short).
+        await asyncio.gather(self._sample_primary(), *(self.check(r) for r in self.replicas))
         self._forget_replayed_writes()
+
+    async def _sample_primary(self) -> None:
+        """Note where the primary's WAL stands now (when it moved since the last note),
+        and forget notes older than the lag window."""
+        try:
+            async with asyncio.timeout(self.settings.replica_pool_timeout):
+                position = await self.write_position()
+        except (psycopg.Error, OSError, TimeoutError, PoolTimeout) as exc:
+            log.debug("primary_position_unread", error=repr(exc))
+            return
+        self.note_primary_position(time.monotonic(), position)
+
+    def note_primary_position(self, now: float, position: int) -> None:
+        positions = self._primary_positions
+        if not positions or position > positions[-1][1]:
+            positions.append((now, position))
+        # Kept: past REPLICA_MAX_LAG_MS, so a replica older than every note is lagging.
+        window = self.settings.replica_max_lag_ms / 1000 + 1.0
+        while len(positions) > 1 and positions[1][0] < now - window:
+            positions.popleft()
+
+    def lag_ms(self, replay: int, now: float, reported_ms: float) -> float:
+        """How far behind a replica that replayed up to `replay` is: since the primary
+        first had WAL past it (0 when it has all the primary had at the last note).
+        Behind even the oldest note, it may have been behind for longer than the notes
+        go back: then PostgreSQL's `reported_ms` too, whichever is larger (and that
+        alone before any note)."""
+        positions = self._primary_positions
+        if not positions:
+            return reported_ms
+        if positions[0][1] > replay:
+            return max((now - positions[0][0]) * 1000, reported_ms)
+        for noted_at, position in positions:
+            if position > replay:
+                return max(0.0, (now - noted_at) * 1000)
+        return 0.0
 
     async def check(self, replica: Replica) -> None:
         """Read the replica's replay position and lag; a down replica only once its
@@ -296,7 +345,7 @@ class ReadRouter:
                 await replica.pool.check()
             log.info("replica_up", replica=replica.name)
         replica.replay_lsn = parse_lsn(str(replay))
-        replica.lag_ms = float(lag_ms)
+        replica.lag_ms = self.lag_ms(replica.replay_lsn, time.monotonic(), float(lag_ms))
         replica.error = None
         lagging = replica.lag_ms > self.settings.replica_max_lag_ms
         replica.state = ReplicaState.LAGGING if lagging else ReplicaState.UP

@@ -118,9 +118,10 @@ async def write_position(conn: Connection) -> str:
 
 
 async def standby_status(conn: Connection) -> tuple[bool, str | None, float]:
-    """Whether the server is a standby, its replay position and its lag in ms. The lag
-    is zero while everything received is replayed; otherwise the age of the last
-    transaction replayed."""
+    """Whether the server is a standby, its replay position and its lag in ms by
+    PostgreSQL's reckoning: zero while everything received is replayed, otherwise the
+    age of the last transaction replayed (the router uses it only before it has
+    sampled the primary: `ReadRouter.lag_ms`)."""
     cur = await conn.execute(
         """
         SELECT pg_is_in_recovery(),
