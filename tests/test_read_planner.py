@@ -175,7 +175,8 @@ def test_a_plan_is_data_printed_and_compared_without_a_database() -> None:
 @pytest.mark.parametrize(
     "query",
     [
-        '{ traverse(start: "00000000-0000-0000-0000-000000000001") { truncated } }',
+        """{ path(from: "00000000-0000-0000-0000-000000000001",
+        to: "00000000-0000-0000-0000-000000000002") { length } }""",
         "query ($s: Boolean!) { claims { totalCount @include(if: $s) } }",
         "{ claims { totalCount } pendingReferences { totalCount } }",
         "{ claims { totalCount totalCount } }",

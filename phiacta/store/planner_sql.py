@@ -63,6 +63,7 @@ from phiacta.store.confidence import (
 )
 from phiacta.store.namespaces import NAMESPACE_TREE
 from phiacta.store.planner_search_sql import search_json
+from phiacta.store.planner_traversal_sql import start_guard, traverse_json
 from phiacta.store.provenance import MAX_PROVENANCE_PER_CLAIM
 from phiacta.store.read_plan import (
     Column,
@@ -81,6 +82,9 @@ from phiacta.store.read_plan import (
     SearchRankings,
     Selection,
     TotalCount,
+    TraversalEdges,
+    TraversalNodes,
+    Traverse,
 )
 from phiacta.store.risk import at_risk_condition, retracted_premises_of
 from phiacta.store.sources import identifiers_of
@@ -420,6 +424,11 @@ def statement(plan: ReadPlan, present: frozenset[str]) -> str:
     `present` (the others are None or False); its text, ready to prepare."""
     builder = _Builder(present, plan.risk_depth)
     data = builder.object_json(plan.fields, None)
+    # A traversal's start the caller may not see makes the data null (NOT_FOUND is the
+    # executor's to report).
+    guards = [start_guard(field) for field in plan.fields if isinstance(field, Traverse)]
+    if guards:
+        data = sql.SQL("CASE WHEN {} THEN {} END").format(sql.SQL(" AND ").join(guards), data)
     # PostgreSQL never evaluates a CTE no part of the statement reads.
     query = sql.SQL("{} SELECT ({})::text").format(sql.SQL(NAMESPACE_TREE), data)
     return query.as_string()
@@ -439,6 +448,10 @@ def _fits(fields: tuple[Selection, ...] | tuple[object, ...]) -> bool:
         if isinstance(field, Page | PageEdges | PageInfo) and not _fits(field.parts):
             return False
         if isinstance(field, Search | SearchHits | SearchRankings) and not _fits(field.parts):
+            return False
+        if isinstance(field, Traverse | TraversalNodes) and not _fits(field.parts):
+            return False
+        if isinstance(field, TraversalEdges) and not _fits(field.node.fields):
             return False
     return True
 
@@ -485,6 +498,8 @@ class _Builder:
         if isinstance(field, Search):
             where = self.conditions(PAGES["claims"], field, None)
             return search_json(self, field, where, self.present)
+        if isinstance(field, Traverse):
+            return traverse_json(self, field, self.present)
         if isinstance(field, RelatedList):
             return self.related_list(field)
         return self.page(field, row)

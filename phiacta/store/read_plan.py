@@ -175,7 +175,45 @@ class Search:
     filter: str | None = None
 
 
-Selection = Column | Constant | Related | RelatedList | RowList | Page | Search
+@dataclass(frozen=True)
+class TraversalField:
+    """A value of a traversal (`truncated`) or of one of its nodes (`depth`,
+    `reachedFrom`)."""
+
+    key: str
+    which: str
+
+
+@dataclass(frozen=True)
+class TraversalNodes:
+    """`nodes { ... }` of a traversal: the start, then each reached claim; its `claim`
+    is a `Related` with via "traverse.claim", its `via` one with via "traverse.via"."""
+
+    key: str
+    parts: tuple[TraversalField | Related | Constant, ...]
+
+
+@dataclass(frozen=True)
+class TraversalEdges:
+    """`edges { ... }` of a traversal: the edge that reached each claim, in order."""
+
+    key: str
+    node: Node
+
+
+@dataclass(frozen=True)
+class Traverse:
+    """A walk from the claim of role `start` (`planner_traversal_sql`): its steps those
+    of `store.traversal`, by the roles present (`forward`, `backward`: the direction;
+    `include_retracted`), at most `max_depth` levels and `limit` claims. Its `start` is
+    a `Related` with via "traverse.start"."""
+
+    key: str
+    parts: tuple[TraversalField | TraversalNodes | TraversalEdges | Related | Constant, ...]
+    roles: Roles
+
+
+Selection = Column | Constant | Related | RelatedList | RowList | Page | Search | Traverse
 
 
 @dataclass(frozen=True)
@@ -211,4 +249,14 @@ def _roles(fields: tuple[Selection, ...]) -> list[tuple[str, str]]:
                 if isinstance(result_part, SearchHits):
                     claims = tuple(p for p in result_part.parts if isinstance(p, Related))
                     found += _roles(claims)
+        elif isinstance(field, Traverse):
+            found += field.roles
+            for traverse_part in field.parts:
+                if isinstance(traverse_part, Related):
+                    found += _roles((traverse_part,))
+                elif isinstance(traverse_part, TraversalEdges):
+                    found += _roles(traverse_part.node.fields)
+                elif isinstance(traverse_part, TraversalNodes):
+                    related = tuple(p for p in traverse_part.parts if isinstance(p, Related))
+                    found += _roles(related)
     return found

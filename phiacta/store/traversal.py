@@ -9,10 +9,13 @@ diamonds and symmetric edges walked both ways cannot make it reappear.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, NamedTuple, TypeVar, get_args
 from uuid import UUID
+
+from psycopg import sql
 
 from phiacta.store import Connection
 from phiacta.store.claims import CLAIM_COLUMNS, ClaimRow
@@ -185,6 +188,24 @@ reached AS (
 _SYMMETRIC = "(SELECT names FROM symmetric_types)::text[]"
 
 _WALK_ANY = _WALK.replace("%(symmetric)s", _SYMMETRIC)
+
+_PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+def walk_steps(direction: Direction, values: Mapping[str, sql.Composable]) -> sql.Composed:
+    """The walk's steps (`symmetric_types`, `walk`, `reached`: the WITH RECURSIVE part of
+    `WALK_FROM`) as a fragment for another statement (the read planner's traverse), its
+    direction written in and each parameter named in `values` replaced by its value;
+    the others (the caller's visibility) stay as they are."""
+    text = _directed(_WALK_ANY, direction)
+    parts: list[sql.Composable] = []
+    for i, piece in enumerate(_PARAMETER.split(text)):
+        if i % 2 == 0:
+            parts.append(sql.SQL(piece))
+        else:
+            parts.append(values.get(piece, sql.SQL(f"%({piece})s")))
+    return sql.Composed(parts)
+
 
 # The reached claims with their rows and edges. Columns: depth, parent id, the claim's
 # (ClaimRow's order), the edge's (EdgeRow's order).

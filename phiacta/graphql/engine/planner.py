@@ -18,11 +18,14 @@ claims, nested again; `agent`, `source`, `bundle` by id and their pages `agents`
 `sources`, `bundles` (every argument), `edgeTypes`, `namespaces`, `namespaceTree`;
 `search` in every mode, its ranking the statement's first step and its hits' claims
 planned as any claim (`planner_search`; the query's vector is embedded before the
-statement, `embed_queries`); and `__typename` anywhere. Anything else (another root
-field such as `traverse` or `path`, a directive, an abstract type, a field asked twice
-under one name) makes `plan_reads` return None, and so does a request whose arguments
-the resolvers would refuse (`NotCovered` from `bind`): those run through the executor,
-whose answer (errors, codes, paths) is the reference.
+statement, `embed_queries`); `traverse` without `edgeTypes`, its walk the statement's
+first step and its claims and edges planned as any (`planner_traversal`; an unknown or
+hidden start makes the data null, and the executor answers NOT_FOUND); and
+`__typename` anywhere. Anything else (another root field such as `path`, a directive,
+an abstract type, a field asked twice under one name) makes `plan_reads` return None,
+and so does a request whose arguments the resolvers would refuse (`NotCovered` from
+`bind`): those run through the executor, whose answer (errors, codes, paths) is the
+reference.
 
 A plan sees what the caller's resolvers would: every statement applies the drafts rule
 of `store.visibility` with the caller's `Visibility`, and runs on the request's read
@@ -64,7 +67,7 @@ from psycopg.types.json import Jsonb
 from phiacta.config import DEFAULT_MAX_TRAVERSAL_DEPTH
 from phiacta.db.replicas import ReplicaUnavailable
 from phiacta.errors import ValidationFailed
-from phiacta.graphql.engine import planner_search
+from phiacta.graphql.engine import planner_search, planner_traversal
 from phiacta.graphql.fields.claims import (
     MAX_CLAIMS_BY_IDS,
     MAX_FILTER_BRANCHES,
@@ -437,7 +440,7 @@ def plan_reads(
     operation = get_operation_ast(document, operation_name)
     if operation is None or operation.operation is not OperationType.QUERY:
         return None
-    planner = _Planner(schema, document)
+    planner = _Planner(schema, document, risk_depth)
     try:
         fields = planner.root(operation.selection_set)
     except NotCovered:
@@ -451,8 +454,14 @@ def plan_reads(
 
 
 class _Planner:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        max_traversal_depth: int = DEFAULT_MAX_TRAVERSAL_DEPTH,
+    ) -> None:
         self.schema = schema
+        self.max_traversal_depth = max_traversal_depth
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -506,6 +515,9 @@ class _Planner:
                 fields.append(self.claims_page(key, node, query.fields[name]))
             elif name == "search":
                 fields.append(planner_search.search_field(self, key, node, query.fields[name]))
+            elif name == "traverse":
+                definition = query.fields[name]
+                fields.append(planner_traversal.traverse_field(self, key, node, definition))
             elif name == "claimsByIds":
                 fields.append(self.claims_by_ids(key, node, query.fields[name]))
             elif name in ROOT_PAGES:
@@ -931,4 +943,6 @@ async def answer(
         log.warning("planned_read_failed", error=str(exc))
         return None
     assert row is not None
+    if row[0] is None:  # a traversal's start the caller may not see: NOT_FOUND
+        return None
     return PlannedAnswer(row[0])
