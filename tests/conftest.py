@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from phiacta.config import Settings, normalize_database_url
 from phiacta.db import admin, migrate
@@ -41,6 +42,12 @@ from tests.support import (
     route_through_pooler,
     unique_name,
 )
+
+# Generated tests (hypothesis) draw the same examples on every run, so a green suite
+# stays green in CI; HYPOTHESIS_PROFILE=explore draws new ones when hunting for cases.
+hypothesis_settings.register_profile("phiacta", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False, database=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "phiacta"))
 
 TEST_DIMENSIONS = 384
 
